@@ -1,1 +1,7 @@
-export {};
+// @featuresignals/testkit: real-server harnesses (PostgreSQL, redis-server) on free loopback ports.
+export { HarnessError } from './errors.js';
+export { freePort } from './free-port.js';
+export { findPgBinDir } from './pg-binaries.js';
+export { startPostgres, type PostgresHandle, type StartPostgresOptions } from './postgres.js';
+export { startRedis, type RedisHandle, type StartRedisOptions } from './redis.js';
+export { sleep, waitUntil } from './wait.js';
