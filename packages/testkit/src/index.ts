@@ -5,3 +5,5 @@ export { findPgBinDir } from './pg-binaries.js';
 export { startPostgres, type PostgresHandle, type StartPostgresOptions } from './postgres.js';
 export { startRedis, type RedisHandle, type StartRedisOptions } from './redis.js';
 export { sleep, waitUntil } from './wait.js';
+export { startMoto, type MotoHandle } from './moto.js';
+export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';

@@ -1,0 +1,100 @@
+// The fsdr command line: commander wiring only. Each verb calls into commands/ and prints;
+// errors become one line and an exit code in exit.ts.
+import { Command } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { action } from './exit.js';
+
+function cfgOf(cmd: Command) {
+  return loadConfig(cmd.optsWithGlobals().config as string | undefined);
+}
+
+function print(json: boolean, value: unknown, text: () => string): void {
+  process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : text() + '\n');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('fsdr')
+    .description('FeatureSignals DR: WAL archiving, backups, point-in-time restore and drills for PostgreSQL')
+    .option('-c, --config <file>', 'configuration file (default: $FSDR_CONFIG)')
+    .addHelpText('after', '\nExample:\n  FSDR_CONFIG=/etc/fsdr.yaml fsdr info\n');
+
+  const config = program.command('config').description('configuration tools');
+  config
+    .command('check')
+    .description('validate the configuration and print it with defaults filled in and secrets redacted')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  fsdr --config /etc/fsdr.yaml config check\n')
+    .action(action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { redactedConfig } = await import('../config/redact.js');
+      const { stringify } = await import('yaml');
+      const r = { source: cfgOf(cmd).source, config: redactedConfig(cfgOf(cmd)) };
+      print(!!opts.json, r, () => `# ${r.source}: valid\n${stringify(r.config).trimEnd()}`);
+    }));
+
+  program
+    .command('init')
+    .description('bind every configured repository to the cluster (writes repo.json once)')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  fsdr --config /etc/fsdr.yaml init\n')
+    .action(action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { clusterIdentity, initRepository } = await import('../commands/init/init.js');
+      const cfg = cfgOf(cmd);
+      const id = await clusterIdentity(cfg);
+      const results: Awaited<ReturnType<typeof initRepository>>[] = [];
+      for (const name of Object.keys(cfg.repositories)) results.push(await initRepository(cfg, name, id));
+      print(!!opts.json, results, () => results.map((r) => `${r.repository}: ${r.status} at ${r.location} (cluster ${r.systemIdentifier})`).join('\n'));
+    }));
+
+  program
+    .command('wal-push <path>')
+    .description("archive one WAL file (PostgreSQL's archive_command)")
+    .addHelpText('after', "\nExample (postgresql.conf):\n  archive_command = 'FSDR_CONFIG=/etc/fsdr.yaml fsdr wal-push %p'\n")
+    .action(action(async (path: string, _o: unknown, cmd: Command) => {
+      const { walPush } = await import('../commands/wal-push/wal-push.js');
+      await walPush(cfgOf(cmd), path);
+    }));
+
+  program
+    .command('wal-fetch <name> <dest>')
+    .description("restore one WAL file (PostgreSQL's restore_command); exits 1 quietly when it is not archived")
+    .addHelpText('after', "\nExample (postgresql.conf):\n  restore_command = 'FSDR_CONFIG=/etc/fsdr.yaml fsdr wal-fetch %f %p'\n")
+    .action(action(async (name: string, dest: string, _o: unknown, cmd: Command) => {
+      const { walFetch } = await import('../commands/wal-fetch/wal-fetch.js');
+      if (!(await walFetch(cfgOf(cmd), name, dest))) process.exit(1);
+    }));
+
+  program
+    .command('archive-push-async', { hidden: true })
+    .description('background pusher started by wal-push when archive.async is on')
+    .requiredOption('--pg-wal <dir>', 'the cluster\'s pg_wal directory')
+    .action(action(async (opts: { pgWal: string }, cmd: Command) => {
+      const cfg = cfgOf(cmd);
+      const { Repository } = await import('../repository/repository.js');
+      const { runAsyncPusher } = await import('../commands/wal-push/async-pusher.js');
+      const { spoolDir } = await import('../commands/wal-push/spool.js');
+      const repo = await Repository.open(cfg);
+      try {
+        await runAsyncPusher(repo, { pgWalDir: opts.pgWal, spool: spoolDir(cfg.archive.spoolPath, cfg.source), processes: cfg.archive.processes });
+      } finally {
+        await repo.close();
+      }
+    }));
+
+  program
+    .command('info')
+    .description('show a repository: its cluster and the archived WAL per timeline (first, last, gaps)')
+    .option('--repo <name>', 'repository name from the config', 'primary')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  fsdr info --json | jq .wal.timelines\n')
+    .action(action(async (opts: { repo: string; json?: boolean }, cmd: Command) => {
+      const { repositoryInfo, formatInfo } = await import('../commands/info/info.js');
+      const r = await repositoryInfo(cfgOf(cmd), opts.repo);
+      print(!!opts.json, r, () => formatInfo(r));
+    }));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}

@@ -1,0 +1,35 @@
+// The lean path for archive_command/restore_command: PostgreSQL runs these once per WAL file, so
+// they skip commander and load only what pushing or fetching needs (storage backends lazily).
+import { loadConfig } from '../config/load.js';
+import { fail } from './exit.js';
+
+function parse(args: string[]): { config?: string; rest: string[] } {
+  const rest: string[] = [];
+  let config: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--config' || a === '-c') config = args[++i];
+    else if (a.startsWith('--config=')) config = a.slice(9);
+    else rest.push(a);
+  }
+  return { config, rest };
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [cmd, ...args] = argv;
+  const { config, rest } = parse(args);
+  try {
+    const cfg = loadConfig(config);
+    if (cmd === 'wal-push') {
+      if (rest.length !== 1) throw new Error('usage: fsdr wal-push [--config FILE] <path>   (archive_command = \'fsdr wal-push %p\')');
+      const { walPush } = await import('../commands/wal-push/wal-push.js');
+      await walPush(cfg, rest[0]!);
+    } else {
+      if (rest.length !== 2) throw new Error("usage: fsdr wal-fetch [--config FILE] <name> <dest>   (restore_command = 'fsdr wal-fetch %f %p')");
+      const { walFetch } = await import('../commands/wal-fetch/wal-fetch.js');
+      if (!(await walFetch(cfg, rest[0]!, rest[1]!))) process.exit(1);
+    }
+  } catch (err) {
+    fail(err);
+  }
+}

@@ -1,0 +1,182 @@
+// Chunked AES-256-GCM as stream stages. EncryptStream frames its input into fixed-size chunks and
+// ends with an authenticated trailer; DecryptStream checks every frame before it emits a byte of it.
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { IntegrityError, WrongKeyError } from '../errors.js';
+import { keyId } from '../keys/master-key.js';
+import { ByteQueue } from './byte-queue.js';
+import { newDataKey, unwrapKey, wrapKey } from './envelope.js';
+import {
+  DEFAULT_CHUNK, FINAL_BIT, MAGIC, MAX_FRAME, TAG_BYTES, TRAILER_BYTES,
+  decodeTrailer, encodeHeader, frameAad, frameNonce, headerHash, type ObjectHeader,
+} from './object-format.js';
+
+export class EncryptStream extends Transform {
+  private readonly dataKey = newDataKey();
+  private readonly noncePrefix = randomBytes(8);
+  private readonly hHash: Buffer;
+  private readonly header: Buffer;
+  private pending = new ByteQueue();
+  private index = 0;
+  private headerSent = false;
+
+  /** `trailer` is asked at the end for the plaintext digest and size (measured upstream). */
+  constructor(
+    masterKey: Buffer,
+    compression: ObjectHeader['c'],
+    private readonly trailer: () => Buffer,
+    private readonly chunkSize = DEFAULT_CHUNK,
+  ) {
+    super();
+    const h: ObjectHeader = {
+      c: compression,
+      e: 'aes-256-gcm',
+      k: keyId(masterKey),
+      w: wrapKey(masterKey, this.dataKey).toString('base64'),
+      n: this.noncePrefix.toString('base64'),
+    };
+    this.header = encodeHeader(h);
+    this.hHash = headerHash(this.header);
+  }
+
+  private sendHeader(): void {
+    if (!this.headerSent) {
+      this.push(this.header);
+      this.headerSent = true;
+    }
+  }
+
+  private seal(plain: Buffer, final: boolean): void {
+    const c = createCipheriv('aes-256-gcm', this.dataKey, frameNonce(this.noncePrefix, this.index));
+    c.setAAD(frameAad(this.hHash, this.index, final));
+    const ct = c.update(plain);
+    c.final();
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE((ct.length | (final ? FINAL_BIT : 0)) >>> 0);
+    this.push(len);
+    this.push(ct);
+    this.push(c.getAuthTag());
+    this.index++;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.sendHeader();
+    this.pending.push(chunk);
+    while (this.pending.length >= this.chunkSize) this.seal(this.pending.take(this.chunkSize), false);
+    cb();
+  }
+
+  override _flush(cb: TransformCallback): void {
+    try {
+      this.sendHeader();
+      if (this.pending.length > 0) this.seal(this.pending.take(this.pending.length), false);
+      this.seal(this.trailer(), true);
+      cb();
+    } catch (err) {
+      cb(err as Error);
+    }
+  }
+}
+
+export interface DecryptedTrailer {
+  sha256: string;
+  size: number;
+}
+
+export class DecryptStream extends Transform {
+  private q = new ByteQueue();
+  private dataKey?: Buffer;
+  private noncePrefix?: Buffer;
+  private hHash?: Buffer;
+  header?: ObjectHeader;
+  trailer?: DecryptedTrailer;
+  private index = 0;
+  /** Resolves once the header is parsed, so a caller can pick the decompressor. */
+  readonly headerReady: Promise<ObjectHeader>;
+  private resolveHeader!: (h: ObjectHeader) => void;
+
+  constructor(private readonly masterKey: Buffer, private readonly objectKey: string) {
+    super();
+    this.headerReady = new Promise((res) => (this.resolveHeader = res));
+    this.headerReady.catch(() => undefined);
+  }
+
+  private corrupt(msg: string): IntegrityError {
+    return new IntegrityError(this.objectKey, msg);
+  }
+
+  private parseHeader(): boolean {
+    if (this.q.length < 7) return false;
+    const pre = this.q.peek(7);
+    if (!pre.subarray(0, 4).equals(MAGIC)) throw this.corrupt('not an fsdr object (bad magic)');
+    if (pre.readUInt8(4) !== 1) throw this.corrupt(`unsupported format version ${pre.readUInt8(4)}`);
+    const hlen = pre.readUInt16BE(5);
+    if (this.q.length < 7 + hlen) return false;
+    const raw = this.q.take(7 + hlen);
+    let h: ObjectHeader;
+    try {
+      h = JSON.parse(raw.subarray(7).toString('utf8')) as ObjectHeader;
+    } catch {
+      throw this.corrupt('unreadable header');
+    }
+    if (h.e !== 'aes-256-gcm' || typeof h.w !== 'string' || typeof h.n !== 'string') throw this.corrupt('malformed header');
+    const mine = keyId(this.masterKey);
+    if (h.k !== mine) throw new WrongKeyError(`object ${this.objectKey}`, h.k, mine);
+    const dk = unwrapKey(this.masterKey, Buffer.from(h.w, 'base64'));
+    if (!dk) throw this.corrupt('data key does not authenticate (header damaged)');
+    this.dataKey = dk;
+    this.noncePrefix = Buffer.from(h.n, 'base64');
+    this.hHash = headerHash(raw);
+    this.header = h;
+    this.resolveHeader(h);
+    return true;
+  }
+
+  private parseFrames(): void {
+    while (this.q.length >= 4) {
+      if (this.trailer) throw this.corrupt('data after the final frame');
+      const word = this.q.peek(4).readUInt32BE(0);
+      const final = (word & FINAL_BIT) !== 0;
+      const len = word & ~FINAL_BIT;
+      if (len > MAX_FRAME) throw this.corrupt('frame length out of range');
+      if (this.q.length < 4 + len + TAG_BYTES) return;
+      this.q.take(4);
+      const ct = this.q.take(len);
+      const tag = this.q.take(TAG_BYTES);
+      const d = createDecipheriv('aes-256-gcm', this.dataKey!, frameNonce(this.noncePrefix!, this.index));
+      d.setAAD(frameAad(this.hHash!, this.index, final));
+      d.setAuthTag(tag);
+      let plain: Buffer;
+      try {
+        plain = d.update(ct);
+        d.final();
+      } catch {
+        throw this.corrupt(`frame ${this.index} fails authentication (flipped bits or reordered data)`);
+      }
+      this.index++;
+      if (final) {
+        if (plain.length !== TRAILER_BYTES) throw this.corrupt('malformed trailer');
+        this.trailer = decodeTrailer(plain);
+      } else {
+        this.push(plain);
+      }
+    }
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    try {
+      this.q.push(chunk);
+      if (!this.header && !this.parseHeader()) return cb();
+      this.parseFrames();
+      cb();
+    } catch (err) {
+      cb(err as Error);
+    }
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (!this.header) return cb(this.corrupt('truncated before the end of its header'));
+    if (!this.trailer || this.q.length > 0) return cb(this.corrupt('truncated (the final frame is missing)'));
+    cb();
+  }
+}

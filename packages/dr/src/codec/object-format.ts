@@ -1,0 +1,68 @@
+// The on-storage layout of every fsdr object (documented in docs/repository-format.md):
+//   "FSDR" | version u8 | header length u16 BE | header JSON
+//   frames: u32 BE (ciphertext length | FINAL bit 31) | ciphertext | 16-byte GCM tag
+// The last frame (FINAL) holds the trailer: sha256 and byte count of the plaintext. Each frame's
+// nonce is the header's 8-byte prefix + the frame index, and the AAD binds the header hash, the
+// index and the FINAL flag, so a flipped bit, a reordered or dropped frame, or a truncation fails.
+import { createHash } from 'node:crypto';
+
+export const MAGIC = Buffer.from('FSDR');
+export const FORMAT_VERSION = 1;
+export const FINAL_BIT = 0x80000000;
+export const TAG_BYTES = 16;
+export const TRAILER_BYTES = 40; // sha256 (32) + plaintext size u64 (8)
+export const DEFAULT_CHUNK = 256 * 1024;
+/** A frame larger than this is corruption, not data: refuse before allocating for it. */
+export const MAX_FRAME = 16 * 1024 * 1024;
+
+export interface ObjectHeader {
+  /** compression applied before encryption */
+  c: 'zstd' | 'none';
+  /** cipher */
+  e: 'aes-256-gcm';
+  /** master key fingerprint that wrapped the data key */
+  k: string;
+  /** wrapped data key, base64 (iv 12 | ciphertext 32 | tag 16) */
+  w: string;
+  /** nonce prefix, base64 (8 bytes) */
+  n: string;
+}
+
+export function encodeHeader(h: ObjectHeader): Buffer {
+  const json = Buffer.from(JSON.stringify(h));
+  const pre = Buffer.alloc(7);
+  MAGIC.copy(pre, 0);
+  pre.writeUInt8(FORMAT_VERSION, 4);
+  pre.writeUInt16BE(json.length, 5);
+  return Buffer.concat([pre, json]);
+}
+
+export function headerHash(headerBytes: Buffer): Buffer {
+  return createHash('sha256').update(headerBytes).digest();
+}
+
+export function frameNonce(prefix: Buffer, index: number): Buffer {
+  const n = Buffer.alloc(12);
+  prefix.copy(n, 0, 0, 8);
+  n.writeUInt32BE(index, 8);
+  return n;
+}
+
+export function frameAad(hHash: Buffer, index: number, final: boolean): Buffer {
+  const a = Buffer.alloc(37);
+  hHash.copy(a, 0);
+  a.writeUInt32BE(index, 32);
+  a.writeUInt8(final ? 1 : 0, 36);
+  return a;
+}
+
+export function encodeTrailer(sha256: Buffer, size: number): Buffer {
+  const t = Buffer.alloc(TRAILER_BYTES);
+  sha256.copy(t, 0);
+  t.writeBigUInt64BE(BigInt(size), 32);
+  return t;
+}
+
+export function decodeTrailer(t: Buffer): { sha256: string; size: number } {
+  return { sha256: t.subarray(0, 32).toString('hex'), size: Number(t.readBigUInt64BE(32)) };
+}

@@ -1,0 +1,42 @@
+// fsdr info: what a repository holds: the cluster it belongs to and the archived WAL per timeline.
+import type { Config } from '../../config/load.js';
+import { Repository } from '../../repository/repository.js';
+import type { RepoInfo } from '../../repository/repo-info.js';
+import type { ArchivedWal } from '../../repository/wal-archive.js';
+import { summariseWal, type WalSummary } from './wal-summary.js';
+
+export interface RepositoryReport {
+  repository: string;
+  location: string;
+  cluster: RepoInfo;
+  wal: WalSummary;
+}
+
+export async function repositoryInfo(cfg: Config, name = 'primary'): Promise<RepositoryReport> {
+  const repo = await Repository.open(cfg, name);
+  try {
+    const info = await repo.readInfo();
+    const files: ArchivedWal[] = [];
+    for await (const f of repo.wal.list()) files.push(f);
+    return { repository: name, location: repo.storage.description, cluster: info, wal: summariseWal(files, info.walSegmentSize) };
+  } finally {
+    await repo.close();
+  }
+}
+
+const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+
+export function formatInfo(r: RepositoryReport): string {
+  const lines = [
+    `repository ${r.repository}: ${r.location}`,
+    `  cluster   system identifier ${r.cluster.systemIdentifier}, PostgreSQL ${r.cluster.pgVersion}, key ${r.cluster.keyId}`,
+  ];
+  if (r.wal.timelines.length === 0) lines.push('  wal       none archived yet');
+  for (const t of r.wal.timelines) {
+    lines.push(`  wal tl ${t.timeline}  ${t.first} .. ${t.last}  ${t.segments} segments, ${mib(t.storedBytes)} stored, last at ${t.lastArchivedAt}`);
+    for (const g of t.gaps) lines.push(`    GAP     ${g.from} .. ${g.to} missing`);
+    for (const p of t.partial) lines.push(`    partial ${p}`);
+  }
+  if (r.wal.historyFiles.length) lines.push(`  history   ${r.wal.historyFiles.join(' ')}`);
+  return lines.join('\n');
+}

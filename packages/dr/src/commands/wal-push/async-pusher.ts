@@ -1,0 +1,83 @@
+// The async archiver: reads pg_wal/archive_status/*.ready ahead of PostgreSQL and pushes those
+// WAL files in parallel (as pgBackRest's archive-push-async), leaving <name>.ok or <name>.error in
+// the spool. It exits after a short idle period; the next wal-push starts it again.
+import { readdir, writeFile, rename, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describeError } from '../../errors.js';
+import type { Repository } from '../../repository/repository.js';
+import { pushWalFile } from './push-wal-file.js';
+import { acquireLock, outDir, releaseLock } from './spool.js';
+
+export interface AsyncPusherOptions {
+  pgWalDir: string;
+  spool: string;
+  processes: number;
+  /** Exit after this long with nothing to push. */
+  idleMs?: number;
+}
+
+async function mark(out: string, name: string, kind: 'ok' | 'error', text = ''): Promise<void> {
+  const tmp = join(out, `${name}.${kind}.tmp`);
+  await writeFile(tmp, text);
+  await rename(tmp, join(out, `${name}.${kind}`));
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(() => true, () => false);
+}
+
+async function readyFiles(pgWalDir: string): Promise<string[]> {
+  const names = await readdir(join(pgWalDir, 'archive_status')).catch(() => [] as string[]);
+  // History files first: a restore on a new timeline needs them before its segments.
+  return names
+    .filter((n) => n.endsWith('.ready'))
+    .map((n) => n.slice(0, -6))
+    .sort((a, b) => Number(b.endsWith('.history')) - Number(a.endsWith('.history')) || (a < b ? -1 : 1));
+}
+
+/** Runs until idle. Returns how many files it pushed; false if another pusher holds the lock. */
+export async function runAsyncPusher(repo: Repository, opts: AsyncPusherOptions): Promise<number | false> {
+  if (!acquireLock(opts.spool)) return false;
+  const out = outDir(opts.spool);
+  const idleMs = opts.idleMs ?? 3000;
+  let pushed = 0;
+  const inFlight = new Set<string>();
+  try {
+    await repo.readInfo();
+    let idleSince = Date.now();
+    while (Date.now() - idleSince < idleMs) {
+      const todo: string[] = [];
+      for (const name of await readyFiles(opts.pgWalDir)) {
+        if (inFlight.has(name)) continue;
+        if ((await exists(join(out, `${name}.ok`))) || (await exists(join(out, `${name}.error`)))) continue;
+        todo.push(name);
+      }
+      if (todo.length === 0) {
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      idleSince = Date.now();
+      let next = 0;
+      const worker = async () => {
+        while (next < todo.length) {
+          const name = todo[next++]!;
+          inFlight.add(name);
+          try {
+            await pushWalFile(repo, join(opts.pgWalDir, name));
+            await mark(out, name, 'ok');
+            pushed++;
+          } catch (err) {
+            await mark(out, name, 'error', describeError(err));
+          } finally {
+            inFlight.delete(name);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(opts.processes, todo.length) }, worker));
+      idleSince = Date.now();
+    }
+    return pushed;
+  } finally {
+    releaseLock(opts.spool);
+  }
+}

@@ -1,0 +1,70 @@
+// The async archiver's spool: the background pusher leaves <name>.ok or <name>.error in
+// <spool>/archive-out, and wal-push answers PostgreSQL from them. A lock file with the pusher's
+// pid makes sure one pusher runs per spool; a lock of a dead pid is taken over.
+import { mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+
+export function spoolDir(configured: string | undefined, configSource: string): string {
+  return configured ?? join(tmpdir(), `fsdr-spool-${createHash('sha1').update(configSource).digest('hex').slice(0, 10)}`);
+}
+
+export function outDir(spool: string): string {
+  const d = join(spool, 'archive-out');
+  mkdirSync(d, { recursive: true, mode: 0o700 });
+  return d;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function lockPath(spool: string): string {
+  return join(spool, 'archive-push.lock');
+}
+
+/** Pid of the live pusher holding the lock, if any. */
+export function lockHolder(spool: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(lockPath(spool), 'utf8'));
+    return pid > 0 && alive(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Take the pusher lock; false when a live process holds it. */
+export function acquireLock(spool: string): boolean {
+  mkdirSync(spool, { recursive: true, mode: 0o700 });
+  for (let i = 0; i < 2; i++) {
+    try {
+      const fd = openSync(lockPath(spool), 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (lockHolder(spool) !== undefined) return false;
+      try {
+        unlinkSync(lockPath(spool)); // stale: its pusher died
+      } catch {
+        /* another process took it over first */
+      }
+    }
+  }
+  return false;
+}
+
+export function releaseLock(spool: string): void {
+  try {
+    if (Number(readFileSync(lockPath(spool), 'utf8')) === process.pid) unlinkSync(lockPath(spool));
+  } catch {
+    /* already gone */
+  }
+}

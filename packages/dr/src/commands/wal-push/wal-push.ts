@@ -1,0 +1,63 @@
+// fsdr wal-push %p: PostgreSQL's archive_command. Returns only once the file is durably in the
+// repository (sync), or once the async pusher has reported it stored (async). Any failure throws,
+// so the exit is non-zero and PostgreSQL keeps the file and retries.
+import { spawn } from 'node:child_process';
+import { readFile, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../../config/load.js';
+import { FsdrError } from '../../errors.js';
+import { Repository } from '../../repository/repository.js';
+import type { PushOutcome } from '../../repository/wal-archive.js';
+import { pushWalFile } from './push-wal-file.js';
+import { lockHolder, outDir, spoolDir } from './spool.js';
+
+const FSDR_BIN = fileURLToPath(new URL('../../../../bin/fsdr.js', import.meta.url));
+
+export async function walPush(cfg: Config, path: string): Promise<PushOutcome> {
+  const abs = resolve(path);
+  await stat(abs).catch(() => {
+    throw new FsdrError('FSDR_WAL_MISSING', `WAL file ${abs} does not exist`, { hint: "archive_command must pass %p, run from the data directory" });
+  });
+  if (cfg.archive.async) return asyncWalPush(cfg, abs);
+  const repo = await Repository.open(cfg);
+  try {
+    return await pushWalFile(repo, abs);
+  } finally {
+    await repo.close();
+  }
+}
+
+function startPusher(cfg: Config, pgWalDir: string): void {
+  const child = spawn(process.execPath, [FSDR_BIN, 'archive-push-async', '--pg-wal', pgWalDir, '--config', cfg.source], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  child.unref();
+}
+
+async function asyncWalPush(cfg: Config, abs: string): Promise<PushOutcome> {
+  const spool = spoolDir(cfg.archive.spoolPath, cfg.source);
+  const out = outDir(spool);
+  const name = basename(abs);
+  const ok = join(out, `${name}.ok`);
+  const error = join(out, `${name}.error`);
+  const deadline = Date.now() + cfg.archive.timeoutSeconds * 1000;
+  let lastStart = 0;
+  while (Date.now() < deadline) {
+    if (await unlink(ok).then(() => true, () => false)) return 'archived';
+    const msg = await readFile(error, 'utf8').catch(() => undefined);
+    if (msg !== undefined) {
+      await unlink(error).catch(() => undefined);
+      throw new FsdrError('FSDR_ASYNC_PUSH_FAILED', `async push of ${name} failed: ${msg}`);
+    }
+    if (Date.now() - lastStart > 2000 && lockHolder(spool) === undefined) {
+      startPusher(cfg, dirname(abs));
+      lastStart = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new FsdrError('FSDR_ASYNC_PUSH_TIMEOUT', `async push of ${name} did not finish within ${cfg.archive.timeoutSeconds}s`, {
+    hint: 'check the repository is reachable; PostgreSQL retries archive_command',
+  });
+}

@@ -1,0 +1,70 @@
+// Loads fsdr.yaml: find the file, parse YAML, validate against the schema (each issue named by its
+// key path), then resolve secrets. Commands receive the resolved, typed config and never parse.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { configSchema, type FileConfig } from './schema.js';
+import { resolveSecret } from './secret-ref.js';
+import { parseMasterKey } from '../keys/master-key.js';
+
+export interface Config extends FileConfig {
+  /** Where the config came from, for messages. */
+  source: string;
+  /** The 32-byte master key, resolved from its reference. Never print it. */
+  masterKey: Buffer;
+}
+
+export function configPath(explicit?: string): string {
+  const p = explicit ?? process.env.FSDR_CONFIG;
+  if (!p) {
+    throw new ConfigError('', 'no configuration file given', { hint: 'pass --config FILE or set FSDR_CONFIG' });
+  }
+  return resolve(p);
+}
+
+export function formatIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((k) => (path ? `${path}.${k}` : k));
+    return `${keys.join(', ')}: unknown key${keys.length > 1 ? 's' : ''}`;
+  }
+  if (issue.code === 'invalid_union' && 'discriminator' in issue) {
+    return `${path}.type: expected "fs" or "s3"`;
+  }
+  const msg = issue.message.replace(/^Invalid input: /, '');
+  return `${path || '(root)'}: ${msg}`;
+}
+
+/** Validate a parsed document; throws a ConfigError naming the first bad key. */
+export function validateConfig(doc: unknown): FileConfig {
+  const r = configSchema.safeParse(doc ?? {});
+  if (!r.success) {
+    const first = r.error.issues[0]!;
+    const more = r.error.issues.length > 1 ? ` (and ${r.error.issues.length - 1} more)` : '';
+    throw new ConfigError('', formatIssue(first) + more, { hint: 'see the configuration reference in README.md' });
+  }
+  return r.data;
+}
+
+export function loadConfig(explicit?: string): Config {
+  const file = configPath(explicit);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('', `cannot read configuration file ${file} (${(err as NodeJS.ErrnoException).code})`, {
+      hint: 'check --config / FSDR_CONFIG',
+    });
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError('', `${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const cfg = validateConfig(doc);
+  const masterKey = parseMasterKey('encryption.masterKey', resolveSecret('encryption.masterKey', cfg.encryption.masterKey));
+  return { ...cfg, source: file, masterKey };
+}

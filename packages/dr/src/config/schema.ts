@@ -1,0 +1,62 @@
+// The one schema of fsdr.yaml. Objects are strict (an unknown key is an error, as a typo in a DR
+// config must never be silently ignored) and defaults live here, next to the reason for them.
+import { z } from 'zod';
+import { SECRET_REF } from './secret-ref.js';
+
+const objectLock = z.strictObject({
+  // COMPLIANCE: not even the root account can shorten the lock (the plan's ransomware promise).
+  mode: z.enum(['compliance', 'governance']).default('compliance'),
+  days: z.int().min(1).max(36500).default(7),
+});
+
+const fsRepository = z.strictObject({
+  type: z.literal('fs'),
+  path: z.string().min(1),
+});
+
+const s3Repository = z.strictObject({
+  type: z.literal('s3'),
+  bucket: z.string().min(3),
+  region: z.string().min(1).default('us-east-1'),
+  endpoint: z.url().optional(),
+  prefix: z.string().default(''),
+  forcePathStyle: z.boolean().default(false),
+  objectLock: objectLock.optional(),
+});
+
+export const repositorySchema = z.discriminatedUnion('type', [fsRepository, s3Repository]);
+
+export const configSchema = z.strictObject({
+  cluster: z
+    .strictObject({
+      connection: z.string().min(1),
+      pgdata: z.string().min(1),
+      binDir: z.string().optional(),
+    })
+    .optional(),
+  repositories: z.object({ primary: repositorySchema }).catchall(repositorySchema),
+  encryption: z.strictObject({
+    masterKey: z.string().regex(SECRET_REF, 'expected env:NAME or file:/path (never the key itself)'),
+  }),
+  compression: z
+    .strictObject({
+      algorithm: z.enum(['zstd', 'none']).default('zstd'),
+      level: z.int().min(1).max(19).default(3),
+    })
+    .prefault({}),
+  archive: z
+    .strictObject({
+      // Async: wal-push answers from a spool that a background pusher fills in parallel, reading
+      // pg_wal/archive_status/*.ready ahead of PostgreSQL, so archiving keeps up under heavy load.
+      async: z.boolean().default(false),
+      processes: z.int().min(1).max(32).default(4),
+      spoolPath: z.string().optional(),
+      // How long one wal-push waits for the async pusher before failing (PostgreSQL then retries).
+      timeoutSeconds: z.int().min(1).max(3600).default(60),
+    })
+    .prefault({}),
+});
+
+export type FileConfig = z.infer<typeof configSchema>;
+export type RepositoryConfig = z.infer<typeof repositorySchema>;
+export type S3RepositoryConfig = z.infer<typeof s3Repository>;

@@ -1,0 +1,63 @@
+// Encoded objects over a Storage: every object the repository writes goes through the codec
+// (compressed, encrypted, checksummed) and is written once (ifAbsent).
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rename, unlink } from 'node:fs/promises';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createHash } from 'node:crypto';
+import type { ObjectCodec, EncodeResult } from '../codec/object-codec.js';
+import type { Storage } from '../storage/storage.js';
+
+export class ObjectStore {
+  constructor(readonly storage: Storage, readonly codec: ObjectCodec) {}
+
+  async put(key: string, source: Readable): Promise<EncodeResult> {
+    const enc = this.codec.encode(source);
+    await this.storage.put(key, enc.stream, { ifAbsent: true });
+    return enc.result();
+  }
+
+  putFile(key: string, path: string): Promise<EncodeResult> {
+    return this.put(key, createReadStream(path, { highWaterMark: 256 * 1024 }));
+  }
+
+  putBuffer(key: string, data: Buffer): Promise<EncodeResult> {
+    return this.put(key, Readable.from([data]));
+  }
+
+  /** A decoded, verified stream of the object's plaintext. */
+  async open(key: string): Promise<Readable> {
+    return this.codec.decode(key, await this.storage.get(key));
+  }
+
+  async getBuffer(key: string): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    for await (const c of await this.open(key)) parts.push(c as Buffer);
+    return Buffer.concat(parts);
+  }
+
+  /** Write the plaintext to `dest` via a temp file and rename, so a failure leaves no partial file. */
+  async getToFile(key: string, dest: string): Promise<void> {
+    const src = await this.open(key);
+    const tmp = `${dest}.fsdr-partial`;
+    try {
+      await pipeline(src, createWriteStream(tmp, { mode: 0o600 }));
+      await rename(tmp, dest);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Read the whole object through authentication and return the plaintext sha256. */
+  async sha256Of(key: string): Promise<string> {
+    const h = createHash('sha256');
+    await pipeline(await this.open(key), new Writable({
+      write(c, _e, cb) {
+        h.update(c);
+        cb();
+      },
+    }));
+    return h.digest('hex');
+  }
+}

@@ -1,0 +1,71 @@
+// A Repository: one Storage seen through the codec, with its parts (repo.json, the WAL archive;
+// backups and dumps come beside them). A new machine with only the repository and the key can
+// list, verify and restore everything in it.
+import { Readable } from 'node:stream';
+import { ObjectCodec } from '../codec/object-codec.js';
+import type { Config } from '../config/load.js';
+import { RepositoryError } from '../errors.js';
+import { openStorage } from '../storage/open-storage.js';
+import { ObjectNotFoundError } from '../storage/errors.js';
+import type { Storage } from '../storage/storage.js';
+import { REPO_INFO_KEY } from './layout.js';
+import { ObjectStore } from './object-store.js';
+import { decodeRepoInfo, encodeRepoInfo, type RepoInfo } from './repo-info.js';
+import { WalArchive } from './wal-archive.js';
+
+export class Repository {
+  readonly objects: ObjectStore;
+  readonly wal: WalArchive;
+  private info?: RepoInfo;
+
+  constructor(readonly name: string, readonly storage: Storage, private readonly masterKey: Buffer, codec: ObjectCodec) {
+    this.objects = new ObjectStore(storage, codec);
+    this.wal = new WalArchive(this.objects);
+  }
+
+  static async open(cfg: Config, name = 'primary'): Promise<Repository> {
+    const rc = cfg.repositories[name];
+    if (!rc) {
+      throw new RepositoryError('FSDR_REPO_UNKNOWN', `no repository named ${name} in ${cfg.source}`, {
+        hint: `configured: ${Object.keys(cfg.repositories).join(', ')}`,
+      });
+    }
+    const storage = await openStorage(rc);
+    return new Repository(name, storage, cfg.masterKey, new ObjectCodec(cfg.masterKey, cfg.compression));
+  }
+
+  /** repo.json, authenticated; undefined when the repository has not been initialised. */
+  async tryReadInfo(): Promise<RepoInfo | undefined> {
+    if (this.info) return this.info;
+    let body: Readable;
+    try {
+      body = await this.storage.get(REPO_INFO_KEY);
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) return undefined;
+      throw err;
+    }
+    const parts: Buffer[] = [];
+    for await (const c of body) parts.push(c as Buffer);
+    this.info = decodeRepoInfo(this.masterKey, `${this.storage.description}/${REPO_INFO_KEY}`, Buffer.concat(parts));
+    return this.info;
+  }
+
+  async readInfo(): Promise<RepoInfo> {
+    const info = await this.tryReadInfo();
+    if (!info) {
+      throw new RepositoryError('FSDR_REPO_NOT_INITIALISED', `repository ${this.name} (${this.storage.description}) is not initialised`, {
+        hint: 'run fsdr init first',
+      });
+    }
+    return info;
+  }
+
+  async writeInfo(info: RepoInfo): Promise<void> {
+    await this.storage.put(REPO_INFO_KEY, Readable.from([encodeRepoInfo(this.masterKey, info)]), { ifAbsent: true });
+    this.info = info;
+  }
+
+  close(): Promise<void> {
+    return this.storage.close();
+  }
+}

@@ -1,0 +1,68 @@
+// The WAL archive of a repository: push one WAL file, fetch one back, list what is there.
+// Idempotency rules (as pgBackRest's archive-push): the same name with the same content is
+// already archived (success); the same name with other content is a split brain (refuse, keep both).
+import { createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import { WalDuplicateError } from '../errors.js';
+import type { WalName } from '../postgres/wal-name.js';
+import { ObjectExistsError } from '../storage/errors.js';
+import type { ObjectInfo } from '../storage/storage.js';
+import { parseWalKey, WAL_PREFIX, walKey } from './layout.js';
+import type { ObjectStore } from './object-store.js';
+
+export type PushOutcome = 'archived' | 'already-archived';
+
+export interface ArchivedWal extends WalName {
+  key: string;
+  storedSize: number;
+  lastModified: Date;
+}
+
+async function sha256OfFile(path: string): Promise<string> {
+  const h = createHash('sha256');
+  await pipeline(createReadStream(path, { highWaterMark: 256 * 1024 }), new Writable({
+    write(c, _e, cb) {
+      h.update(c);
+      cb();
+    },
+  }));
+  return h.digest('hex');
+}
+
+export class WalArchive {
+  constructor(private readonly objects: ObjectStore) {}
+
+  async push(w: WalName, path: string): Promise<PushOutcome> {
+    const key = walKey(w);
+    if (!(await this.objects.storage.head(key))) {
+      try {
+        await this.objects.putFile(key, path);
+        return 'archived';
+      } catch (err) {
+        // Lost a race with another pusher of the same file: compare below like any duplicate.
+        if (!(err instanceof ObjectExistsError)) throw err;
+      }
+    }
+    const [mine, theirs] = await Promise.all([sha256OfFile(path), this.objects.sha256Of(key)]);
+    if (mine !== theirs) throw new WalDuplicateError(w.name, this.objects.storage.description);
+    return 'already-archived';
+  }
+
+  /** Restore one WAL file to `dest` (whole or not at all). Throws ObjectNotFoundError if absent. */
+  async fetch(w: WalName, dest: string): Promise<void> {
+    await this.objects.getToFile(walKey(w), dest);
+  }
+
+  async *list(): AsyncIterable<ArchivedWal> {
+    for await (const o of this.objects.storage.list(WAL_PREFIX)) {
+      const w = parseWalKey(o.key);
+      if (w) yield { ...w, key: o.key, storedSize: o.size, lastModified: o.lastModified };
+    }
+  }
+
+  async head(w: WalName): Promise<ObjectInfo | undefined> {
+    return this.objects.storage.head(walKey(w));
+  }
+}

@@ -1,0 +1,145 @@
+// A repository in a local directory. Objects appear whole: write a temp file, fsync, then
+// link/rename into place and fsync the directory (link() refuses to replace, for ifAbsent).
+import { createReadStream, createWriteStream } from 'node:fs';
+import { link, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { StorageError } from '../../errors.js';
+import { ObjectExistsError, ObjectNotFoundError } from '../errors.js';
+import type { ObjectInfo, PutOptions, Storage, StorageFeatures } from '../storage.js';
+
+const TMP_SUFFIX = '.fsdr-tmp';
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export class FsStorage implements Storage {
+  readonly kind = 'fs';
+  readonly features: StorageFeatures = { conditionalPut: true, versioning: false, objectLock: false };
+  readonly description: string;
+
+  constructor(private readonly root: string) {
+    this.description = root;
+  }
+
+  private path(key: string): string {
+    if (key.split('/').some((p) => p === '..' || p === '')) throw new StorageError(`invalid object key ${key}`);
+    return join(this.root, ...key.split('/'));
+  }
+
+  async get(key: string): Promise<Readable> {
+    const p = this.path(key);
+    const fh = await open(p, 'r').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') throw new ObjectNotFoundError(key, this.description);
+      throw new StorageError(`cannot read ${p}: ${err.code}`, { cause: err });
+    });
+    return createReadStream('', { fd: fh.fd, highWaterMark: 256 * 1024, autoClose: true });
+  }
+
+  async put(key: string, body: Readable, opts: PutOptions = {}): Promise<ObjectInfo> {
+    const p = this.path(key);
+    const dir = dirname(p);
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (err) {
+      body.destroy();
+      throw new StorageError(`cannot create directory ${dir}: ${(err as NodeJS.ErrnoException).code}`, {
+        cause: err,
+        hint: 'check that the repository path exists and is writable by this user',
+      });
+    }
+    if (opts.ifAbsent && (await this.head(key))) {
+      body.destroy();
+      throw new ObjectExistsError(key, this.description);
+    }
+    const tmp = `${p}.${randomBytes(6).toString('hex')}${TMP_SUFFIX}`;
+    try {
+      const out = createWriteStream(tmp, { flags: 'wx' });
+      await pipeline(body, out);
+      const fh = await open(tmp, 'r+');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      if (opts.ifAbsent) {
+        await link(tmp, p).catch((err: NodeJS.ErrnoException) => {
+          if (err.code === 'EEXIST') throw new ObjectExistsError(key, this.description);
+          throw err;
+        });
+        await unlink(tmp);
+      } else {
+        await rename(tmp, p);
+      }
+      await fsyncDir(dir);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      if (err instanceof ObjectExistsError || (err as { code?: string }).code?.startsWith?.('FSDR')) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code) throw new StorageError(`cannot write ${p}: ${code}`, { cause: err });
+      throw err;
+    }
+    const s = await stat(p);
+    return { key, size: s.size, lastModified: s.mtime };
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const s = await stat(this.path(key));
+      return s.isFile() ? { key, size: s.size, lastModified: s.mtime } : undefined;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new StorageError(`cannot stat ${key}: ${(err as NodeJS.ErrnoException).code}`, { cause: err });
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    // Walk only the directory that can hold the prefix, then filter by the full key.
+    const slash = prefix.lastIndexOf('/');
+    const base = slash >= 0 ? prefix.slice(0, slash) : '';
+    const start = base ? this.path(base) : this.root;
+    const keys: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw new StorageError(`cannot list ${dir}: ${(err as NodeJS.ErrnoException).code}`, { cause: err });
+      }
+      for (const e of entries) {
+        const full = join(dir, e.name);
+        const key = relative(this.root, full).split(sep).join('/');
+        if (e.isDirectory()) {
+          if (key.startsWith(prefix) || prefix.startsWith(key + '/')) await walk(full);
+        } else if (e.isFile() && !e.name.endsWith(TMP_SUFFIX) && key.startsWith(prefix)) {
+          keys.push(key);
+        }
+      }
+    };
+    await walk(start);
+    keys.sort();
+    for (const key of keys) {
+      const info = await this.head(key);
+      if (info) yield info;
+    }
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    for (const key of keys) {
+      await unlink(this.path(key)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw new StorageError(`cannot delete ${key}: ${err.code}`, { cause: err });
+      });
+    }
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,52 @@
+// The Storage interface: bytes under keys, nothing more. It knows no PostgreSQL and no codec.
+// The local directory (fs/) and S3 (s3/) implement it; the Repository is built on top of it.
+import type { Readable } from 'node:stream';
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  lastModified: Date;
+  versionId?: string;
+  /** Object Lock retain-until date, when the backend reports one. */
+  retainUntil?: Date;
+  lockMode?: string;
+}
+
+export interface PutOptions {
+  /** Fail with ObjectExistsError instead of replacing an existing object (written-once keys). */
+  ifAbsent?: boolean;
+  /** Object Lock retention for this object (S3 with Object Lock only). */
+  retainUntil?: Date;
+  /** Known length of the body, when the caller has it (lets S3 use a single PUT). */
+  contentLength?: number;
+}
+
+export interface StorageFeatures {
+  /** put({ifAbsent}) is atomic on the backend (not only checked before writing). */
+  conditionalPut: boolean;
+  versioning: boolean;
+  objectLock: boolean;
+}
+
+export interface Storage {
+  /** 'fs' or 's3' */
+  readonly kind: string;
+  /** Where it points, for messages (`/srv/fsdr/repo`, `s3://bucket/prefix`). */
+  readonly description: string;
+  readonly features: StorageFeatures;
+
+  /** Stream an object. Throws ObjectNotFoundError when it does not exist. */
+  get(key: string): Promise<Readable>;
+  /**
+   * Store an object whole or not at all. Durable when the promise resolves (fs: fsync'd file and
+   * directory; S3: PUT acknowledged). A failed put leaves nothing visible under `key`.
+   */
+  put(key: string, body: Readable, opts?: PutOptions): Promise<ObjectInfo>;
+  /** Metadata of an object, or undefined when it does not exist. */
+  head(key: string): Promise<ObjectInfo | undefined>;
+  /** Every object whose key starts with `prefix`, in key order. */
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  /** Remove objects; missing ones are not an error. */
+  delete(keys: string[]): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,87 @@
+// Configuration: the documented keys load; every mistake is one line naming the key.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { loadConfig } from '../../src/config/load.js';
+import { redactedConfig } from '../../src/config/redact.js';
+import { ConfigError } from '../../src/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'fsdr-cfg-'));
+const KEY = 'a'.repeat(64);
+
+function write(name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+const good = `
+cluster:
+  connection: postgres://postgres@127.0.0.1:5432/postgres
+  pgdata: /var/lib/postgresql/15/main
+repositories:
+  primary: { type: fs, path: /srv/fsdr/repo }
+  standby: { type: s3, bucket: fs-standby, region: eu-west-1, endpoint: "http://127.0.0.1:9000", prefix: featuresignals, forcePathStyle: true, objectLock: { mode: compliance, days: 7 } }
+encryption:
+  masterKey: env:FSDR_TEST_KEY
+compression: { algorithm: zstd, level: 3 }
+`;
+
+test('the documented keys load, with defaults filled in', () => {
+  process.env.FSDR_TEST_KEY = KEY;
+  const cfg = loadConfig(write('good.yaml', good));
+  assert.equal(cfg.masterKey.length, 32);
+  assert.equal(cfg.repositories.standby!.type, 's3');
+  assert.equal(cfg.archive.async, false);
+  const shown = JSON.stringify(redactedConfig(cfg));
+  assert.ok(!shown.includes(KEY), 'the key must never be printed');
+  assert.match(shown, /env:FSDR_TEST_KEY/);
+});
+
+function rejects(text: string, pattern: RegExp) {
+  process.env.FSDR_TEST_KEY = KEY;
+  assert.throws(() => loadConfig(write('bad.yaml', text)), (err: unknown) => {
+    assert.ok(err instanceof ConfigError, String(err));
+    assert.match((err as Error).message, pattern);
+    assert.ok(!(err as Error).message.includes('\n'), 'one line');
+    return true;
+  });
+}
+
+test('an unknown key is named with its path', () => {
+  rejects(good.replace('level: 3', 'level: 3, levle: 4'), /compression\.levle: unknown key/);
+  rejects(good + 'retension: 30\n', /retension: unknown key/);
+  rejects(good.replace('path: /srv/fsdr/repo', 'path: /srv/fsdr/repo, bukket: x'), /repositories\.primary\.bukket: unknown key/);
+});
+
+test('missing or inline masterKey, wrong types, wrong repository type', () => {
+  rejects(good.replace('masterKey: env:FSDR_TEST_KEY', 'other: 1'), /encryption\.masterKey/);
+  rejects(good.replace('env:FSDR_TEST_KEY', KEY), /encryption\.masterKey: expected env:NAME or file:\/path/);
+  rejects(good.replace('level: 3', 'level: "high"'), /compression\.level/);
+  rejects(good.replace('type: fs', 'type: ftp'), /repositories\.primary\.type/);
+  rejects(good.replace('  primary: { type: fs, path: /srv/fsdr/repo }\n', ''), /repositories\.primary/);
+});
+
+test('key references: unset env, missing and unreadable key files, a key of the wrong size', () => {
+  delete process.env.FSDR_UNSET_KEY;
+  assert.throws(() => loadConfig(write('a.yaml', good.replace('FSDR_TEST_KEY', 'FSDR_UNSET_KEY'))), /encryption\.masterKey: environment variable FSDR_UNSET_KEY is not set/);
+  assert.throws(() => loadConfig(write('b.yaml', good.replace('env:FSDR_TEST_KEY', `file:${dir}/nope.key`))), /encryption\.masterKey: cannot read key file .*nope\.key \(ENOENT\)/);
+  const dirAsKey = write('c.yaml', good.replace('env:FSDR_TEST_KEY', `file:${dir}`));
+  assert.throws(() => loadConfig(dirAsKey), /cannot read key file/);
+  write('short.key', 'abcd');
+  assert.throws(() => loadConfig(write('d.yaml', good.replace('env:FSDR_TEST_KEY', `file:${dir}/short.key`))), /expected 32 random bytes/);
+  write('good.key', KEY + '\n');
+  chmodSync(join(dir, 'good.key'), 0o600);
+  assert.equal(loadConfig(write('e.yaml', good.replace('env:FSDR_TEST_KEY', `file:${dir}/good.key`))).masterKey.toString('hex'), KEY);
+});
+
+test('no config given, missing file, bad YAML', () => {
+  const saved = process.env.FSDR_CONFIG;
+  delete process.env.FSDR_CONFIG;
+  assert.throws(() => loadConfig(), (e: unknown) => /no configuration file given/.test((e as Error).message) && /--config FILE or set FSDR_CONFIG/.test((e as ConfigError).hint ?? ''));
+  if (saved) process.env.FSDR_CONFIG = saved;
+  assert.throws(() => loadConfig(join(dir, 'absent.yaml')), /cannot read configuration file .*absent\.yaml \(ENOENT\)/);
+  assert.throws(() => loadConfig(write('y.yaml', 'a: [1,\n')), /is not valid YAML/);
+});

@@ -1,0 +1,121 @@
+// The object codec: round trips, bounded memory, and every kind of damage detected with the object named.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { ObjectCodec } from '../../src/codec/object-codec.js';
+import { IntegrityError, WrongKeyError } from '../../src/errors.js';
+
+const key = randomBytes(32);
+const zstd = new ObjectCodec(key, { algorithm: 'zstd', level: 3 });
+const plain = new ObjectCodec(key, { algorithm: 'none', level: 3 });
+
+async function collect(r: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of r) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+async function encode(codec: ObjectCodec, data: Buffer) {
+  const e = codec.encode(Readable.from([data]));
+  const stored = await collect(e.stream);
+  return { stored, result: e.result() };
+}
+
+async function decode(codec: ObjectCodec, stored: Buffer, name = 'wal/x'): Promise<Buffer> {
+  return collect(await codec.decode(name, Readable.from([stored])));
+}
+
+test('round trip with zstd and without, empty and multi-chunk objects', async () => {
+  const text = Buffer.from('feature flag row '.repeat(60_000)); // ~1 MB, several chunks
+  for (const codec of [zstd, plain]) {
+    for (const data of [Buffer.alloc(0), randomBytes(1000), text, randomBytes(600_000)]) {
+      const { stored, result } = await encode(codec, data);
+      assert.equal(result.size, data.length);
+      assert.equal(result.storedSize, stored.length);
+      assert.deepEqual(await decode(codec, stored), data);
+    }
+  }
+});
+
+test('the stored bytes hold no plaintext, and zstd compresses', async () => {
+  const secret = Buffer.from('DISTINCTIVE-SECRET-STRING-'.repeat(5000));
+  for (const codec of [zstd, plain]) {
+    const { stored } = await encode(codec, secret);
+    assert.equal(stored.includes('DISTINCTIVE-SECRET'), false);
+  }
+  assert.ok((await encode(zstd, secret)).stored.length < secret.length / 10);
+});
+
+test('the same plaintext encrypts differently each time (fresh data key and nonce)', async () => {
+  const data = randomBytes(5000);
+  const a = await encode(zstd, data);
+  const b = await encode(zstd, data);
+  assert.notDeepEqual(a.stored, b.stored);
+  assert.equal(a.result.sha256, b.result.sha256);
+});
+
+test('a flipped bit anywhere is detected and names the object', async () => {
+  const data = randomBytes(700_000);
+  const { stored } = await encode(zstd, data);
+  for (const pos of [2, 10, 60, 200, Math.floor(stored.length / 2), stored.length - 30, stored.length - 1]) {
+    const bad = Buffer.from(stored);
+    bad[pos] = bad[pos]! ^ 0x01;
+    await assert.rejects(decode(zstd, bad, 'wal/0000000100000000/000000010000000000000003'), (err: unknown) => {
+      assert.ok(err instanceof IntegrityError, `offset ${pos}: ${String(err)}`);
+      assert.match((err as Error).message, /000000010000000000000003/);
+      return true;
+    });
+  }
+});
+
+test('truncation is detected, including a cut exactly at a frame boundary', async () => {
+  const data = randomBytes(600_000);
+  const { stored } = await encode(plain, data);
+  // header(7+json) + frames; cutting the trailer frame (4+40+16 bytes) leaves whole data frames.
+  for (const cut of [stored.length - 60, stored.length - 1, 100, 5]) {
+    await assert.rejects(decode(plain, stored.subarray(0, cut)), IntegrityError);
+  }
+  await assert.rejects(decode(plain, Buffer.alloc(0)), IntegrityError);
+});
+
+test('reordered frames are detected', async () => {
+  const data = randomBytes(3 * 256 * 1024 + 5);
+  const { stored } = await encode(plain, data);
+  const hlen = 7 + stored.readUInt16BE(5);
+  const frame = 4 + 256 * 1024 + 16;
+  const f1 = stored.subarray(hlen, hlen + frame);
+  const f2 = stored.subarray(hlen + frame, hlen + 2 * frame);
+  const swapped = Buffer.concat([stored.subarray(0, hlen), f2, f1, stored.subarray(hlen + 2 * frame)]);
+  await assert.rejects(decode(plain, swapped), IntegrityError);
+});
+
+test('a wrong master key is reported as such, not as corruption', async () => {
+  const { stored } = await encode(zstd, randomBytes(100));
+  const other = new ObjectCodec(randomBytes(32), { algorithm: 'zstd', level: 3 });
+  await assert.rejects(decode(other, stored, 'dumps/a/b'), (err: unknown) => err instanceof WrongKeyError && /dumps\/a\/b/.test((err as Error).message));
+});
+
+test('memory stays bounded while streaming 256 MiB through encode and decode', async () => {
+  const chunk = randomBytes(1024 * 1024);
+  let sent = 0;
+  const total = 256 * 1024 * 1024;
+  const source = new Readable({
+    read() {
+      if (sent >= total) return this.push(null);
+      sent += chunk.length;
+      this.push(chunk);
+    },
+  });
+  const before = process.memoryUsage().rss;
+  let peak = before;
+  const e = plain.encode(source);
+  const out = await plain.decode('big', e.stream);
+  let n = 0;
+  for await (const c of out) {
+    n += (c as Buffer).length;
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }
+  assert.equal(n, total);
+  assert.ok(peak - before < 96 * 1024 * 1024, `rss grew by ${((peak - before) / 1048576).toFixed(0)} MiB`);
+});
