@@ -1,0 +1,49 @@
+// Server configuration from environment variables (FeatureSignals names where they exist).
+import { ServerError } from './errors.js';
+
+export interface ServerConfig {
+  databaseUrl: string;
+  redisUrl?: string;
+  port: number;
+  host: string;
+  /** Bearer token for the management API. */
+  adminToken: string;
+  /** HMAC pepper for API key hashes (hex of ENCRYPTION_MASTER_KEY, or FS's dev constant). */
+  pepper: Buffer;
+  /** Key for the audit hash chain. */
+  auditKey: Buffer;
+  skipMigrations: boolean;
+  /** How long /ready may stay 200 ("degraded") while PostgreSQL is unreachable; 0 = not at all. */
+  maxStalenessSeconds: number;
+  /** Safety-net resync of every environment's version (catches lost NOTIFYs). */
+  resyncIntervalMs: number;
+  logLevel: string;
+}
+
+const DEV_PEPPER = 'featuresignals-dev-pepper-32byte!';
+
+function secretBytes(raw: string | undefined): Buffer {
+  if (!raw) return Buffer.from(DEV_PEPPER, 'utf8');
+  return /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'utf8');
+}
+
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const databaseUrl = env.DATABASE_URL;
+  if (!databaseUrl) throw new ServerError('FS_CONFIG_MISSING', 0, 'DATABASE_URL is not set', 'export DATABASE_URL=postgres://user@host:5432/db');
+  const adminToken = env.FS_ADMIN_TOKEN;
+  if (!adminToken) throw new ServerError('FS_CONFIG_MISSING', 0, 'FS_ADMIN_TOKEN is not set', 'set a long random token for the management API');
+  const pepper = secretBytes(env.ENCRYPTION_MASTER_KEY);
+  return {
+    databaseUrl,
+    redisUrl: env.REDIS_URL || undefined,
+    port: Number(env.PORT ?? 8080),
+    host: env.HOST ?? '0.0.0.0',
+    adminToken,
+    pepper,
+    auditKey: env.FS_AUDIT_KEY ? secretBytes(env.FS_AUDIT_KEY) : pepper,
+    skipMigrations: env.SKIP_MIGRATIONS === 'true' || env.SKIP_MIGRATIONS === '1',
+    maxStalenessSeconds: Number(env.FS_MAX_STALENESS_SECONDS ?? 0),
+    resyncIntervalMs: Number(env.FS_RESYNC_INTERVAL_MS ?? 60_000),
+    logLevel: env.LOG_LEVEL ?? 'info',
+  };
+}

@@ -1,0 +1,17 @@
+// GET /v1/stream/{envKey}: SSE with header auth. `connected` carries {env_id, version, dbid} so an
+// SDK refetches after every reconnect; `flag-update` carries the new version.
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../context.js';
+import { authenticate } from '../eval-auth.js';
+
+export function streamRoutes(app: FastifyInstance, ctx: AppContext): void {
+  app.get<{ Params: { envKey: string } }>('/v1/stream/:envKey', async (req, reply) => {
+    const a = authenticate(ctx, req, req.params.envKey);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    ctx.hub.add(a.envId, res);
+    const rs = ctx.cache.envs.get(a.envId) ?? a.ruleset;
+    res.write(`event: connected\ndata: ${JSON.stringify({ env_id: a.envId, version: rs.version, dbid: rs.dbid })}\n\n`);
+  });
+}

@@ -1,0 +1,82 @@
+// Management: projects, environments and API keys (raw key returned once, only its hash stored).
+import type { FastifyInstance } from 'fastify';
+import { generateApiKey, hashApiKey, keyPrefix } from '../api-keys.js';
+import { notFound } from '../errors.js';
+import { inTx, parse, type AppContext } from '../http/context.js';
+import { writeAudit } from './audit.js';
+import { createApiKey, createEnvironment, createProject } from './schemas.js';
+
+type P = { Params: { projectID: string; envID: string; keyID: string } };
+
+export function projectRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const audit = ctx.config.auditKey;
+
+  app.post('/v1/projects', async (req, reply) => {
+    const b = parse(createProject, req.body);
+    const out = await inTx(ctx.pool, async (tx) => {
+      const org = (await tx.query<{ id: string }>(
+        `INSERT INTO organizations (slug, name) VALUES ($1, $1) ON CONFLICT (slug) DO UPDATE SET slug = EXCLUDED.slug RETURNING id`, [b.org])).rows[0];
+      const p = (await tx.query('INSERT INTO projects (org_id, slug, name) VALUES ($1, $2, $3) RETURNING *', [org.id, b.slug, b.name])).rows[0];
+      await writeAudit(tx, audit, { orgId: org.id, actor: 'admin', action: 'project.created', resourceType: 'project', resourceId: p.id, before: null, after: p });
+      return p;
+    });
+    return reply.code(201).send(out);
+  });
+
+  app.get('/v1/projects', async () => (await ctx.pool.query('SELECT * FROM projects ORDER BY slug')).rows);
+
+  app.post<P>('/v1/projects/:projectID/environments', async (req, reply) => {
+    const b = parse(createEnvironment, req.body);
+    const out = await inTx(ctx.pool, async (tx) => {
+      const p = (await tx.query<{ org_id: string }>('SELECT org_id FROM projects WHERE id = $1', [req.params.projectID])).rows[0];
+      if (!p) throw notFound('project');
+      const e = (await tx.query('INSERT INTO environments (project_id, org_id, slug, name) VALUES ($1, $2, $3, $4) RETURNING *',
+        [req.params.projectID, p.org_id, b.slug, b.name])).rows[0];
+      await writeAudit(tx, audit, { orgId: p.org_id, actor: 'admin', action: 'environment.created', resourceType: 'environment', resourceId: e.id, before: null, after: e });
+      return e;
+    });
+    return reply.code(201).send(out);
+  });
+
+  app.get<P>('/v1/projects/:projectID/environments', async (req) =>
+    (await ctx.pool.query('SELECT * FROM environments WHERE project_id = $1 ORDER BY slug', [req.params.projectID])).rows);
+
+  const insertKey = async (envId: string, name: string, type: 'server' | 'client', action: string, before: unknown) => inTx(ctx.pool, async (tx) => {
+    const env = (await tx.query<{ org_id: string }>('SELECT org_id FROM environments WHERE id = $1', [envId])).rows[0];
+    if (!env) throw notFound('environment');
+    const raw = generateApiKey(type);
+    const row = (await tx.query(
+      `INSERT INTO api_keys (env_id, org_id, key_hash, key_prefix, name, type) VALUES ($1, $2, $3, $4, $5, $6)
+       RETURNING id, env_id, key_prefix, name, type, created_at`,
+      [envId, env.org_id, hashApiKey(ctx.config.pepper, raw), keyPrefix(raw), name, type])).rows[0];
+    await writeAudit(tx, audit, { orgId: env.org_id, actor: 'admin', action, resourceType: 'api_key', resourceId: row.id, before, after: row });
+    return { ...row, key: raw };
+  });
+
+  app.post<P>('/v1/environments/:envID/api-keys', async (req, reply) => {
+    const b = parse(createApiKey, req.body);
+    return reply.code(201).send(await insertKey(req.params.envID, b.name, b.type, 'api_key.created', null));
+  });
+
+  const revoke = (keyId: string, action: string) => inTx(ctx.pool, async (tx) => {
+    const row = (await tx.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id, env_id, org_id, name, type, key_prefix', [keyId])).rows[0];
+    if (!row) throw notFound('api key');
+    await writeAudit(tx, audit, { orgId: row.org_id, actor: 'admin', action, resourceType: 'api_key', resourceId: row.id, before: row, after: null });
+    return row;
+  });
+
+  app.delete<P>('/v1/api-keys/:keyID', async (req, reply) => {
+    await revoke(req.params.keyID, 'api_key.revoked');
+    return reply.code(204).send();
+  });
+
+  app.post<P>('/v1/api-keys/:keyID/rotate', async (req, reply) => {
+    const old = await revoke(req.params.keyID, 'api_key.rotated');
+    return reply.code(201).send(await insertKey(old.env_id, old.name, old.type, 'api_key.created', old));
+  });
+
+  app.get<{ Querystring: { org_id?: string; after_seq?: string } }>('/v1/audit', async (req) =>
+    (await ctx.pool.query(
+      `SELECT * FROM audit_logs WHERE ($1::uuid IS NULL OR org_id = $1) AND seq > $2 ORDER BY seq LIMIT 1000`,
+      [req.query.org_id ?? null, Number(req.query.after_seq ?? 0)])).rows);
+}

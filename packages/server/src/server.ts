@@ -1,0 +1,74 @@
+// startServer(config): migrate, warm the cache (LISTEN first), then listen for HTTP.
+// Returns {url, close()}; the DR drills start it against a restored database.
+import pg from 'pg';
+import { pino } from 'pino';
+import { FlagCache } from './cache/flag-cache.js';
+import { RedisMirror } from './cache/redis-mirror.js';
+import type { ServerConfig } from './config.js';
+import { migrate, schemaState } from './db/migrate.js';
+import type { AppContext } from './http/context.js';
+import { buildApp } from './http/app.js';
+import { readiness, type Readiness } from './http/readiness.js';
+import { SseHub } from './sse-hub.js';
+
+export type StartServerConfig = Partial<ServerConfig> & Pick<ServerConfig, 'databaseUrl' | 'adminToken'>;
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  /** Resolves when the first warm-up finished (the server may already answer /health before). */
+  warmed: Promise<void>;
+  readiness(): Promise<Readiness>;
+  /** Graceful: /ready turns 503, streams end, in-flight requests finish, connections close. Idempotent. */
+  close(): Promise<void>;
+}
+
+const DEV_PEPPER = Buffer.from('featuresignals-dev-pepper-32byte!', 'utf8');
+
+export function withDefaults(c: StartServerConfig): ServerConfig {
+  return {
+    port: 0, host: '127.0.0.1', pepper: DEV_PEPPER, auditKey: c.pepper ?? DEV_PEPPER, skipMigrations: false,
+    maxStalenessSeconds: 0, resyncIntervalMs: 60_000, logLevel: 'warn', ...c,
+  };
+}
+
+export async function startServer(input: StartServerConfig, opts: { waitForWarm?: boolean } = {}): Promise<RunningServer> {
+  const config = withDefaults(input);
+  const log = pino({ level: config.logLevel, name: 'featuresignals' });
+  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10, connectionTimeoutMillis: 2000, idleTimeoutMillis: 10_000 });
+  pool.on('error', (err) => log.warn({ err: err.message }, 'idle database connection lost'));
+  const schema = config.skipMigrations ? await schemaState(pool) : await migrate(pool);
+  const redis = config.redisUrl ? new RedisMirror(config.redisUrl) : undefined;
+  await redis?.connect();
+  const cache = new FlagCache(pool, config.databaseUrl, redis, log, config.resyncIntervalMs);
+  const hub = new SseHub();
+  const ctx: AppContext = { config, pool, cache, hub, redis, schemaVersion: schema.version, draining: false };
+  let lastDbid: string | undefined;
+  cache.on('change', (e: { envId: string; version: number; flagId?: string; action: string }) => {
+    const rs = cache.envs.get(e.envId);
+    if (lastDbid && cache.dbid !== lastDbid) hub.closeAll(); // a restore: SDKs reconnect and see the new dbid
+    lastDbid = cache.dbid;
+    hub.send(e.envId, 'flag-update', { type: 'flag_update', env_id: e.envId, flag_id: e.flagId ?? null, version: e.version, dbid: rs?.dbid, action: e.action });
+  });
+  const app = buildApp(ctx);
+  await app.listen({ port: config.port, host: config.host });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  const warmed = cache.start();
+  if (opts.waitForWarm) await warmed;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`,
+    port,
+    warmed,
+    readiness: () => readiness(ctx),
+    close: () => (closing ??= (async () => {
+      ctx.draining = true;
+      hub.stop();
+      await app.close();
+      await cache.close();
+      await redis?.close();
+      await pool.end().catch(() => undefined);
+    })()),
+  };
+}
