@@ -1,0 +1,160 @@
+// FlagClient: fetches the environment's ruleset, keeps it current over SSE (refetching after every
+// reconnect, polling while the stream is down) and evaluates locally with the per-call context.
+import { EventEmitter } from 'node:events';
+import { evaluate, evaluateAll, type EvalContext, type EvalResult, type Json, type Ruleset } from '../eval/index.js';
+import { readSse } from './sse-reader.js';
+
+export interface FlagClientOptions {
+  baseURL: string;
+  sdkKey: string;
+  envKey: string;
+  streaming?: boolean;
+  /** Polling interval while the stream is down (or always, without streaming). */
+  pollingIntervalMs?: number;
+  /** First SSE reconnect delay; doubles up to 30 s, plus 0–25 % jitter (as FS). */
+  sseRetryMs?: number;
+  timeoutMs?: number;
+}
+
+export interface IncarnationEvent { before: { dbid: string; version: number }; after: { dbid: string; version: number } }
+
+export class SdkError extends Error {
+  constructor(readonly code: string, message: string, readonly hint?: string) { super(message); this.name = 'SdkError'; }
+}
+
+export class FlagClient extends EventEmitter {
+  private ruleset?: Ruleset;
+  private etag?: string;
+  private readonly opts: Required<FlagClientOptions>;
+  private closed = false;
+  private abort?: AbortController;
+  private pollTimer?: NodeJS.Timeout;
+  private retryTimer?: NodeJS.Timeout;
+  private retries = 0;
+  private streamUp = false;
+  private inflight?: Promise<void>;
+  private again = false;
+  private readonly readyPromise: Promise<void>;
+  private resolveReady!: () => void;
+
+  constructor(options: FlagClientOptions) {
+    super();
+    this.opts = { streaming: true, pollingIntervalMs: 30_000, sseRetryMs: 1000, timeoutMs: 10_000, ...options, baseURL: options.baseURL.replace(/\/$/, '') };
+    this.readyPromise = new Promise((r) => (this.resolveReady = r));
+    this.on('error', () => { /* default listener: errors are also reported through ready() and getters' fallbacks */ });
+    void this.refresh();
+    if (this.opts.streaming) this.connectStream();
+    this.pollTimer = setInterval(() => { if (!this.streamUp) void this.refresh(); }, this.opts.pollingIntervalMs);
+    this.pollTimer.unref();
+  }
+
+  /** Resolves once the first ruleset is loaded; rejects after `timeoutMs`. */
+  ready(timeoutMs = this.opts.timeoutMs): Promise<void> {
+    let t: NodeJS.Timeout;
+    const timeout = new Promise<never>((_, rej) => { t = setTimeout(() => rej(new SdkError('SDK_NOT_READY', `no ruleset after ${timeoutMs} ms`, 'check baseURL, sdkKey and the server\'s /ready')), timeoutMs); });
+    return Promise.race([this.readyPromise, timeout]).finally(() => clearTimeout(t));
+  }
+
+  get isReady(): boolean { return this.ruleset !== undefined; }
+  rulesetVersion(): number | undefined { return this.ruleset?.version; }
+  dbid(): string | undefined { return this.ruleset?.dbid; }
+  currentRuleset(): Ruleset | undefined { return this.ruleset; }
+
+  /** The full result; before the first fetch, reason DEFAULT with a null value. */
+  evaluate(flagKey: string, ctx: EvalContext): EvalResult {
+    if (!this.ruleset) return { flag_key: flagKey, value: null, reason: 'DEFAULT' };
+    return evaluate(this.ruleset, flagKey, ctx);
+  }
+
+  evaluateAll(ctx: EvalContext): Record<string, EvalResult> {
+    return this.ruleset ? evaluateAll(this.ruleset, ctx) : {};
+  }
+
+  getBoolean(flagKey: string, ctx: EvalContext, fallback: boolean): boolean { return this.typed(flagKey, ctx, fallback, (v) => typeof v === 'boolean'); }
+  getString(flagKey: string, ctx: EvalContext, fallback: string): string { return this.typed(flagKey, ctx, fallback, (v) => typeof v === 'string'); }
+  getNumber(flagKey: string, ctx: EvalContext, fallback: number): number { return this.typed(flagKey, ctx, fallback, (v) => typeof v === 'number'); }
+  getJSON<T extends Json>(flagKey: string, ctx: EvalContext, fallback: T): T { return this.typed(flagKey, ctx, fallback, (v) => v !== null && typeof v === 'object'); }
+
+  private typed<T>(flagKey: string, ctx: EvalContext, fallback: T, ok: (v: Json) => boolean): T {
+    const r = this.evaluate(flagKey, ctx);
+    if (r.reason === 'NOT_FOUND' || r.reason === 'DEFAULT' || r.reason === 'ERROR' || !ok(r.value)) return fallback;
+    return r.value as T;
+  }
+
+  /** Fetches the ruleset (If-None-Match); concurrent calls coalesce into one more fetch. */
+  refresh(): Promise<void> {
+    if (this.inflight) { this.again = true; return this.inflight; }
+    this.inflight = (async () => {
+      do {
+        this.again = false;
+        await this.fetchOnce().catch((err: Error) => { if (!this.closed) this.emit('error', err); });
+      } while (this.again && !this.closed);
+    })().finally(() => { this.inflight = undefined; });
+    return this.inflight;
+  }
+
+  private async fetchOnce(): Promise<void> {
+    const headers: Record<string, string> = { 'X-API-Key': this.opts.sdkKey };
+    if (this.etag) headers['If-None-Match'] = this.etag;
+    const res = await fetch(`${this.opts.baseURL}/v1/ruleset/${encodeURIComponent(this.opts.envKey)}`, { headers, signal: AbortSignal.timeout(this.opts.timeoutMs) });
+    if (res.status === 304) { await res.body?.cancel(); return; }
+    if (!res.ok) throw new SdkError('SDK_FETCH_FAILED', `GET /v1/ruleset answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+    const next = (await res.json()) as Ruleset;
+    if (this.closed) return;
+    const prev = this.ruleset;
+    this.ruleset = next;
+    this.etag = res.headers.get('etag') ?? undefined;
+    // The server is the source of truth: accept its state, but report a restore (new dbid or older version).
+    if (prev && (prev.dbid !== next.dbid || next.version < prev.version)) {
+      this.emit('incarnation', { before: { dbid: prev.dbid, version: prev.version }, after: { dbid: next.dbid, version: next.version } } satisfies IncarnationEvent);
+    }
+    if (!prev) { this.resolveReady(); this.emit('ready'); }
+    this.emit('update', { version: next.version, dbid: next.dbid });
+  }
+
+  private connectStream(): void {
+    if (this.closed) return;
+    const abort = (this.abort = new AbortController());
+    void (async () => {
+      try {
+        const res = await fetch(`${this.opts.baseURL}/v1/stream/${encodeURIComponent(this.opts.envKey)}`, {
+          headers: { 'X-API-Key': this.opts.sdkKey, Accept: 'text/event-stream' }, signal: abort.signal,
+        });
+        if (!res.ok || !res.body) throw new SdkError('SDK_STREAM_FAILED', `stream answered ${res.status}`);
+        await readSse(res.body, (e) => this.onStreamEvent(e.event, e.data));
+        throw new SdkError('SDK_STREAM_ENDED', 'stream ended');
+      } catch (err) {
+        this.streamUp = false;
+        if (this.closed) return;
+        this.emit('error', err);
+        const base = Math.min(this.opts.sseRetryMs * 2 ** this.retries++, 30_000);
+        this.retryTimer = setTimeout(() => this.connectStream(), base + Math.random() * base * 0.25);
+        this.retryTimer.unref();
+        void this.refresh(); // the stream is down: poll once now, then on the polling interval
+      }
+    })();
+  }
+
+  private onStreamEvent(event: string, data: string): void {
+    let msg: { version?: number; dbid?: string };
+    try { msg = JSON.parse(data) as typeof msg; } catch { return; }
+    if (event === 'connected') {
+      this.streamUp = true;
+      this.retries = 0;
+      // Refetch after every (re)connect: changes made while the stream was down were never sent.
+      if (`"${msg.dbid}:${msg.version}"` !== this.etag) void this.refresh();
+    } else if (event === 'flag-update') {
+      if (!this.ruleset || msg.dbid !== this.ruleset.dbid || (msg.version ?? 0) > this.ruleset.version) void this.refresh();
+    }
+  }
+
+  /** Stops streaming and polling. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.abort?.abort();
+    clearInterval(this.pollTimer);
+    clearTimeout(this.retryTimer);
+    this.removeAllListeners();
+  }
+}

@@ -1,0 +1,80 @@
+// Records every environment × flag × context evaluation as sorted lines and digests them:
+// sha256 per flag, per environment (over its flag digests) and overall (workload §3.2).
+import { createHash } from 'node:crypto';
+import type { EvalResult, Ruleset } from '@featuresignals/sdk/eval';
+import { canonicalJson } from './canonical-json.js';
+import { generateContexts, type GoldenContext } from './contexts.js';
+
+/** Evaluates these flags for one context in one environment (locally, over HTTP, or via the SDK). */
+export type Evaluator = (envSlug: string, flagKeys: string[], ctx: GoldenContext) => Promise<Record<string, EvalResult>>;
+
+export const MISSING_FLAGS = ['golden-missing-1', 'golden-missing-2'];
+
+export interface GoldenRecord {
+  format: 1;
+  asOf: string;
+  hash: { algo: 'murmur3_x86_32'; key: 'flagKey.key'; seed: 0; buckets: 10000 };
+  envs: Record<string, { version: number; dbid: string; rulesetSha256: string; flags: string[]; skipped: string[] }>;
+  contexts: GoldenContext[];
+  fingerprint: string;
+  envDigests: Record<string, string>;
+  flagDigests: Record<string, Record<string, string>>;
+  /** env \t flag \t context label \t JCS(value) \t reason \t variant, sorted bytewise. */
+  lines: string[];
+}
+
+const sha = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
+const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/** The ruleset without ids or timestamps, canonicalised: catches corruption no context reaches. */
+export function rulesetSha256(rs: Ruleset): string {
+  return sha(canonicalJson({ env: rs.env.slug, flags: rs.flags, states: rs.states, segments: rs.segments }));
+}
+
+export async function recordGolden(rulesets: Ruleset[], evaluator: Evaluator, opts: { contexts?: GoldenContext[]; asOf?: Date; contextCount?: number; seed?: number } = {}): Promise<GoldenRecord> {
+  const asOf = opts.asOf ?? new Date();
+  const contexts = opts.contexts ?? generateContexts(rulesets, { count: opts.contextCount, seed: opts.seed });
+  const lines: string[] = [];
+  const envs: GoldenRecord['envs'] = {};
+  for (const rs of [...rulesets].sort((a, b) => byteOrder(a.env.slug, b.env.slug))) {
+    // Flags expiring within ±5 s of asOf would depend on the exact evaluation instant: skip them.
+    const skipped = rs.flags.filter((f) => f.expires_at && Math.abs(Date.parse(f.expires_at) - asOf.getTime()) <= 5000).map((f) => f.key);
+    const flags = [...rs.flags.map((f) => f.key).filter((k) => !skipped.includes(k)), ...MISSING_FLAGS].sort(byteOrder);
+    envs[rs.env.slug] = { version: rs.version, dbid: rs.dbid, rulesetSha256: rulesetSha256(rs), flags, skipped };
+    for (const ctx of contexts) {
+      const results = await evaluator(rs.env.slug, flags, ctx);
+      for (const f of flags) {
+        const r = results[f] ?? { flag_key: f, value: null, reason: 'ERROR' };
+        lines.push([rs.env.slug, f, ctx.label, canonicalJson(r.value), r.reason, r.variant_key ?? ''].join('\t'));
+      }
+    }
+  }
+  lines.sort(byteOrder);
+  return { format: 1, asOf: asOf.toISOString(), hash: { algo: 'murmur3_x86_32', key: 'flagKey.key', seed: 0, buckets: 10000 }, envs, contexts, ...digest(lines), lines };
+}
+
+export function digest(lines: string[]): Pick<GoldenRecord, 'fingerprint' | 'envDigests' | 'flagDigests'> {
+  const groups = new Map<string, Map<string, string[]>>();
+  for (const line of lines) {
+    const [env, flag] = line.split('\t', 2);
+    if (!groups.has(env)) groups.set(env, new Map());
+    const g = groups.get(env)!;
+    if (!g.has(flag)) g.set(flag, []);
+    g.get(flag)!.push(line);
+  }
+  const flagDigests: Record<string, Record<string, string>> = {};
+  const envDigests: Record<string, string> = {};
+  let overall = '';
+  for (const env of [...groups.keys()].sort(byteOrder)) {
+    flagDigests[env] = {};
+    let envConcat = '';
+    for (const flag of [...groups.get(env)!.keys()].sort(byteOrder)) {
+      const d = sha(groups.get(env)!.get(flag)!.join('\n') + '\n');
+      flagDigests[env][flag] = d;
+      envConcat += d;
+    }
+    envDigests[env] = sha(envConcat);
+    overall += `env:${envDigests[env]}`;
+  }
+  return { fingerprint: sha(overall), envDigests, flagDigests };
+}
