@@ -1,6 +1,6 @@
 // A repository in a local directory. Objects appear whole: write a temp file, fsync, then
 // link/rename into place and fsync the directory (link() refuses to replace, for ifAbsent).
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { link, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -41,7 +41,8 @@ export class FsStorage implements Storage {
       if (err.code === 'ENOENT') throw new ObjectNotFoundError(key, this.description);
       throw new StorageError(`cannot read ${p}: ${err.code}`, { cause: err });
     });
-    return createReadStream('', { fd: fh.fd, highWaterMark: 256 * 1024, autoClose: true });
+    // The stream owns the FileHandle and closes it at end or error.
+    return fh.createReadStream({ highWaterMark: 256 * 1024, autoClose: true });
   }
 
   async put(key: string, body: Readable, opts: PutOptions = {}): Promise<ObjectInfo> {
