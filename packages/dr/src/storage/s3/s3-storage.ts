@@ -12,6 +12,10 @@ import type { S3RepositoryConfig } from '../../config/schema.js';
 import { ObjectExistsError, ObjectNotFoundError, unreachable } from '../errors.js';
 import type { ObjectInfo, PutOptions, Storage, StorageFeatures } from '../storage.js';
 
+// The SDK warns on every start under Node 20 (its future minimum); under archive_command that is a
+// multi-line warning per WAL segment in the PostgreSQL log. Node 20 is supported by this SDK version.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchVersion']);
 const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'TimeoutError']);
 
