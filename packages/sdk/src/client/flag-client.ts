@@ -56,6 +56,8 @@ export class FlagClient extends EventEmitter {
   }
 
   get isReady(): boolean { return this.ruleset !== undefined; }
+  /** True while the SSE stream is connected (between `connected` and a drop). */
+  get isStreaming(): boolean { return this.streamUp; }
   rulesetVersion(): number | undefined { return this.ruleset?.version; }
   dbid(): string | undefined { return this.ruleset?.dbid; }
   currentRuleset(): Ruleset | undefined { return this.ruleset; }

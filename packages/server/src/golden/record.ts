@@ -8,6 +8,8 @@ import { generateContexts, type GoldenContext } from './contexts.js';
 /** Evaluates these flags for one context in one environment (locally, over HTTP, or via the SDK). */
 export type Evaluator = (envSlug: string, flagKeys: string[], ctx: GoldenContext) => Promise<Record<string, EvalResult>>;
 
+const CONCURRENCY = 8;
+
 export const MISSING_FLAGS = ['golden-missing-1', 'golden-missing-2'];
 
 export interface GoldenRecord {
@@ -41,12 +43,16 @@ export async function recordGolden(rulesets: Ruleset[], evaluator: Evaluator, op
     const skipped = rs.flags.filter((f) => f.expires_at && Math.abs(Date.parse(f.expires_at) - asOf.getTime()) <= 5000).map((f) => f.key);
     const flags = [...rs.flags.map((f) => f.key).filter((k) => !skipped.includes(k)), ...MISSING_FLAGS].sort(byteOrder);
     envs[rs.env.slug] = { version: rs.version, dbid: rs.dbid, rulesetSha256: rulesetSha256(rs), flags, skipped };
-    for (const ctx of contexts) {
-      const results = await evaluator(rs.env.slug, flags, ctx);
-      for (const f of flags) {
-        const r = results[f] ?? { flag_key: f, value: null, reason: 'ERROR' };
-        lines.push([rs.env.slug, f, ctx.label, canonicalJson(r.value), r.reason, r.variant_key ?? ''].join('\t'));
-      }
+    // A few contexts in flight at once: over HTTP this is latency-bound; lines are sorted afterwards.
+    for (let i = 0; i < contexts.length; i += CONCURRENCY) {
+      const batch = contexts.slice(i, i + CONCURRENCY);
+      const all = await Promise.all(batch.map((ctx) => evaluator(rs.env.slug, flags, ctx)));
+      batch.forEach((ctx, j) => {
+        for (const f of flags) {
+          const r = all[j][f] ?? { flag_key: f, value: null, reason: 'ERROR' };
+          lines.push([rs.env.slug, f, ctx.label, canonicalJson(r.value), r.reason, r.variant_key ?? ''].join('\t'));
+        }
+      });
     }
   }
   lines.sort(byteOrder);
