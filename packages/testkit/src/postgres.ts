@@ -9,7 +9,7 @@ import pg from 'pg';
 import { HarnessError } from './errors.js';
 import { freePort } from './free-port.js';
 import { findPgBinDir } from './pg-binaries.js';
-import { isRunning, osUser, spawnTracked, terminate } from './processes.js';
+import { isRunning, osUser, runOnce, spawnTracked, startOrTearDown, terminate } from './processes.js';
 import { waitUntil } from './wait.js';
 
 export interface StartPostgresOptions {
@@ -103,7 +103,6 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
     '\n# added by @featuresignals/testkit\n' + Object.entries(settings).map(([k, v]) => `${k} = ${confValue(v)}`).join('\n') + '\n');
 
   let child: ChildProcess | undefined;
-  let torn = false;
   const connectionString = `postgres://postgres@${host}:${port}/postgres`;
   const url = (db: string): string => `postgres://postgres@${host}:${port}/${encodeURIComponent(db)}`;
 
@@ -154,20 +153,12 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
     restart: async () => { await stopServer(); await start(); },
     kill: async () => terminate(child, 'SIGKILL', 10_000),
     isRunning: () => isRunning(child),
-    stop: async ({ keepData = false } = {}) => {
-      if (torn) return;
-      torn = true;
+    stop: runOnce(async ({ keepData = false } = {}) => {
       await stopServer();
       if (keepData) return;
       // A caller-supplied pgdata belongs to the caller; only our temp dir is removed.
       rmSync(tempDir, { recursive: true, force: true });
-    },
+    }),
   };
-  try {
-    await start();
-  } catch (err) {
-    await handle.stop();
-    throw err;
-  }
-  return handle;
+  return startOrTearDown(handle, start);
 }

@@ -58,3 +58,20 @@ export async function osUser(name: string): Promise<{ uid: number; gid: number }
   };
   return { uid: await run('-u'), gid: await run('-g') };
 }
+
+/** Wraps a teardown so only the first call does anything (every harness's stop() is idempotent). */
+export function runOnce<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  let done: Promise<void> | undefined;
+  return (...args) => (done ??= fn(...args));
+}
+
+/** Starts a new handle; if starting fails, tears it down (no process or temp dir left) and rethrows. */
+export async function startOrTearDown<H extends { stop(): Promise<void> }>(handle: H, start: () => Promise<void>): Promise<H> {
+  try {
+    await start();
+  } catch (err) {
+    await handle.stop();
+    throw err;
+  }
+  return handle;
+}

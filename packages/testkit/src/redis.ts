@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HarnessError } from './errors.js';
 import { freePort } from './free-port.js';
-import { isRunning, spawnTracked, terminate } from './processes.js';
+import { isRunning, runOnce, spawnTracked, startOrTearDown, terminate } from './processes.js';
 import { waitUntil } from './wait.js';
 
 export interface StartRedisOptions {
@@ -54,7 +54,6 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisHan
   const logFile = join(tempDir, 'redis.log');
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tempDir, '--daemonize', 'no', '--protected-mode', 'no'];
   let child: ChildProcess | undefined;
-  let torn = false;
 
   const start = async (): Promise<void> => {
     if (isRunning(child)) return;
@@ -81,18 +80,10 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisHan
     start,
     stopServer,
     isRunning: () => isRunning(child),
-    stop: async () => {
-      if (torn) return;
-      torn = true;
+    stop: runOnce(async () => {
       await stopServer();
       rmSync(tempDir, { recursive: true, force: true });
-    },
+    }),
   };
-  try {
-    await start();
-  } catch (err) {
-    await handle.stop();
-    throw err;
-  }
-  return handle;
+  return startOrTearDown(handle, start);
 }
