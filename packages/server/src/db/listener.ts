@@ -40,7 +40,7 @@ export class PgListener {
   }
 
   private async connectOnce(): Promise<boolean> {
-    const c = new pg.Client({ connectionString: this.opts.connectionString, connectionTimeoutMillis: 2000, keepAlive: true });
+    const c = new pg.Client({ connectionString: this.opts.connectionString, connectionTimeoutMillis: 2000, keepAlive: true, application_name: 'featuresignals-listen' });
     c.on('error', (err) => this.lost(c, err));
     c.on('end', () => this.lost(c, new Error('listen connection ended')));
     c.on('notification', (n) => this.opts.onNotify(n.channel, n.payload ?? ''));
