@@ -1,16 +1,9 @@
 // The fsdr command line: commander wiring only. Each verb calls into commands/ and prints;
 // errors become one line and an exit code in exit.ts.
 import { Command } from 'commander';
-import { loadConfig } from '../config/load.js';
 import { action } from './exit.js';
-
-function cfgOf(cmd: Command) {
-  return loadConfig(cmd.optsWithGlobals().config as string | undefined);
-}
-
-function print(json: boolean, value: unknown, text: () => string): void {
-  process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : text() + '\n');
-}
+import { addBackupCommands } from './backup-commands.js';
+import { cfgOf, print } from './shared.js';
 
 export function buildProgram(): Command {
   const program = new Command('fsdr')
@@ -92,6 +85,7 @@ export function buildProgram(): Command {
       print(!!opts.json, r, () => formatInfo(r));
     }));
 
+  addBackupCommands(program);
   return program;
 }
 

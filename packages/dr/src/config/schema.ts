@@ -55,6 +55,14 @@ export const configSchema = z.strictObject({
       timeoutSeconds: z.int().min(1).max(3600).default(60),
     })
     .prefault({}),
+  backup: z
+    .strictObject({
+      // Parallel bundle writers (backup) and readers (restore), as pgBackRest's process-max.
+      processes: z.int().min(1).max(32).default(2),
+      // Files are packed into bundles of about this size: few objects, few S3 PUTs.
+      bundleSizeMiB: z.int().min(1).max(4096).default(64),
+    })
+    .prefault({}),
 });
 
 export type FileConfig = z.infer<typeof configSchema>;

@@ -18,3 +18,19 @@ export function parseWalKey(key: string): WalName | undefined {
   if (!w || walKey(w) !== key) return undefined;
   return w;
 }
+
+export const BACKUP_PREFIX = 'backups/';
+
+export function backupManifestKey(id: string): string {
+  return `${BACKUP_PREFIX}${id}/manifest.json`;
+}
+
+export function backupBundleKey(id: string, index: number): string {
+  return `${BACKUP_PREFIX}${id}/bundle-${String(index).padStart(5, '0')}`;
+}
+
+/** The backup id of a manifest key, or undefined for any other key. */
+export function parseBackupManifestKey(key: string): string | undefined {
+  const m = /^backups\/([^/]+)\/manifest\.json$/.exec(key);
+  return m ? m[1] : undefined;
+}

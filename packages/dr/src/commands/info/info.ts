@@ -4,12 +4,29 @@ import { Repository } from '../../repository/repository.js';
 import type { RepoInfo } from '../../repository/repo-info.js';
 import type { ArchivedWal } from '../../repository/wal-archive.js';
 import { summariseWal, type WalSummary } from './wal-summary.js';
+import { recoveryWindows, type RecoveryWindow } from '../restore/recovery-window.js';
+
+export interface BackupSummary {
+  id: string;
+  type: 'full' | 'incr';
+  prior?: string;
+  timeline: number;
+  startTime: string;
+  stopTime: string;
+  startLsn: string;
+  stopLsn: string;
+  files: number;
+  bytes: number;
+  storedBytes: number;
+}
 
 export interface RepositoryReport {
   repository: string;
   location: string;
   cluster: RepoInfo;
   wal: WalSummary;
+  backups: BackupSummary[];
+  recoveryWindows: RecoveryWindow[];
 }
 
 export async function repositoryInfo(cfg: Config, name = 'primary'): Promise<RepositoryReport> {
@@ -18,7 +35,15 @@ export async function repositoryInfo(cfg: Config, name = 'primary'): Promise<Rep
     const info = await repo.readInfo();
     const files: ArchivedWal[] = [];
     for await (const f of repo.wal.list()) files.push(f);
-    return { repository: name, location: repo.storage.description, cluster: info, wal: summariseWal(files, info.walSegmentSize) };
+    const manifests = await repo.backups.list();
+    const backups = manifests.map((m) => ({
+      id: m.id, type: m.type, prior: m.prior, timeline: m.timeline, startTime: m.startTime, stopTime: m.stopTime,
+      startLsn: m.startLsn, stopLsn: m.stopLsn, files: m.totals.files, bytes: m.totals.bytes, storedBytes: m.totals.storedBytes,
+    }));
+    return {
+      repository: name, location: repo.storage.description, cluster: info, wal: summariseWal(files, info.walSegmentSize),
+      backups, recoveryWindows: recoveryWindows(manifests, files),
+    };
   } finally {
     await repo.close();
   }
@@ -37,6 +62,11 @@ export function formatInfo(r: RepositoryReport): string {
     for (const g of t.gaps) lines.push(`    GAP     ${g.from} .. ${g.to} missing`);
     for (const p of t.partial) lines.push(`    partial ${p}`);
   }
+  if (r.backups.length === 0) lines.push('  backups   none');
+  for (const b of r.backups) {
+    lines.push(`  backup    ${b.id}  ${b.type}${b.prior ? ` on ${b.prior}` : ''}  tl ${b.timeline}  ${b.startTime} .. ${b.stopTime}  ${mib(b.bytes)} (${mib(b.storedBytes)} stored)`);
+  }
+  for (const w of r.recoveryWindows) lines.push(`  PITR tl ${w.timeline}  ${w.earliest} .. ${w.latest}`);
   if (r.wal.historyFiles.length) lines.push(`  history   ${r.wal.historyFiles.join(' ')}`);
   return lines.join('\n');
 }

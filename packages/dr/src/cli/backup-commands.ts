@@ -1,0 +1,99 @@
+// CLI verbs for physical backups: backup, restore, verify.
+import { Command, Option } from 'commander';
+import { FsdrError } from '../errors.js';
+import type { RecoveryTarget } from '../commands/restore/select-backup.js';
+import { action } from './exit.js';
+import { cfgOf, print } from './shared.js';
+
+function target(o: { targetTime?: string; targetLsn?: string; targetXid?: string; targetName?: string; targetImmediate?: boolean; latest?: boolean }): RecoveryTarget {
+  const given = [o.targetTime, o.targetLsn, o.targetXid, o.targetName].filter((x) => x !== undefined).length + (o.latest ? 1 : 0) + (o.targetImmediate ? 1 : 0);
+  if (given > 1) throw new FsdrError('FSDR_USAGE', 'give one recovery target: --target-time, --target-lsn, --target-xid, --target-name, --target-immediate or --latest', { exitCode: 2 });
+  if (o.targetImmediate) return { kind: 'immediate' };
+  if (o.targetTime !== undefined) {
+    const t = Date.parse(o.targetTime);
+    if (Number.isNaN(t)) throw new FsdrError('FSDR_USAGE', `--target-time ${o.targetTime} is not a time`, { hint: 'use ISO 8601 with a zone, e.g. 2026-11-27T14:05:00Z', exitCode: 2 });
+    return { kind: 'time', value: new Date(t).toISOString() };
+  }
+  if (o.targetLsn !== undefined) {
+    if (!/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/.test(o.targetLsn)) throw new FsdrError('FSDR_USAGE', `--target-lsn ${o.targetLsn} is not an LSN (like 0/3000060)`, { exitCode: 2 });
+    return { kind: 'lsn', value: o.targetLsn };
+  }
+  if (o.targetXid !== undefined) {
+    if (!/^\d+$/.test(o.targetXid)) throw new FsdrError('FSDR_USAGE', `--target-xid ${o.targetXid} is not a transaction id`, { exitCode: 2 });
+    return { kind: 'xid', value: o.targetXid };
+  }
+  if (o.targetName !== undefined) return { kind: 'name', value: o.targetName };
+  return { kind: 'latest' };
+}
+
+function parseSet(v: string, prev: Record<string, string>): Record<string, string> {
+  const i = v.indexOf('=');
+  if (i < 1) throw new FsdrError('FSDR_USAGE', `--set ${v}: expected name=value`, { exitCode: 2 });
+  return { ...prev, [v.slice(0, i)]: v.slice(i + 1) };
+}
+
+export function addBackupCommands(program: Command): void {
+  program
+    .command('backup')
+    .description('take a physical base backup of the running cluster into the primary repository')
+    .addOption(new Option('--type <type>', 'full, or incr (only files changed since the previous backup)').choices(['full', 'incr']).default('full'))
+    .option('--json', 'print the manifest summary as JSON')
+    .addHelpText('after', '\nExamples:\n  fsdr backup\n  fsdr backup --type incr --json\n')
+    .action(action(async (o: { type: 'full' | 'incr'; json?: boolean }, cmd: Command) => {
+      const cfg = cfgOf(cmd);
+      const { runBackup } = await import('../commands/backup/backup.js');
+      const m = await runBackup(cfg, { type: o.type, processes: cfg.backup.processes, bundleBytes: cfg.backup.bundleSizeMiB * 1048576 });
+      const summary = { id: m.id, type: m.type, prior: m.prior, timeline: m.timeline, startLsn: m.startLsn, stopLsn: m.stopLsn, startTime: m.startTime, stopTime: m.stopTime, ...m.totals };
+      print(!!o.json, summary, () => `backup ${m.id} (${m.type}) complete: ${m.totals.files} files, ${(m.totals.bytes / 1048576).toFixed(1)} MiB, ${(m.totals.storedBytes / 1048576).toFixed(1)} MiB stored; WAL ${m.startWal}..${m.stopWal}`);
+    }));
+
+  program
+    .command('restore')
+    .description('provision a new PostgreSQL instance from the repository and recover it to a target')
+    .requiredOption('--pgdata <dir>', 'data directory of the new instance (must be empty or absent)')
+    .option('--port <n>', 'port of the new instance', (v) => Number(v), 5433)
+    .option('--target-time <time>', 'recover to this time (ISO 8601), inclusive')
+    .option('--target-lsn <lsn>', 'recover to this LSN')
+    .option('--target-xid <xid>', 'recover to this transaction id')
+    .option('--target-name <name>', 'recover to a restore point made with pg_create_restore_point()')
+    .option('--target-immediate', 'stop as soon as the backup is consistent')
+    .option('--latest', 'recover everything archived (the default)')
+    .option('--backup <id>', 'start from this backup (default: the newest that ends before the target)')
+    .option('--repo <name>', 'repository to restore from', 'primary')
+    .option('--no-start', 'write the data directory and recovery settings, but do not start the instance')
+    .option('--archive-off', 'start the new instance with archive_mode = off (an isolated copy, e.g. a drill)')
+    .option('--set <name=value>', 'extra postgresql.conf setting for the new instance (repeatable)', parseSet, {})
+    .option('--timeout <seconds>', 'how long to wait for recovery', (v) => Number(v), 3600)
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExamples:\n  fsdr restore --pgdata /var/lib/postgresql/15/restored --port 5433 --target-time 2026-11-27T14:05:00Z\n  fsdr restore --pgdata /srv/pg-copy --latest --archive-off --json\n')
+    .action(action(async (o: Record<string, unknown>, cmd: Command) => {
+      const cfg = cfgOf(cmd);
+      const { runRestore } = await import('../commands/restore/restore.js');
+      const r = await runRestore(cfg, {
+        pgdata: o.pgdata as string, port: o.port as number, target: target(o), backup: o.backup as string | undefined,
+        start: o.start as boolean, archiveOff: !!o.archiveOff, set: o.set as Record<string, string>,
+        processes: cfg.backup.processes, timeoutMs: (o.timeout as number) * 1000, repository: o.repo as string,
+      });
+      print(!!o.json, r, () => r.recoveredTo
+        ? `restored backup ${r.backup} into ${r.pgdata}, port ${r.port}: recovered to ${r.recoveredTo.time ?? '(no transaction replayed)'}, LSN ${r.recoveredTo.lsn}, timeline ${r.recoveredTo.timeline}, in ${r.seconds.total.toFixed(1)}s (files ${r.seconds.files.toFixed(1)}s, recovery ${r.seconds.recovery.toFixed(1)}s)`
+        : `restored backup ${r.backup} into ${r.pgdata} (not started) in ${r.seconds.total.toFixed(1)}s; start it with pg_ctl -D ${r.pgdata} start`);
+    }));
+
+  program
+    .command('verify')
+    .description('re-read every object of a backup (or all backups and all WAL) and report what is missing or corrupt')
+    .option('--backup <id>', 'only this backup and the WAL it needs')
+    .option('--repo <name>', 'repository to verify', 'primary')
+    .option('--json', 'print the report as JSON')
+    .addHelpText('after', '\nExamples:\n  fsdr verify\n  fsdr verify --backup 20261127T030000Z-F --json\n')
+    .action(action(async (o: { backup?: string; repo: string; json?: boolean }, cmd: Command) => {
+      const { runVerify } = await import('../commands/verify/verify.js');
+      const r = await runVerify(cfgOf(cmd), { backup: o.backup, repository: o.repo });
+      print(!!o.json, r, () => [
+        `verified ${r.backups.length} backup(s), ${r.objectsChecked} objects, ${(r.bytesChecked / 1048576).toFixed(1)} MiB, ${r.walChecked} WAL files`,
+        ...r.faults.map((f) => `FAULT ${f.object}: ${f.problem}`),
+        r.faults.length ? `${r.faults.length} fault(s)` : 'no faults',
+      ].join('\n'));
+      if (r.faults.length) process.exitCode = 1;
+    }));
+}

@@ -1,0 +1,155 @@
+// fsdr backup: a physical base backup of the running cluster into the repository. Files are read
+// straight from pgdata in parallel bundles through the codec; the manifest is written last, and
+// only once the WAL up to the stop LSN is in the repository, so a backup is restorable exactly
+// when its manifest exists.
+import type { Config } from '../../config/load.js';
+import { ConfigError, FsdrError, RepositoryError } from '../../errors.js';
+import { BackupSession } from '../../postgres/backup-session.js';
+import { connect, readIdentity } from '../../postgres/cluster.js';
+import { lsnToSegment, parseLsn } from '../../postgres/lsn.js';
+import { parseWalName } from '../../postgres/wal-name.js';
+import { MANIFEST_FORMAT, newBackupId, type BackupManifest, type ManifestBundle, type ManifestFile } from '../../repository/manifest.js';
+import { Repository } from '../../repository/repository.js';
+import { Progress } from '../../util/progress.js';
+import { writeBundle } from './bundle-writer.js';
+import { walkPgdata, type PgdataFile } from './walk-pgdata.js';
+
+export interface BackupOptions {
+  type: 'full' | 'incr';
+  processes: number;
+  bundleBytes: number;
+  quiet?: boolean;
+  /** How long to wait for the stop segment to reach the repository. */
+  archiveTimeoutMs?: number;
+}
+
+/** Files unchanged since before the prior backup started can be taken from it. */
+function unchanged(f: PgdataFile, prior: Map<string, ManifestFile>, priorStartMs: number): ManifestFile | undefined {
+  const p = prior.get(f.path);
+  if (!p || p.size !== f.size || p.mtimeMs !== f.mtimeMs) return undefined;
+  // A file touched after the prior backup began may have been copied mid-change: copy it again.
+  if (f.mtimeMs >= priorStartMs - 1000) return undefined;
+  return p;
+}
+
+function partition(files: PgdataFile[], bundleBytes: number): PgdataFile[][] {
+  const bundles: PgdataFile[][] = [];
+  let cur: PgdataFile[] = [];
+  let size = 0;
+  for (const f of files) {
+    if (cur.length && size + f.size > bundleBytes) {
+      bundles.push(cur);
+      cur = [];
+      size = 0;
+    }
+    cur.push(f);
+    size += f.size;
+  }
+  if (cur.length) bundles.push(cur);
+  return bundles;
+}
+
+async function waitForWal(repo: Repository, segment: string, timeoutMs: number): Promise<void> {
+  const w = parseWalName(segment)!;
+  const deadline = Date.now() + timeoutMs;
+  while (!(await repo.wal.head(w))) {
+    if (Date.now() > deadline) {
+      throw new FsdrError('FSDR_BACKUP_WAL_MISSING', `WAL segment ${segment}, needed to make the backup consistent, did not reach the repository within ${timeoutMs / 1000}s`, {
+        hint: "check archive_mode = on and archive_command = 'fsdr wal-push %p' (pg_stat_archiver shows failures)",
+      });
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export async function runBackup(cfg: Config, opts: BackupOptions): Promise<BackupManifest> {
+  if (!cfg.cluster) throw new ConfigError('cluster', 'required for fsdr backup (connection and pgdata)');
+  const repo = await Repository.open(cfg);
+  const client = await connect(cfg.cluster.connection);
+  try {
+    const info = await repo.readInfo();
+    const id = await readIdentity(client);
+    if (id.systemIdentifier !== info.systemIdentifier) {
+      throw new RepositoryError('FSDR_WRONG_CLUSTER', `cluster ${id.systemIdentifier} is not the cluster of repository ${repo.name} (${info.systemIdentifier})`, { hint: 'check cluster.connection' });
+    }
+    let prior: BackupManifest | undefined;
+    if (opts.type === 'incr') {
+      const ids = await repo.backups.ids();
+      if (!ids.length) throw new FsdrError('FSDR_NO_PRIOR_BACKUP', 'an incremental backup needs a prior backup, and there is none', { hint: 'take a full backup first: fsdr backup --type full' });
+      prior = await repo.backups.read(ids[ids.length - 1]!);
+    }
+    const backupId = newBackupId(opts.type);
+    const session = new BackupSession(client, id.pgVersionNum);
+    const start = await session.start(`fsdr ${backupId}`);
+    const listing = await walkPgdata(cfg.cluster.pgdata);
+
+    const priorFiles = new Map((prior?.files ?? []).map((f) => [f.path, f]));
+    const priorStart = prior ? Date.parse(prior.startTime) : 0;
+    const reused: ManifestFile[] = [];
+    const toCopy: PgdataFile[] = [];
+    for (const f of listing.files) {
+      const p = prior ? unchanged(f, priorFiles, priorStart) : undefined;
+      if (p) reused.push({ ...p, mode: f.mode });
+      else toCopy.push(f);
+    }
+    const groups = partition(toCopy, opts.bundleBytes);
+    const progress = new Progress(`backup ${backupId}`, toCopy.reduce((a, f) => a + f.size, 0), opts.quiet);
+    const files: ManifestFile[] = [...reused];
+    const bundles: ManifestBundle[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < groups.length) {
+        const index = next++;
+        const r = await writeBundle(repo.objects, backupId, index, groups[index]!, (n) => progress.add(n));
+        bundles.push(r.bundle);
+        files.push(...r.files);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.processes, groups.length)) }, worker));
+    progress.finish();
+
+    const stop = await session.stop();
+    const stopWal = lsnToSegment(start.timeline, parseLsn(stop.lsn), id.walSegmentSize);
+    // The manifest may only exist once the WAL that makes the backup consistent is archived.
+    await waitForWal(repo, stopWal, opts.archiveTimeoutMs ?? 120_000);
+
+    files.sort((a, b) => (a.path < b.path ? -1 : 1));
+    bundles.sort((a, b) => a.index - b.index);
+    const manifest: BackupManifest = {
+      format: MANIFEST_FORMAT,
+      id: backupId,
+      type: opts.type,
+      prior: prior?.id,
+      references: [...new Set([backupId, ...reused.map((f) => f.backup)])].sort(),
+      systemIdentifier: id.systemIdentifier,
+      pgVersion: id.pgVersion,
+      pgVersionNum: id.pgVersionNum,
+      walSegmentSize: id.walSegmentSize,
+      timeline: start.timeline,
+      startLsn: start.lsn,
+      stopLsn: stop.lsn,
+      startWal: lsnToSegment(start.timeline, parseLsn(start.lsn), id.walSegmentSize),
+      stopWal,
+      startTime: new Date(start.time).toISOString(),
+      stopTime: new Date(stop.time).toISOString(),
+      label: `fsdr ${backupId}`,
+      backupLabel: stop.backupLabel,
+      tablespaceMap: stop.tablespaceMap,
+      directories: listing.directories,
+      tablespaces: listing.tablespaces,
+      files,
+      bundles,
+      totals: {
+        files: files.length,
+        bytes: files.reduce((a, f) => a + f.size, 0),
+        storedBytes: bundles.reduce((a, b) => a + b.storedSize, 0),
+        newBytes: bundles.reduce((a, b) => a + b.size, 0),
+      },
+    };
+    await repo.backups.write(manifest);
+    return manifest;
+  } finally {
+    await client.end().catch(() => undefined);
+    await repo.close();
+  }
+}

@@ -1,0 +1,86 @@
+// Starting and stopping a PostgreSQL instance with pg_ctl (as the unprivileged server user when
+// fsdr runs as root), and following it through recovery until it is promoted.
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { PostgresError } from '../errors.js';
+import type { OsUser } from './os-user.js';
+
+const run = promisify(execFile);
+
+export async function pgCtl(binDir: string, args: string[], user?: OsUser): Promise<string> {
+  try {
+    const r = await run(join(binDir, 'pg_ctl'), args, { uid: user?.uid, gid: user?.gid, cwd: '/', maxBuffer: 4 * 1024 * 1024 });
+    return r.stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; stdout?: string; message: string };
+    throw new PostgresError(`pg_ctl ${args[0]} failed: ${(e.stderr || e.stdout || e.message).trim().split('\n').pop()}`, { cause: err });
+  }
+}
+
+export function startInstance(binDir: string, pgdata: string, logFile: string, user?: OsUser): Promise<string> {
+  // -W: do not wait; recovery may take long and we follow it ourselves.
+  return pgCtl(binDir, ['start', '-D', pgdata, '-l', logFile, '-W'], user);
+}
+
+export function stopInstance(binDir: string, pgdata: string, user?: OsUser, mode: 'fast' | 'immediate' = 'fast'): Promise<string> {
+  return pgCtl(binDir, ['stop', '-D', pgdata, '-m', mode, '-w', '-t', '120'], user);
+}
+
+function postmasterAlive(pgdata: string): boolean {
+  const pidFile = join(pgdata, 'postmaster.pid');
+  if (!existsSync(pidFile)) return false;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export interface PromotedState {
+  replayedTo: string | null;
+  lsn: string;
+  timeline: number;
+}
+
+/** Wait until the instance accepts connections and has left recovery; explain a failure from its log. */
+export async function waitForPromotion(connection: pg.ClientConfig, pgdata: string, logFile: string, timeoutMs: number): Promise<PromotedState> {
+  const deadline = Date.now() + timeoutMs;
+  let started = false;
+  for (;;) {
+    const alive = postmasterAlive(pgdata);
+    if (alive) started = true;
+    if (!alive && (started || Date.now() > deadline - timeoutMs + 15_000)) {
+      const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+      const fatal = log.split('\n').filter((l) => /FATAL|PANIC/.test(l)).pop() ?? log.trim().split('\n').pop() ?? '';
+      if (/recovery ended before configured recovery target was reached/.test(log)) {
+        throw new PostgresError('the archive ends before the recovery target: no transaction after the target was archived', {
+          hint: 'choose an earlier target, or --latest (see fsdr info for the archived WAL)',
+        });
+      }
+      throw new PostgresError(`the restored instance stopped during recovery: ${fatal.replace(/^.*?(FATAL|PANIC):\s*/, '')}`, { hint: `see ${logFile}` });
+    }
+    if (Date.now() > deadline) throw new PostgresError(`recovery did not finish within ${Math.round(timeoutMs / 1000)}s`, { hint: `see ${logFile}` });
+    const c = new pg.Client({ ...connection, connectionTimeoutMillis: 2000 });
+    c.on('error', () => undefined);
+    try {
+      await c.connect();
+      const r = await c.query(`SELECT pg_is_in_recovery() AS rec, pg_last_xact_replay_timestamp() AS ts,
+        CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END::text AS lsn`);
+      const row = r.rows[0];
+      if (!row.rec) {
+        const tl = await c.query(`SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) AS tli`);
+        return { replayedTo: row.ts ? new Date(row.ts).toISOString() : null, lsn: row.lsn, timeline: parseInt(tl.rows[0].tli, 16) };
+      }
+    } catch {
+      /* not accepting connections yet */
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

@@ -1,0 +1,45 @@
+// The backups of a repository. What exists is learned by listing: a backup is complete exactly
+// when its manifest exists (no catalog file is ever updated in place).
+import { Readable } from 'node:stream';
+import { IntegrityError } from '../errors.js';
+import { BACKUP_PREFIX, backupManifestKey, parseBackupManifestKey } from './layout.js';
+import type { BackupManifest } from './manifest.js';
+import type { ObjectStore } from './object-store.js';
+
+export class BackupCatalog {
+  constructor(private readonly objects: ObjectStore) {}
+
+  /** Ids of complete backups, oldest first. */
+  async ids(): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const o of this.objects.storage.list(BACKUP_PREFIX)) {
+      const id = parseBackupManifestKey(o.key);
+      if (id) ids.push(id);
+    }
+    return ids.sort();
+  }
+
+  async read(id: string): Promise<BackupManifest> {
+    const key = backupManifestKey(id);
+    const bytes = await this.objects.getBuffer(key);
+    let m: BackupManifest;
+    try {
+      m = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      throw new IntegrityError(key, 'is not valid JSON');
+    }
+    if (m.id !== id) throw new IntegrityError(key, `names backup ${m.id} (moved or replaced)`);
+    return m;
+  }
+
+  /** Every complete backup's manifest, oldest first. */
+  async list(): Promise<BackupManifest[]> {
+    const out: BackupManifest[] = [];
+    for (const id of await this.ids()) out.push(await this.read(id));
+    return out;
+  }
+
+  async write(m: BackupManifest): Promise<void> {
+    await this.objects.put(backupManifestKey(m.id), Readable.from([Buffer.from(JSON.stringify(m))]));
+  }
+}

@@ -1,0 +1,63 @@
+// A backup's manifest: everything restore needs to rebuild the data directory and to know that
+// nothing is missing or corrupt. It is written LAST, encrypted and authenticated by the codec, so
+// a backup without one (a crash half-way) is never taken for a restorable backup.
+
+export const MANIFEST_FORMAT = 1;
+
+export interface ManifestFile {
+  /** path relative to the data directory ('base/5/1259', 'pg_tblspc/16384/PG_15_.../1') */
+  path: string;
+  size: number;
+  mode: number;
+  mtimeMs: number;
+  sha256: string;
+  /** the backup whose bundle holds the bytes (this one, or an earlier one for incremental) */
+  backup: string;
+  bundle: number;
+  offset: number;
+}
+
+export interface ManifestBundle {
+  index: number;
+  size: number;
+  storedSize: number;
+  sha256: string;
+}
+
+export interface BackupManifest {
+  format: number;
+  id: string;
+  type: 'full' | 'incr';
+  /** the backup an incremental was taken against */
+  prior?: string;
+  /** every backup whose bundles this one reads (itself included) */
+  references: string[];
+  systemIdentifier: string;
+  pgVersion: number;
+  pgVersionNum: number;
+  walSegmentSize: number;
+  timeline: number;
+  startLsn: string;
+  stopLsn: string;
+  startWal: string;
+  stopWal: string;
+  startTime: string;
+  stopTime: string;
+  label: string;
+  backupLabel: string;
+  tablespaceMap: string;
+  directories: Array<{ path: string; mode: number }>;
+  /** tablespace links: pg_tblspc/<oid> -> original location */
+  tablespaces: Array<{ oid: string; location: string }>;
+  files: ManifestFile[];
+  bundles: ManifestBundle[];
+  totals: { files: number; bytes: number; storedBytes: number; newBytes: number };
+}
+
+/** Ids sort by time: 20261127T030000Z-F (full) / -I (incremental). */
+export function newBackupId(type: 'full' | 'incr', at = new Date()): string {
+  const ts = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${ts}-${type === 'full' ? 'F' : 'I'}`;
+}
+
+export const BACKUP_ID = /^\d{8}T\d{6}Z-[FI]$/;
