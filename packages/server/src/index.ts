@@ -10,4 +10,5 @@ export { compareGolden, type GoldenComparison, type GoldenDiff } from './golden/
 export { generateContexts, boundaryKeys, cutPoints, type GoldenContext } from './golden/contexts.js';
 export { localEvaluator, serverEvaluator, sdkEvaluator, fetchRuleset } from './golden/evaluators.js';
 export { recordFromServer, verifyAgainst, type GoldenTarget, type GoldenVerification } from './golden/golden.js';
-export { canonicalJson } from './golden/canonical-json.js';
+export { canonicalJson } from './canonical-json.js';
+export { verifyAuditChain, type AuditVerification } from './manage/audit.js';

@@ -2,6 +2,7 @@
 // variant weights, wrong or missing API keys, missing flags, wrong environment.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { verifyAuditChain } from '../src/index.js';
 import { seed, startStack, waitSynced, type Seeded, type Stack } from './stack.js';
 
 let s: Stack;
@@ -77,3 +78,23 @@ test('API keys are stored hashed, never raw', async () => {
   const audit = (await s.pg.query<{ n: string }>("SELECT count(*) AS n FROM audit_logs WHERE action = 'flag_state.updated'")).rows[0];
   assert.ok(Number(audit.n) >= 18, 'every state change audited');
 });
+
+test('the audit chain recomputes from the stored rows, and an edited row is named', async () => {
+  const key = Buffer.from('featuresignals-dev-pepper-32byte!');
+  const good = await verifyAuditChain(await pool(), key);
+  assert.equal(good.ok, true, JSON.stringify(good.firstBad));
+  assert.ok(good.checked > 20);
+  const wrongKey = await verifyAuditChain(await pool(), Buffer.from('another-key'));
+  assert.equal(wrongKey.ok, false);
+  await s.pg.query(`UPDATE audit_logs SET after_state = jsonb_set(after_state, '{percentage_rollout}', '1') WHERE seq = (SELECT max(seq) FROM audit_logs WHERE action = 'flag_state.updated')`);
+  const bad = await verifyAuditChain(await pool(), key);
+  assert.equal(bad.ok, false);
+  assert.match(bad.firstBad!.reason, /hash does not match/);
+});
+
+async function pool() {
+  const { default: pg } = await import('pg');
+  const p = new pg.Pool({ connectionString: s.pg.connectionString, max: 1 });
+  after(() => p.end());
+  return p;
+}

@@ -2,7 +2,7 @@
 // sha256 per flag, per environment (over its flag digests) and overall (workload §3.2).
 import { createHash } from 'node:crypto';
 import type { EvalResult, Ruleset } from '@featuresignals/sdk/eval';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '../canonical-json.js';
 import { generateContexts, type GoldenContext } from './contexts.js';
 
 /** Evaluates these flags for one context in one environment (locally, over HTTP, or via the SDK). */
