@@ -18,6 +18,9 @@ export interface ServerConfig {
   /** Safety-net resync of every environment's version (catches lost NOTIFYs). */
   resyncIntervalMs: number;
   logLevel: string;
+  /** Apply scheduled enable/disable times (off in drill/verify mode: FS_SCHEDULER=off or --no-scheduler). */
+  scheduler: boolean;
+  schedulerIntervalMs: number;
 }
 
 const DEV_PEPPER = 'featuresignals-dev-pepper-32byte!';
@@ -45,5 +48,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     maxStalenessSeconds: Number(env.FS_MAX_STALENESS_SECONDS ?? 0),
     resyncIntervalMs: Number(env.FS_RESYNC_INTERVAL_MS ?? 60_000),
     logLevel: env.LOG_LEVEL ?? 'info',
+    scheduler: !['off', 'false', '0'].includes((env.FS_SCHEDULER ?? 'on').toLowerCase()),
+    schedulerIntervalMs: Number(env.FS_SCHEDULER_INTERVAL_MS ?? 30_000),
   };
 }

@@ -12,3 +12,4 @@ export { localEvaluator, serverEvaluator, sdkEvaluator, fetchRuleset } from './g
 export { recordFromServer, verifyAgainst, type GoldenTarget, type GoldenVerification } from './golden/golden.js';
 export { canonicalJson } from './canonical-json.js';
 export { verifyAuditChain, type AuditVerification } from './manage/audit.js';
+export { applyDueSchedules, overdueSchedules, type DueSchedule } from './scheduler.js';

@@ -9,6 +9,7 @@ import { migrate, schemaState } from './db/migrate.js';
 import type { AppContext } from './http/context.js';
 import { buildApp } from './http/app.js';
 import { readiness, type Readiness } from './http/readiness.js';
+import { overdueSchedules, Scheduler } from './scheduler.js';
 import { SseHub } from './sse-hub.js';
 
 export type StartServerConfig = Partial<ServerConfig> & Pick<ServerConfig, 'databaseUrl' | 'adminToken'>;
@@ -28,7 +29,7 @@ const DEV_PEPPER = Buffer.from('featuresignals-dev-pepper-32byte!', 'utf8');
 export function withDefaults(c: StartServerConfig): ServerConfig {
   return {
     port: 0, host: '127.0.0.1', pepper: DEV_PEPPER, auditKey: c.pepper ?? DEV_PEPPER, skipMigrations: false,
-    maxStalenessSeconds: 0, resyncIntervalMs: 60_000, logLevel: 'warn', ...c,
+    maxStalenessSeconds: 0, resyncIntervalMs: 60_000, logLevel: 'warn', scheduler: true, schedulerIntervalMs: 30_000, ...c,
   };
 }
 
@@ -55,6 +56,13 @@ export async function startServer(input: StartServerConfig, opts: { waitForWarm?
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const warmed = cache.start();
+  const scheduler = new Scheduler(pool, config.auditKey, (err) => log.warn({ err: err.message }, 'scheduler run failed'));
+  if (config.scheduler) {
+    scheduler.start(config.schedulerIntervalMs);
+  } else {
+    const due = await overdueSchedules(pool).catch(() => []);
+    if (due.length > 0) log.warn({ overdue: due.map((d) => ({ flag: d.flag_key, env_id: d.env_id, kind: d.kind, at: d.at })) }, 'scheduler off: overdue schedules not applied');
+  }
   if (opts.waitForWarm) await warmed;
   let closing: Promise<void> | undefined;
   return {
@@ -65,6 +73,7 @@ export async function startServer(input: StartServerConfig, opts: { waitForWarm?
     close: () => (closing ??= (async () => {
       ctx.draining = true;
       hub.stop();
+      await scheduler.stop();
       await app.close();
       await cache.close();
       await redis?.close();

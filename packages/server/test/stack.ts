@@ -1,7 +1,7 @@
 // Test stack: a real PostgreSQL (+ optional redis-server) and the server, with helpers for the
 // management API and a seeded project whose flags cover every evaluation step.
 import { startPostgres, startRedis, waitUntil, type PostgresHandle, type RedisHandle } from '@featuresignals/testkit';
-import { startServer, type RunningServer } from '../src/index.js';
+import { startServer, type RunningServer, type StartServerConfig } from '../src/index.js';
 
 export const ADMIN = 'test-admin-token';
 
@@ -11,15 +11,16 @@ export interface Stack {
   server: RunningServer;
   url: string;
   admin<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
-  restartServer(): Promise<void>;
+  restartServer(overrides?: Partial<StartServerConfig>): Promise<void>;
   waitReady(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startStack(opts: { redis?: boolean } = {}): Promise<Stack> {
+export async function startStack(opts: { redis?: boolean; server?: Partial<StartServerConfig> } = {}): Promise<Stack> {
   const pg = await startPostgres();
   const redis = opts.redis ? await startRedis() : undefined;
-  const boot = () => startServer({ databaseUrl: pg.connectionString, adminToken: ADMIN, redisUrl: redis?.url, resyncIntervalMs: 60_000 });
+  const boot = (overrides: Partial<StartServerConfig> = {}) =>
+    startServer({ databaseUrl: pg.connectionString, adminToken: ADMIN, redisUrl: redis?.url, resyncIntervalMs: 60_000, ...opts.server, ...overrides });
   const stack: Stack = {
     pg, redis,
     server: await boot(),
@@ -32,9 +33,9 @@ export async function startStack(opts: { redis?: boolean } = {}): Promise<Stack>
       const text = await res.text();
       return { status: res.status, body: text ? JSON.parse(text) : undefined };
     },
-    async restartServer() {
+    async restartServer(overrides) {
       await stack.server.close();
-      stack.server = await boot();
+      stack.server = await boot(overrides);
     },
     async waitReady() {
       await waitUntil(async () => ((await fetch(stack.server.url + '/ready')).status === 200 ? true : undefined), 20_000, '/ready 200');
