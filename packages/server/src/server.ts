@@ -9,6 +9,7 @@ import { migrate, schemaState } from './db/migrate.js';
 import type { AppContext } from './http/context.js';
 import { buildApp } from './http/app.js';
 import { readiness, type Readiness } from './http/readiness.js';
+import { createMetrics } from './metrics.js';
 import { overdueSchedules, Scheduler } from './scheduler.js';
 import { SseHub } from './sse-hub.js';
 
@@ -43,7 +44,7 @@ export async function startServer(input: StartServerConfig, opts: { waitForWarm?
   await redis?.connect();
   const cache = new FlagCache(pool, config.databaseUrl, redis, log, config.resyncIntervalMs);
   const hub = new SseHub();
-  const ctx: AppContext = { config, pool, cache, hub, redis, schemaVersion: schema.version, draining: false };
+  const ctx: AppContext = { config, pool, cache, hub, redis, metrics: createMetrics(cache, hub), schemaVersion: schema.version, draining: false };
   let lastDbid: string | undefined;
   cache.on('change', (e: { envId: string; version: number; flagId?: string; action: string }) => {
     const rs = cache.envs.get(e.envId);

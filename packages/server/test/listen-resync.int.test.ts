@@ -1,5 +1,5 @@
 // NOTIFYs lost while the LISTEN connection is down are made up for by the version resync after
-// reconnect; and the database identity is "<system identifier>:<timeline>" of the real cluster.
+// reconnect (visible in /metrics); and the database identity is "<system identifier>:<timeline>" of the real cluster.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
@@ -27,6 +27,11 @@ test('a change committed while LISTEN was disconnected is picked up by the resyn
   const rs = await (await fetch(`${s.url}/v1/ruleset/prod`, { headers: { 'X-API-Key': seeded.keys.prod } })).json() as { states: Array<{ flag_key: string; percentage_rollout: number }> };
   assert.equal(rs.states.find((x) => x.flag_key === 'new-checkout')!.percentage_rollout, 4321);
   await s.waitReady();
+  // /metrics tells the same story: the reload came from the reconnect resync, not from a NOTIFY.
+  const metrics = await (await fetch(`${s.url}/metrics`)).text();
+  assert.match(metrics, /fs_resync_reloads_total\{why="reconnect"\} [1-9]/);
+  assert.match(metrics, new RegExp(`fs_ruleset_version\\{env="prod"\\} ${want}`));
+  assert.match(metrics, /fs_ready 1/);
 });
 
 test('dbid is the cluster system identifier and current timeline', async () => {

@@ -84,6 +84,7 @@ export class FlagCache extends EventEmitter {
     this.warm = true;
     this.warmCompletedAt = new Date().toISOString();
     this.log.info({ dbid, environments: fresh.size, ms: Date.now() - started }, 'cache warm');
+    this.emit('warmed', (Date.now() - started) / 1000);
     for (const rs of fresh.values()) this.emit('change', { envId: rs.env.id, version: rs.version, action: 'WARM' } satisfies ChangeEvent);
   }
 
@@ -106,6 +107,7 @@ export class FlagCache extends EventEmitter {
   }
 
   private async onNotify(channel: string, payload: string): Promise<void> {
+    this.emit('notify', channel);
     if (!this.warm) return; // the next warm-up reads everything anyway
     if (channel === 'api_key_changes') {
       const { key_hash } = JSON.parse(payload) as { key_hash: string };
@@ -140,7 +142,7 @@ export class FlagCache extends EventEmitter {
     const versions = await listEnvVersions(this.pool);
     let reloaded = 0;
     for (const [envId, v] of versions) {
-      if (this.envs.get(envId)?.version !== v) { await this.reloadEnv(envId, undefined, 'RESYNC'); reloaded++; }
+      if (this.envs.get(envId)?.version !== v) { await this.reloadEnv(envId, undefined, 'RESYNC'); reloaded++; this.emit('resync-reload', why); }
     }
     for (const envId of [...this.envs.keys()]) if (!versions.has(envId)) await this.dropEnv(envId);
     const keys = await loadApiKeys(this.pool);

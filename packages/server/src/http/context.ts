@@ -7,6 +7,7 @@ import type { FlagCache } from '../cache/flag-cache.js';
 import type { RedisMirror } from '../cache/redis-mirror.js';
 import type { ServerConfig } from '../config.js';
 import { ServerError } from '../errors.js';
+import type { ServerMetrics } from '../metrics.js';
 import type { SseHub } from '../sse-hub.js';
 
 export interface AppContext {
@@ -15,6 +16,7 @@ export interface AppContext {
   cache: FlagCache;
   hub: SseHub;
   redis?: RedisMirror;
+  metrics: ServerMetrics;
   schemaVersion: number;
   draining: boolean;
 }

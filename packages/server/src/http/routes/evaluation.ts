@@ -22,6 +22,7 @@ export function evaluationRoutes(app: FastifyInstance, ctx: AppContext): void {
     const a = authenticate(ctx, req);
     const body = parse(single, req.body);
     const r = evaluate(a.ruleset, body.flag_key, body.context as never);
+    ctx.metrics.evalTotal.inc({ reason: r.reason });
     if (r.reason === 'NOT_FOUND') throw new ServerError('FS_FLAG_NOT_FOUND', 404, `flag "${body.flag_key}" not found`);
     return r;
   });
@@ -30,9 +31,10 @@ export function evaluationRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.post('/v1/evaluate/bulk', async (req) => {
     const a = authenticate(ctx, req);
     const body = parse(bulk, req.body);
-    if (body.flag_keys.length === 0) return evaluateAll(a.ruleset, body.context as never);
-    const out: Record<string, EvalResult> = {};
-    for (const k of body.flag_keys) out[k] = evaluate(a.ruleset, k, body.context as never);
+    let out: Record<string, EvalResult> = {};
+    if (body.flag_keys.length === 0) out = evaluateAll(a.ruleset, body.context as never);
+    else for (const k of body.flag_keys) out[k] = evaluate(a.ruleset, k, body.context as never);
+    for (const r of Object.values(out)) ctx.metrics.evalTotal.inc({ reason: r.reason });
     return out;
   });
 

@@ -1,4 +1,5 @@
-// GET /health (liveness: the process answers) and GET /ready (readiness: 200 or 503 naming the check).
+// GET /health (liveness: the process answers), GET /ready (readiness: 200 or 503 naming the check)
+// and GET /metrics (Prometheus text format).
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { readiness } from '../readiness.js';
@@ -12,5 +13,9 @@ export function healthRoutes(app: FastifyInstance, ctx: AppContext): void {
     const r = await readiness(ctx);
     void reply.code(r.status === 'not_ready' ? 503 : 200).header('Cache-Control', 'no-store');
     return r;
+  });
+  app.get('/metrics', async (_req, reply) => {
+    void reply.header('Content-Type', ctx.metrics.registry.contentType);
+    return ctx.metrics.registry.metrics();
   });
 }
