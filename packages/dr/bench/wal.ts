@@ -1,17 +1,17 @@
 // `npm run bench -- wal`: WAL archiving throughput of fsdr against pgBackRest (the Debian package),
 // measured in one run and interleaved, so machine noise falls on both alike.
 //
-//   1. sync:   the same real 16 MB pgbench WAL segments pushed one process per segment, as
+//   1. live:   a PostgreSQL 15 cluster under pgbench at full speed for 60 s with each async tool as
+//              archive_command in turn: archive backlog (.ready files) at the end, its peak, and
+//              how long it took to drain. The WAL it writes supplies the segments for 2 and 3.
+//   2. sync:   the same real 16 MB pgbench WAL segments pushed one process per segment, as
 //              PostgreSQL's archiver runs archive_command: `fsdr wal-push` into a directory
 //              repository vs `pgbackrest archive-push` (zst level 3, aes-256-cbc) into a posix repo.
-//              The order alternates per segment. fsdr in-process (no process start-up) is measured
+//              The order rotates per segment. fsdr in-process (no process start-up) is measured
 //              beside them, to split per-segment cost into start-up and work.
-//   2. async:  a backlog of N .ready segments drained by a simulated archiver (PostgreSQL's loop:
+//   3. async:  a backlog of N .ready segments drained by a simulated archiver (PostgreSQL's loop:
 //              oldest .ready first, run the command, mark .done), fsdr archive.async=true vs
 //              pgbackrest archive-async=y process-max=4; rounds in ABBA order, fresh repo and spool each.
-//   3. live:   a PostgreSQL 15 cluster under pgbench at full speed for 60 s with each async tool as
-//              archive_command in turn: archive backlog (.ready files) at the end, its peak, and
-//              how long it took to drain.
 //
 // Options (after `wal`): --segments N (30), --load-seconds S (60), --rounds R (2 per tool), --keep.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
@@ -303,8 +303,7 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       return { dir, repoDir, command: (p: string) => `${push} ${p}` };
     };
 
-    // --- 30-odd real WAL segments from pgbench ------------------------------------------------
-    log(`pgbench -i -s 10, then pgbench until ${opt.segments + 1} segments of WAL are written (${elapsed()})`);
+    log(`pgbench -i -s 10 (${elapsed()})`);
     const pgbench = async (args: string[]) => {
       const p = execFileP(join(cluster.binDir, 'pgbench'), ['-h', '127.0.0.1', '-p', String(cluster.port), '-U', 'postgres', ...args, 'postgres'], { maxBuffer: 16 << 20 });
       live.add(p.child);
@@ -318,126 +317,10 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const lsnNow = async () => (await cluster.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l')).rows[0]!.l;
     const lsnDiff = async (a: string, b: string) => Number((await cluster.query<{ d: string }>('SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::text AS d', [a, b])).rows[0]!.d);
     const walName = async (lsn: string) => (await cluster.query<{ f: string }>('SELECT pg_walfile_name($1::pg_lsn) AS f', [lsn])).rows[0]!.f;
-    const startLsn = await lsnNow();
-    const startSeg = await walName(startLsn);
-    for (let i = 0; i < 120 && (await lsnDiff(await lsnNow(), startLsn)) < (opt.segments + 2) * SEG; i++) {
-      check();
-      await cluster.query('CHECKPOINT'); // full-page images: realistic busy-cluster WAL, written fast
-      await pgbench(['-c', '4', '-j', '2', '-T', '2', '-n']);
-    }
-    const lastSeg = (await cluster.query<{ f: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS f')).rows[0]!.f;
-    const names = readdirSync(pgWal).filter((n) => /^[0-9A-F]{24}$/.test(n) && n > startSeg && n <= lastSeg).sort().slice(0, opt.segments + 1);
-    if (names.length < opt.segments + 1) throw new Error(`only ${names.length} WAL segments after ${startSeg} (wanted ${opt.segments + 1})`);
-    const segDir = mkdirPg(join(work, 'segments'));
-    for (const n of names) {
-      copyFileSync(join(pgWal, n), join(segDir, n));
-      chmodSync(join(segDir, n), 0o600);
-      giveToPostgres(join(segDir, n));
-    }
-    const [warm, ...segs] = names;
-    log(`segments ${segs[0]} .. ${segs[segs.length - 1]} (+ ${warm} to warm up) copied out (${elapsed()})`);
+    // The segments for the sync and async measurements are taken from the WAL the live phase writes.
+    const startSeg = await walName(await lsnNow());
 
-    // --- start-up costs -----------------------------------------------------------------------
-    const startup: Record<string, number[]> = { node: [], fsdr: [], pgbackrest: [] };
-    const fsdrSync = await fsdrRepo('fsdr-sync', false);
-    for (let i = 0; i < 10; i++) {
-      startup.node!.push((await shOk(`${process.execPath} -e 0`, work)).ms);
-      // wal-push of a file that does not exist: node + config load + wal-push's imports, no work.
-      startup.fsdr!.push((await sh(`FSDR_CONFIG=${fsdrSync.cfg} ${process.execPath} ${FSDR_BIN} wal-push ${join(work, 'no-such-segment')}`, work)).ms);
-      startup.pgbackrest!.push((await shOk(`${PGBACKREST} version`, work)).ms);
-    }
-
-    // --- 1. sync: one process per segment, interleaved ----------------------------------------
-    log(`sync: ${segs.length} segments through fsdr wal-push, pgbackrest archive-push and fsdr in-process, interleaved (${elapsed()})`);
-    const pgbrSync = await pgbrRepo('pgbr-sync', false);
-    const inproc = await fsdrRepo('fsdr-inproc', false);
-    const repoIn = await Repository.open(loadConfig(inproc.cfg));
-    const syncMs: Record<'fsdr' | 'pgbackrest' | 'inproc', number[]> = { fsdr: [], pgbackrest: [], inproc: [] };
-    const pushOne = async (tool: 'fsdr' | 'pgbackrest' | 'inproc', path: string): Promise<number> => {
-      if (tool === 'inproc') {
-        const s = process.hrtime.bigint();
-        await pushWalFile(repoIn, path);
-        return Number(process.hrtime.bigint() - s) / 1e6;
-      }
-      const cmd = tool === 'fsdr' ? fsdrSync.command(path) : pgbrSync.command(path);
-      return (await shOk(cmd, cluster.pgdata)).ms;
-    };
-    try {
-      const tools = ['fsdr', 'pgbackrest', 'inproc'] as const;
-      for (const t of tools) await pushOne(t, join(segDir, warm!));
-      for (let i = 0; i < segs.length; i++) {
-        check();
-        const order = [...tools.slice(i % 3), ...tools.slice(0, i % 3)];
-        for (const t of order) syncMs[t].push(await pushOne(t, join(segDir, segs[i]!)));
-      }
-    } finally {
-      await repoIn.close();
-    }
-    const fsdrInfo = JSON.parse(await fsdrOk(['--config', fsdrSync.cfg, 'info', '--json'])) as { wal: { timelines: { segments: number; gaps: unknown[] }[] } };
-    const syncCheck = {
-      fsdrSegments: fsdrInfo.wal.timelines[0]?.segments ?? 0,
-      fsdrGaps: fsdrInfo.wal.timelines[0]?.gaps.length ?? 0,
-      pgbackrestSegments: countFiles(join(pgbrSync.repoDir, 'archive'), (n) => /^[0-9A-F]{24}-[0-9a-f]{40}/.test(n)),
-      fsdrRepoBytes: dirBytes(join(fsdrSync.repoDir, 'wal')),
-      pgbackrestRepoBytes: dirBytes(join(pgbrSync.repoDir, 'archive')),
-      walBytes: names.length * SEG,
-    };
-    if (syncCheck.fsdrSegments !== names.length || syncCheck.pgbackrestSegments !== names.length) {
-      throw new Error(`sync phase: expected ${names.length} segments in each repository, got fsdr ${syncCheck.fsdrSegments}, pgbackrest ${syncCheck.pgbackrestSegments}`);
-    }
-
-    // --- 2. async: drain a backlog of N .ready segments (simulated archiver), ABBA rounds -----
-    const order: ('fsdr' | 'pgbackrest')[] = [];
-    for (let r = 0; r < opt.rounds; r++) order.push(...(r % 2 === 0 ? (['fsdr', 'pgbackrest'] as const) : (['pgbackrest', 'fsdr'] as const)));
-    log(`async: backlog of ${segs.length} ready segments, rounds ${order.join(', ')} (${elapsed()})`);
-    const drains: { tool: string; round: number; seconds: number; perSegmentMs: number[]; lingeringPushers: number }[] = [];
-    for (let k = 0; k < order.length; k++) {
-      check();
-      const tool = order[k]!;
-      const label = `async-${k}-${tool}`;
-      // A data directory look-alike: global/pg_control, pg_wal/<segments> (hard links) and
-      // pg_wal/archive_status/<name>.ready, as PostgreSQL leaves them when archiving falls behind.
-      const fakePgdata = join(work, `${label}-pgdata`);
-      mkdirPg(fakePgdata);
-      mkdirPg(join(fakePgdata, 'global'));
-      chmodSync(fakePgdata, 0o700);
-      copyFileSync(join(cluster.pgdata, 'global', 'pg_control'), join(fakePgdata, 'global', 'pg_control'));
-      giveToPostgres(join(fakePgdata, 'global', 'pg_control'));
-      const repo = tool === 'fsdr' ? await fsdrRepo(label, true) : await pgbrRepo(label, true, fakePgdata);
-      const walDir = mkdirPg(join(fakePgdata, 'pg_wal'));
-      const status = mkdirPg(join(walDir, 'archive_status'));
-      for (const n of segs) {
-        linkSync(join(segDir, n!), join(walDir, n!));
-        writeFileSync(join(status, `${n}.ready`), '');
-        giveToPostgres(join(status, `${n}.ready`));
-      }
-      const per: number[] = [];
-      const s = process.hrtime.bigint();
-      let failures = 0;
-      // PostgreSQL's archiver: oldest .ready first, run archive_command, mark .done on success.
-      for (let i = 0; i < segs.length * 4; i++) {
-        check();
-        const ready = readdirSync(status).filter((n) => n.endsWith('.ready')).sort();
-        if (ready.length === 0) break;
-        const name = ready[0]!.slice(0, -'.ready'.length);
-        const r = await sh(repo.command(`pg_wal/${name}`), fakePgdata);
-        if (r.code !== 0) {
-          if (++failures > 3) throw new Error(`${tool} async push of ${name} failed ${failures} times: ${r.out.trim().slice(0, 2000)}`);
-          log(`${tool} async push of ${name} failed (retrying): ${r.out.trim().slice(0, 300)}`);
-          continue;
-        }
-        per.push(r.ms);
-        renameSync(join(status, `${name}.ready`), join(status, `${name}.done`));
-      }
-      const seconds = Number(process.hrtime.bigint() - s) / 1e9;
-      if (readyCount(walDir) > 0) throw new Error(`${tool} async: ${readyCount(walDir)} segments still .ready`);
-      // Background pushers idle out on their own (fsdr after 3 s); wait so rounds do not overlap.
-      const lingering = Math.max(await reap(repo.dir, 15_000), await reap(fakePgdata, 1000));
-      drains.push({ tool, round: k, seconds, perSegmentMs: per, lingeringPushers: lingering });
-      log(`  ${tool}: ${segs.length} segments in ${seconds.toFixed(2)} s (${elapsed()})`);
-    }
-
-    // --- 3. live: 60 s of pgbench at full speed with each async tool as archive_command -------
+    // --- 1. live: 60 s of pgbench at full speed with each async tool as archive_command -------
     const setArchiveCommand = async (cmd: string) => {
       await cluster.query(`ALTER SYSTEM SET archive_command = '${cmd.replace(/'/g, "''")}'`);
       await cluster.query('SELECT pg_reload_conf()');
@@ -489,6 +372,129 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       log(`  ${tool}: backlog ${backlogAtEnd} at the end (peak ${Math.max(0, ...samples)}), drained in ${drainSeconds.toFixed(1)} s, ${after.f - before.f} failures`);
       await setArchiveCommand('/bin/true');
       await reap(repo.dir, 15_000);
+    }
+
+    // --- real 16 MB WAL segments written by pgbench (in the live phase; topped up if short) ----
+    const complete = async () => {
+      const cur = await walName(await lsnNow());
+      return readdirSync(pgWal).filter((n) => /^[0-9A-F]{24}$/.test(n) && n > startSeg && n < cur).sort();
+    };
+    for (let i = 0; i < 120 && (await complete()).length < opt.segments + 1; i++) {
+      check();
+      if (i === 0) log(`pgbench until ${opt.segments + 1} segments of WAL are written (${elapsed()})`);
+      await cluster.query('CHECKPOINT'); // full-page images: realistic busy-cluster WAL, written fast
+      await pgbench(['-c', '4', '-j', '2', '-T', '2', '-n']);
+    }
+    // The newest complete segments (older ones may be recycled), not the one being written.
+    const names = (await complete()).slice(-(opt.segments + 1));
+    if (names.length < opt.segments + 1) throw new Error(`only ${names.length} WAL segments after ${startSeg} (wanted ${opt.segments + 1})`);
+    const segDir = mkdirPg(join(work, 'segments'));
+    for (const n of names) {
+      copyFileSync(join(pgWal, n), join(segDir, n));
+      chmodSync(join(segDir, n), 0o600);
+      giveToPostgres(join(segDir, n));
+    }
+    const [warm, ...segs] = names;
+    log(`segments ${segs[0]} .. ${segs[segs.length - 1]} (+ ${warm} to warm up) copied out (${elapsed()})`);
+
+    // --- start-up costs -----------------------------------------------------------------------
+    const startup: Record<string, number[]> = { node: [], fsdr: [], pgbackrest: [] };
+    const fsdrSync = await fsdrRepo('fsdr-sync', false);
+    for (let i = 0; i < 10; i++) {
+      startup.node!.push((await shOk(`${process.execPath} -e 0`, work)).ms);
+      // wal-push of a file that does not exist: node + config load + wal-push's imports, no work.
+      startup.fsdr!.push((await sh(`FSDR_CONFIG=${fsdrSync.cfg} ${process.execPath} ${FSDR_BIN} wal-push ${join(work, 'no-such-segment')}`, work)).ms);
+      startup.pgbackrest!.push((await shOk(`${PGBACKREST} version`, work)).ms);
+    }
+
+    // --- 2. sync: one process per segment, interleaved ----------------------------------------
+    log(`sync: ${segs.length} segments through fsdr wal-push, pgbackrest archive-push and fsdr in-process, interleaved (${elapsed()})`);
+    const pgbrSync = await pgbrRepo('pgbr-sync', false);
+    const inproc = await fsdrRepo('fsdr-inproc', false);
+    const repoIn = await Repository.open(loadConfig(inproc.cfg));
+    const syncMs: Record<'fsdr' | 'pgbackrest' | 'inproc', number[]> = { fsdr: [], pgbackrest: [], inproc: [] };
+    const pushOne = async (tool: 'fsdr' | 'pgbackrest' | 'inproc', path: string): Promise<number> => {
+      if (tool === 'inproc') {
+        const s = process.hrtime.bigint();
+        await pushWalFile(repoIn, path);
+        return Number(process.hrtime.bigint() - s) / 1e6;
+      }
+      const cmd = tool === 'fsdr' ? fsdrSync.command(path) : pgbrSync.command(path);
+      return (await shOk(cmd, cluster.pgdata)).ms;
+    };
+    try {
+      const tools = ['fsdr', 'pgbackrest', 'inproc'] as const;
+      for (const t of tools) await pushOne(t, join(segDir, warm!));
+      for (let i = 0; i < segs.length; i++) {
+        check();
+        const order = [...tools.slice(i % 3), ...tools.slice(0, i % 3)];
+        for (const t of order) syncMs[t].push(await pushOne(t, join(segDir, segs[i]!)));
+      }
+    } finally {
+      await repoIn.close();
+    }
+    const fsdrInfo = JSON.parse(await fsdrOk(['--config', fsdrSync.cfg, 'info', '--json'])) as { wal: { timelines: { segments: number; gaps: unknown[] }[] } };
+    const syncCheck = {
+      fsdrSegments: fsdrInfo.wal.timelines[0]?.segments ?? 0,
+      fsdrGaps: fsdrInfo.wal.timelines[0]?.gaps.length ?? 0,
+      pgbackrestSegments: countFiles(join(pgbrSync.repoDir, 'archive'), (n) => /^[0-9A-F]{24}-[0-9a-f]{40}/.test(n)),
+      fsdrRepoBytes: dirBytes(join(fsdrSync.repoDir, 'wal')),
+      pgbackrestRepoBytes: dirBytes(join(pgbrSync.repoDir, 'archive')),
+      walBytes: names.length * SEG,
+    };
+    if (syncCheck.fsdrSegments !== names.length || syncCheck.pgbackrestSegments !== names.length) {
+      throw new Error(`sync phase: expected ${names.length} segments in each repository, got fsdr ${syncCheck.fsdrSegments}, pgbackrest ${syncCheck.pgbackrestSegments}`);
+    }
+
+    // --- 3. async: drain a backlog of N .ready segments (simulated archiver), ABBA rounds -----
+    const order: ('fsdr' | 'pgbackrest')[] = [];
+    for (let r = 0; r < opt.rounds; r++) order.push(...(r % 2 === 0 ? (['fsdr', 'pgbackrest'] as const) : (['pgbackrest', 'fsdr'] as const)));
+    log(`async: backlog of ${segs.length} ready segments, rounds ${order.join(', ')} (${elapsed()})`);
+    const drains: { tool: string; round: number; seconds: number; perSegmentMs: number[]; lingeringPushers: number }[] = [];
+    for (let k = 0; k < order.length; k++) {
+      check();
+      const tool = order[k]!;
+      const label = `async-${k}-${tool}`;
+      // A data directory look-alike: global/pg_control, pg_wal/<segments> (hard links) and
+      // pg_wal/archive_status/<name>.ready, as PostgreSQL leaves them when archiving falls behind.
+      const fakePgdata = join(work, `${label}-pgdata`);
+      mkdirPg(fakePgdata);
+      mkdirPg(join(fakePgdata, 'global'));
+      chmodSync(fakePgdata, 0o700);
+      copyFileSync(join(cluster.pgdata, 'global', 'pg_control'), join(fakePgdata, 'global', 'pg_control'));
+      giveToPostgres(join(fakePgdata, 'global', 'pg_control'));
+      const repo = tool === 'fsdr' ? await fsdrRepo(label, true) : await pgbrRepo(label, true, fakePgdata);
+      const walDir = mkdirPg(join(fakePgdata, 'pg_wal'));
+      const status = mkdirPg(join(walDir, 'archive_status'));
+      for (const n of segs) {
+        linkSync(join(segDir, n!), join(walDir, n!));
+        writeFileSync(join(status, `${n}.ready`), '');
+        giveToPostgres(join(status, `${n}.ready`));
+      }
+      const per: number[] = [];
+      const s = process.hrtime.bigint();
+      let failures = 0;
+      // PostgreSQL's archiver: oldest .ready first, run archive_command, mark .done on success.
+      for (let i = 0; i < segs.length * 4; i++) {
+        check();
+        const ready = readdirSync(status).filter((n) => n.endsWith('.ready')).sort();
+        if (ready.length === 0) break;
+        const name = ready[0]!.slice(0, -'.ready'.length);
+        const r = await sh(repo.command(`pg_wal/${name}`), fakePgdata);
+        if (r.code !== 0) {
+          if (++failures > 3) throw new Error(`${tool} async push of ${name} failed ${failures} times: ${r.out.trim().slice(0, 2000)}`);
+          log(`${tool} async push of ${name} failed (retrying): ${r.out.trim().slice(0, 300)}`);
+          continue;
+        }
+        per.push(r.ms);
+        renameSync(join(status, `${name}.ready`), join(status, `${name}.done`));
+      }
+      const seconds = Number(process.hrtime.bigint() - s) / 1e9;
+      if (readyCount(walDir) > 0) throw new Error(`${tool} async: ${readyCount(walDir)} segments still .ready`);
+      // Background pushers idle out on their own (fsdr after 3 s); wait so rounds do not overlap.
+      const lingering = Math.max(await reap(repo.dir, 15_000), await reap(fakePgdata, 1000));
+      drains.push({ tool, round: k, seconds, perSegmentMs: per, lingeringPushers: lingering });
+      log(`  ${tool}: ${segs.length} segments in ${seconds.toFixed(2)} s (${elapsed()})`);
     }
 
     // --- the report ---------------------------------------------------------------------------

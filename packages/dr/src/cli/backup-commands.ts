@@ -97,3 +97,18 @@ export function addBackupCommands(program: Command): void {
       if (r.faults.length) process.exitCode = 1;
     }));
 }
+
+export function addDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('run the disaster-recovery story end to end on a local stack: archive, back up, lose the database, restore to the moment before, measure RPO and RTO')
+    .option('--dir <dir>', 'work in this directory and keep it (default: a temporary directory, removed afterwards)')
+    .option('--keep', 'keep the temporary directory')
+    .option('--json', 'print the report as JSON')
+    .addHelpText('after', '\nExample:\n  npx fsdr demo\n')
+    .action(action(async (o: { dir?: string; keep?: boolean; json?: boolean }) => {
+      const { runDemo, formatDemo } = await import('../commands/demo/demo.js');
+      const r = await runDemo({ dir: o.dir, keep: o.keep, say: (l) => !o.json && process.stdout.write(l + '\n') });
+      print(!!o.json, r, () => formatDemo(r));
+    }));
+}

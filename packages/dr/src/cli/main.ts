@@ -2,7 +2,7 @@
 // errors become one line and an exit code in exit.ts.
 import { Command } from 'commander';
 import { action } from './exit.js';
-import { addBackupCommands } from './backup-commands.js';
+import { addBackupCommands, addDemoCommand } from './backup-commands.js';
 import { cfgOf, print } from './shared.js';
 
 export function buildProgram(): Command {
@@ -86,6 +86,7 @@ export function buildProgram(): Command {
     }));
 
   addBackupCommands(program);
+  addDemoCommand(program);
   return program;
 }
 

@@ -84,3 +84,13 @@ export async function waitForPromotion(connection: pg.ClientConfig, pgdata: stri
     await new Promise((r) => setTimeout(r, 250));
   }
 }
+
+/** initdb a new cluster (as the server user when root), trust auth on loopback: demo and drills. */
+export async function initCluster(binDir: string, pgdata: string, user?: OsUser): Promise<void> {
+  try {
+    await run(join(binDir, 'initdb'), ['-D', pgdata, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync'], { uid: user?.uid, gid: user?.gid, cwd: '/' });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new PostgresError(`initdb failed: ${(e.stderr || e.message).trim().split('\n').pop()}`, { cause: err });
+  }
+}

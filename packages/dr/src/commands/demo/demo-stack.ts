@@ -1,0 +1,78 @@
+// The demo's local stack: a scratch directory, a fresh PostgreSQL cluster archiving through
+// fsdr into a local-directory repository, and a generated master key. No cloud account needed.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, writeFileSync, appendFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { findBinDir } from '../../postgres/binaries.js';
+import { initCluster, startInstance, stopInstance } from '../../postgres/instance.js';
+import { serverUser, type OsUser } from '../../postgres/os-user.js';
+
+const FSDR_BIN = fileURLToPath(new URL('../../../../bin/fsdr.js', import.meta.url));
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface DemoStack {
+  dir: string;
+  configPath: string;
+  pgdata: string;
+  port: number;
+  binDir: string;
+  user?: OsUser;
+  connection: string;
+  stop(): Promise<void>;
+}
+
+export async function startDemoStack(baseDir?: string): Promise<DemoStack> {
+  const user = serverUser();
+  const own = (p: string) => user && chownSync(p, user.uid, user.gid);
+  const dir = baseDir ?? mkdtempSync(join(tmpdir(), 'fsdr-demo-'));
+  mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o755);
+  own(dir);
+  const repo = join(dir, 'repository');
+  mkdirSync(repo, { recursive: true });
+  own(repo);
+  const keyFile = join(dir, 'master.key');
+  writeFileSync(keyFile, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+  own(keyFile);
+  const binDir = findBinDir(15);
+  const pgdata = join(dir, 'pg-primary');
+  const port = await freePort();
+  const connection = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const configPath = join(dir, 'fsdr.yaml');
+  writeFileSync(configPath, stringify({
+    cluster: { connection, pgdata },
+    repositories: { primary: { type: 'fs', path: repo } },
+    encryption: { masterKey: `file:${keyFile}` },
+    compression: { algorithm: 'zstd', level: 3 },
+  }));
+  own(configPath);
+  await initCluster(binDir, pgdata, user);
+  appendFileSync(join(pgdata, 'postgresql.conf'), [
+    '', '# fsdr demo',
+    `port = ${port}`, "listen_addresses = '127.0.0.1'", `unix_socket_directories = '${dir}'`,
+    'wal_level = replica', 'archive_mode = on', 'archive_timeout = 60',
+    `archive_command = 'FSDR_CONFIG=${configPath} ${process.execPath} ${FSDR_BIN} wal-push %p'`, '',
+  ].join('\n'));
+  const log = join(dir, 'pg-primary.log');
+  writeFileSync(log, '');
+  own(log);
+  await startInstance(binDir, pgdata, log, user);
+  return {
+    dir, configPath, pgdata, port, binDir, user, connection,
+    stop: () => stopInstance(binDir, pgdata, user, 'immediate').then(() => undefined, () => undefined),
+  };
+}

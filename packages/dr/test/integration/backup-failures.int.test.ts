@@ -1,0 +1,115 @@
+// Backups and restores that must fail safely: a flipped byte (verify and restore name the object,
+// nothing is started), fsdr backup killed half-way (no restorable-looking backup; the next one
+// works), and refused restores (non-empty directory, target outside the window, wrong key).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { startPostgres, waitUntil, type PostgresHandle } from '@featuresignals/testkit';
+import { archiveCommand, FSDR_BIN, fsdrOk, makeWorkspace, runFsdr, type Workspace } from '../helpers/fsdr.js';
+import { pgbench } from '../helpers/pg-load.js';
+
+let ws: Workspace;
+let pg: PostgresHandle;
+let cfg: string;
+let backupId: string;
+
+function backupDirs(): string[] {
+  const d = join(ws.repoDir, 'backups');
+  return existsSync(d) ? readdirSync(d).sort() : [];
+}
+
+before(async () => {
+  ws = makeWorkspace();
+  const doc = {
+    cluster: { connection: 'postgres://postgres@127.0.0.1:1/postgres', pgdata: '/unused' },
+    repositories: { primary: { type: 'fs', path: ws.repoDir } },
+    encryption: { masterKey: `file:${ws.keyFile}` },
+    backup: { processes: 1, bundleSizeMiB: 1 },
+  };
+  cfg = ws.writeConfig(doc);
+  pg = await startPostgres({ settings: { wal_level: 'replica', archive_mode: 'on', archive_command: archiveCommand(cfg) } });
+  doc.cluster = { connection: pg.connectionString, pgdata: pg.pgdata };
+  ws.writeConfig(doc);
+  await fsdrOk(['--config', cfg, 'init']);
+  await pgbench(pg, ['-i', '-s', '8', '-q']);
+  backupId = JSON.parse(await fsdrOk(['--config', cfg, 'backup', '--json'])).id;
+});
+
+after(async () => {
+  await pg?.stop();
+  ws?.cleanup();
+});
+
+test('kill -9 of fsdr backup half-way leaves no restorable-looking backup; the next backup succeeds', async () => {
+  const before = backupDirs();
+  const child = spawn(process.execPath, [FSDR_BIN, '--config', cfg, 'backup'], { stdio: 'ignore' });
+  const newDir = await waitUntil(async () => {
+    const fresh = backupDirs().filter((d) => !before.includes(d));
+    if (fresh.length && readdirSync(join(ws.repoDir, 'backups', fresh[0]!)).filter((f) => f.startsWith('bundle-')).length >= 3) return fresh[0];
+    return undefined;
+  }, 60_000, 'the backup to be half-way');
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  assert.equal(existsSync(join(ws.repoDir, 'backups', newDir!, 'manifest.json')), false);
+  const info = JSON.parse(await fsdrOk(['--config', cfg, 'info', '--json']));
+  assert.deepEqual(info.backups.map((b: { id: string }) => b.id), [backupId], 'the killed backup is not listed');
+  await new Promise((r) => setTimeout(r, 1100)); // backup ids have one-second resolution
+  const next = JSON.parse(await fsdrOk(['--config', cfg, 'backup', '--json']));
+  assert.notEqual(next.id, newDir);
+  const after = JSON.parse(await fsdrOk(['--config', cfg, 'info', '--json']));
+  assert.equal(after.backups.length, 2);
+  assert.equal((await runFsdr(['--config', cfg, 'verify', '--backup', next.id])).code, 0);
+});
+
+test('restore refuses a non-empty directory, a target outside the window and a wrong key, writing nothing', async () => {
+  const dir = join(ws.dir, 'occupied');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'keep.txt'), 'precious');
+  let r = await runFsdr(['--config', cfg, 'restore', '--pgdata', dir, '--port', '5999', '--no-start']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /occupied is not empty/);
+  assert.deepEqual(readdirSync(dir), ['keep.txt']);
+
+  const target = join(ws.dir, 'never');
+  for (const t of ['2001-01-01T00:00:00Z', '2999-01-01T00:00:00Z']) {
+    r = await runFsdr(['--config', cfg, 'restore', '--pgdata', target, '--port', '5999', '--target-time', t]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /is outside the recoverable window \(timeline 1: \S+ \.\. \S+\)/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    assert.equal(existsSync(target), false);
+  }
+
+  const otherKey = join(ws.dir, 'other.key');
+  writeFileSync(otherKey, randomBytes(32).toString('hex'));
+  const wrong = ws.writeConfig({ repositories: { primary: { type: 'fs', path: ws.repoDir } }, encryption: { masterKey: `file:${otherKey}` } }, 'wrong.yaml');
+  r = await runFsdr(['--config', wrong, 'restore', '--pgdata', target, '--port', '5999']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /encrypted with master key/);
+  assert.equal(existsSync(target), false);
+});
+
+test('a flipped byte in a backup object: verify and restore fail naming the object, nothing is started', async () => {
+  const bundle = join(ws.repoDir, 'backups', backupId, 'bundle-00002');
+  const bytes = readFileSync(bundle);
+  bytes[Math.floor(bytes.length / 3)] ^= 0x04;
+  writeFileSync(bundle, bytes);
+
+  const v = await runFsdr(['--config', cfg, 'verify', '--backup', backupId, '--json']);
+  assert.equal(v.code, 1);
+  const report = JSON.parse(v.stdout);
+  assert.equal(report.faults.length, 1);
+  assert.equal(report.faults[0].object, `backups/${backupId}/bundle-00002`);
+
+  const target = join(ws.dir, 'from-corrupt');
+  const r = await runFsdr(['--config', cfg, 'restore', '--pgdata', target, '--port', '5999', '--backup', backupId]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, new RegExp(`object backups/${backupId}/bundle-00002`));
+  assert.equal(existsSync(target), false, 'the half-written data directory is removed');
+
+  const all = await runFsdr(['--config', cfg, 'verify']);
+  assert.equal(all.code, 1, 'a full verify finds it too');
+  assert.match(all.stdout, /FAULT backups\/\S+\/bundle-00002/);
+});
