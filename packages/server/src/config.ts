@@ -21,6 +21,8 @@ export interface ServerConfig {
   /** Apply scheduled enable/disable times (off in drill/verify mode: FS_SCHEDULER=off or --no-scheduler). */
   scheduler: boolean;
   schedulerIntervalMs: number;
+  /** How often api_keys.last_used_at is written (batched). */
+  lastUsedFlushMs: number;
 }
 
 const DEV_PEPPER = 'featuresignals-dev-pepper-32byte!';
@@ -50,5 +52,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     logLevel: env.LOG_LEVEL ?? 'info',
     scheduler: !['off', 'false', '0'].includes((env.FS_SCHEDULER ?? 'on').toLowerCase()),
     schedulerIntervalMs: Number(env.FS_SCHEDULER_INTERVAL_MS ?? 30_000),
+    lastUsedFlushMs: Number(env.FS_LAST_USED_FLUSH_MS ?? 60_000),
   };
 }

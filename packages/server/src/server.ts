@@ -3,6 +3,7 @@
 import pg from 'pg';
 import { pino } from 'pino';
 import { FlagCache } from './cache/flag-cache.js';
+import { LastUsedTracker } from './cache/last-used.js';
 import { RedisMirror } from './cache/redis-mirror.js';
 import type { ServerConfig } from './config.js';
 import { migrate, schemaState } from './db/migrate.js';
@@ -30,7 +31,7 @@ const DEV_PEPPER = Buffer.from('featuresignals-dev-pepper-32byte!', 'utf8');
 export function withDefaults(c: StartServerConfig): ServerConfig {
   return {
     port: 0, host: '127.0.0.1', pepper: DEV_PEPPER, auditKey: c.pepper ?? DEV_PEPPER, skipMigrations: false,
-    maxStalenessSeconds: 0, resyncIntervalMs: 60_000, logLevel: 'warn', scheduler: true, schedulerIntervalMs: 30_000, ...c,
+    maxStalenessSeconds: 0, resyncIntervalMs: 60_000, logLevel: 'warn', scheduler: true, schedulerIntervalMs: 30_000, lastUsedFlushMs: 60_000, ...c,
   };
 }
 
@@ -44,7 +45,8 @@ export async function startServer(input: StartServerConfig, opts: { waitForWarm?
   await redis?.connect();
   const cache = new FlagCache(pool, config.databaseUrl, redis, log, config.resyncIntervalMs);
   const hub = new SseHub();
-  const ctx: AppContext = { config, pool, cache, hub, redis, metrics: createMetrics(cache, hub), schemaVersion: schema.version, draining: false };
+  const lastUsed = new LastUsedTracker(pool, config.lastUsedFlushMs, (err) => log.warn({ err: err.message }, 'last_used_at flush failed'));
+  const ctx: AppContext = { config, pool, cache, hub, redis, lastUsed, metrics: createMetrics(cache, hub), schemaVersion: schema.version, draining: false };
   let lastDbid: string | undefined;
   cache.on('change', (e: { envId: string; version: number; flagId?: string; action: string }) => {
     const rs = cache.envs.get(e.envId);
@@ -76,6 +78,7 @@ export async function startServer(input: StartServerConfig, opts: { waitForWarm?
       hub.stop();
       await scheduler.stop();
       await app.close();
+      await lastUsed.stop();
       await cache.close();
       await redis?.close();
       await pool.end().catch(() => undefined);

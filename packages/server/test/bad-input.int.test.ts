@@ -68,7 +68,14 @@ test('evaluation: wrong key 401, other env 403, missing flag 404, missing fields
   assert.equal(bad.status, 400);
 });
 
-test('API keys are stored hashed, never raw', async () => {
+test('API keys are stored hashed, never raw; last_used_at is written in batches', async () => {
+  await s.restartServer({ lastUsedFlushMs: 100 });
+  await s.waitReady();
+  const before = (await s.pg.query<{ n: number }>('SELECT count(*)::int AS n FROM api_keys WHERE last_used_at IS NOT NULL')).rows[0].n;
+  await fetch(`${s.url}/v1/client/staging/flags?key=u`, { headers: { 'X-API-Key': seeded.keys.staging } }); // first use of this key
+  await new Promise((r) => setTimeout(r, 400));
+  const afterUse = (await s.pg.query<{ n: number }>('SELECT count(*)::int AS n FROM api_keys WHERE last_used_at IS NOT NULL')).rows[0].n;
+  assert.equal(afterUse, before + 1);
   const rows = (await s.pg.query<{ key_hash: string; key_prefix: string }>('SELECT key_hash, key_prefix FROM api_keys')).rows;
   assert.ok(rows.length >= 2);
   for (const raw of Object.values(seeded.keys)) {

@@ -103,6 +103,16 @@ END $$;
 CREATE TRIGGER trg_api_keys_changed AFTER INSERT OR UPDATE OR DELETE ON api_keys FOR EACH ROW EXECUTE FUNCTION fs_api_keys_changed();
 `,
   },
+  {
+    version: 2,
+    name: 'api-key-notify-on-auth-columns',
+    // last_used_at is written in batches by every server; it must not wake every listener.
+    sql: `
+DROP TRIGGER trg_api_keys_changed ON api_keys;
+CREATE TRIGGER trg_api_keys_changed AFTER INSERT OR DELETE OR UPDATE OF key_hash, env_id, type, expires_at, revoked_at ON api_keys
+  FOR EACH ROW EXECUTE FUNCTION fs_api_keys_changed();
+`,
+  },
 ];
 
 export const EXPECTED_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

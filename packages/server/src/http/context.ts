@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import type { z } from 'zod';
 import type { FlagCache } from '../cache/flag-cache.js';
+import type { LastUsedTracker } from '../cache/last-used.js';
 import type { RedisMirror } from '../cache/redis-mirror.js';
 import type { ServerConfig } from '../config.js';
 import { ServerError } from '../errors.js';
@@ -17,6 +18,7 @@ export interface AppContext {
   hub: SseHub;
   redis?: RedisMirror;
   metrics: ServerMetrics;
+  lastUsed: LastUsedTracker;
   schemaVersion: number;
   draining: boolean;
 }

@@ -12,12 +12,14 @@ export function authenticate(ctx: AppContext, req: FastifyRequest, envKey?: stri
   if (!ctx.cache.warm) throw unavailable('flag cache is not warm', 'wait for GET /ready to return 200');
   const raw = req.headers['x-api-key'];
   if (typeof raw !== 'string' || raw === '') throw new ServerError('FS_UNAUTHORIZED', 401, 'missing X-API-Key header');
-  const key = ctx.cache.keys.get(hashApiKey(ctx.config.pepper, raw));
+  const hash = hashApiKey(ctx.config.pepper, raw);
+  const key = ctx.cache.keys.get(hash);
   if (!key) {
     if (!ctx.cache.listening) throw unavailable('database unavailable; cannot authenticate', 'retry when /ready is 200');
     throw new ServerError('FS_UNAUTHORIZED', 401, 'unauthorized', 'check the key and that the server runs with the same ENCRYPTION_MASTER_KEY');
   }
   if (key.expires_at && new Date(key.expires_at).getTime() < Date.now()) throw new ServerError('FS_UNAUTHORIZED', 401, 'api key expired');
+  ctx.lastUsed.note(hash);
   const ruleset = ctx.cache.envs.get(key.env_id);
   if (!ruleset) throw unavailable('environment not loaded yet', 'retry shortly');
   if (envKey !== undefined && envKey !== ruleset.env.slug) {
