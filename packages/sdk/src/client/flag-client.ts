@@ -8,6 +8,9 @@ export interface FlagClientOptions {
   baseURL: string;
   sdkKey: string;
   envKey: string;
+  /** `local` (default): fetch the ruleset and evaluate in process. `remote`: no sync; use the
+   * async evaluateRemote/evaluateBulkRemote, which exercise the server's own evaluation path. */
+  mode?: 'local' | 'remote';
   streaming?: boolean;
   /** Polling interval while the stream is down (or always, without streaming). */
   pollingIntervalMs?: number;
@@ -39,9 +42,10 @@ export class FlagClient extends EventEmitter {
 
   constructor(options: FlagClientOptions) {
     super();
-    this.opts = { streaming: true, pollingIntervalMs: 30_000, sseRetryMs: 1000, timeoutMs: 10_000, ...options, baseURL: options.baseURL.replace(/\/$/, '') };
+    this.opts = { mode: 'local', streaming: true, pollingIntervalMs: 30_000, sseRetryMs: 1000, timeoutMs: 10_000, ...options, baseURL: options.baseURL.replace(/\/$/, '') };
     this.readyPromise = new Promise((r) => (this.resolveReady = r));
     this.on('error', () => { /* default listener: errors are also reported through ready() and getters' fallbacks */ });
+    if (this.opts.mode === 'remote') { this.resolveReady(); return; }
     void this.refresh();
     if (this.opts.streaming) this.connectStream();
     this.pollTimer = setInterval(() => { if (!this.streamUp) void this.refresh(); }, this.opts.pollingIntervalMs);
@@ -81,6 +85,30 @@ export class FlagClient extends EventEmitter {
     const r = this.evaluate(flagKey, ctx);
     if (r.reason === 'NOT_FOUND' || r.reason === 'DEFAULT' || r.reason === 'ERROR' || !ok(r.value)) return fallback;
     return r.value as T;
+  }
+
+  /** Server-side evaluation of one flag (POST /v1/evaluate). */
+  async evaluateRemote(flagKey: string, ctx: EvalContext): Promise<EvalResult> {
+    const res = await this.post('/v1/evaluate', { flag_key: flagKey, context: ctx });
+    if (res.status === 404) return { flag_key: flagKey, value: null, reason: 'NOT_FOUND' };
+    if (!res.ok) throw new SdkError('SDK_REMOTE_FAILED', `POST /v1/evaluate answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+    return (await res.json()) as EvalResult;
+  }
+
+  /** Server-side evaluation of many flags (POST /v1/evaluate/bulk, ≤100 per call as FS limits; [] = all). */
+  async evaluateBulkRemote(ctx: EvalContext, flagKeys: string[] = []): Promise<Record<string, EvalResult>> {
+    const out: Record<string, EvalResult> = {};
+    for (let i = 0; i === 0 || i < flagKeys.length; i += 100) {
+      const res = await this.post('/v1/evaluate/bulk', { flag_keys: flagKeys.slice(i, i + 100), context: ctx });
+      if (!res.ok) throw new SdkError('SDK_REMOTE_FAILED', `POST /v1/evaluate/bulk answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+      Object.assign(out, await res.json());
+    }
+    return out;
+  }
+
+  private post(path: string, body: unknown): Promise<Response> {
+    return fetch(`${this.opts.baseURL}${path}`, { method: 'POST', headers: { 'X-API-Key': this.opts.sdkKey, 'content-type': 'application/json' },
+      body: JSON.stringify(body), signal: AbortSignal.timeout(this.opts.timeoutMs) });
   }
 
   /** Fetches the ruleset (If-None-Match); concurrent calls coalesce into one more fetch. */

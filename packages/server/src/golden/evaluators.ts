@@ -1,7 +1,7 @@
 // The three ways to produce a golden run: the eval module on fetched rulesets (expected), the live
-// server's bulk endpoint (≤100 flags per call, as FS limits), and the SDK evaluating locally.
-import { evaluate, type EvalResult, type Ruleset } from '@featuresignals/sdk/eval';
-import type { FlagClient } from '@featuresignals/sdk';
+// server's bulk endpoint through the SDK in remote mode, and the SDK evaluating locally.
+import { evaluate, type Ruleset } from '@featuresignals/sdk/eval';
+import { FlagClient } from '@featuresignals/sdk';
 import type { Evaluator } from './record.js';
 
 export function localEvaluator(rulesets: Ruleset[], now?: number): Evaluator {
@@ -12,19 +12,13 @@ export function localEvaluator(rulesets: Ruleset[], now?: number): Evaluator {
   };
 }
 
+/** The live server through the SDK in remote mode (bulk endpoint). */
 export function serverEvaluator(baseURL: string, keys: Record<string, string>): Evaluator {
+  const clients = new Map<string, FlagClient>();
   return async (env, flags, ctx) => {
-    const out: Record<string, EvalResult> = {};
-    for (let i = 0; i < flags.length; i += 100) {
-      const res = await fetch(`${baseURL.replace(/\/$/, '')}/v1/evaluate/bulk`, {
-        method: 'POST',
-        headers: { 'X-API-Key': keys[env], 'content-type': 'application/json' },
-        body: JSON.stringify({ flag_keys: flags.slice(i, i + 100), context: { key: ctx.key, attributes: ctx.attributes } }),
-      });
-      if (!res.ok) throw new Error(`bulk evaluate for ${env} answered ${res.status}: ${await res.text()}`);
-      Object.assign(out, await res.json());
-    }
-    return out;
+    let c = clients.get(env);
+    if (!c) clients.set(env, (c = new FlagClient({ baseURL, sdkKey: keys[env], envKey: env, mode: 'remote' })));
+    return c.evaluateBulkRemote({ key: ctx.key, attributes: ctx.attributes }, flags);
   };
 }
 
