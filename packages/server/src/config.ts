@@ -25,10 +25,11 @@ export interface ServerConfig {
   lastUsedFlushMs: number;
 }
 
-const DEV_PEPPER = 'featuresignals-dev-pepper-32byte!';
+/** FeatureSignals' development pepper, used when ENCRYPTION_MASTER_KEY is unset (as FS does). */
+export const DEV_PEPPER = Buffer.from('featuresignals-dev-pepper-32byte!', 'utf8');
 
 function secretBytes(raw: string | undefined): Buffer {
-  if (!raw) return Buffer.from(DEV_PEPPER, 'utf8');
+  if (!raw) return DEV_PEPPER;
   return /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'utf8');
 }
 

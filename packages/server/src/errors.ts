@@ -1,5 +1,5 @@
 // Typed server errors: a stable code, an HTTP status, and a hint; the HTTP layer renders them as
-// FeatureSignals' `{"error","message"}` body plus `code` and `hint`.
+// FeatureSignals' `{"error","message"}` body plus `code` and `hint`. Status 0 = a start-up error, not HTTP.
 export class ServerError extends Error {
   constructor(
     readonly code: string,

@@ -2,7 +2,7 @@
 // advisory lock so one server of many acts). Off in drill/verify mode: right after a PITR it would
 // change evaluations before the golden check runs, so then it only lists what is overdue.
 import type pg from 'pg';
-import { inTx } from './http/context.js';
+import { inTx } from './db/tx.js';
 import { writeAudit } from './manage/audit.js';
 
 const LOCK_ID = 1;

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { FlagCache } from './cache/flag-cache.js';
 import { LastUsedTracker } from './cache/last-used.js';
 import { RedisMirror } from './cache/redis-mirror.js';
-import type { ServerConfig } from './config.js';
+import { DEV_PEPPER, type ServerConfig } from './config.js';
 import { migrate, schemaState } from './db/migrate.js';
 import type { AppContext } from './http/context.js';
 import { buildApp } from './http/app.js';
@@ -26,8 +26,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const DEV_PEPPER = Buffer.from('featuresignals-dev-pepper-32byte!', 'utf8');
-
 export function withDefaults(c: StartServerConfig): ServerConfig {
   return {
     port: 0, host: '127.0.0.1', pepper: DEV_PEPPER, auditKey: c.pepper ?? DEV_PEPPER, skipMigrations: false,
@@ -40,7 +38,10 @@ export async function startServer(input: StartServerConfig, opts: { waitForWarm?
   const log = pino({ level: config.logLevel, name: 'featuresignals' });
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10, connectionTimeoutMillis: 2000, idleTimeoutMillis: 10_000 });
   pool.on('error', (err) => log.warn({ err: err.message }, 'idle database connection lost'));
-  const schema = config.skipMigrations ? await schemaState(pool) : await migrate(pool);
+  const schema = await (config.skipMigrations ? schemaState(pool) : migrate(pool)).catch(async (err: unknown) => {
+    await pool.end().catch(() => undefined); // nothing may outlive a failed start
+    throw err;
+  });
   const redis = config.redisUrl ? new RedisMirror(config.redisUrl) : undefined;
   await redis?.connect();
   const cache = new FlagCache(pool, config.databaseUrl, redis, log, config.resyncIntervalMs);

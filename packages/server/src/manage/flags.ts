@@ -16,7 +16,7 @@ async function project(tx: pg.ClientBase, id: string): Promise<{ id: string; org
   return p;
 }
 
-async function flagRow(tx: pg.ClientBase, projectId: string, key: string, lock = false): Promise<Record<string, unknown> & { id: string; org_id: string }> {
+async function flagRow(tx: pg.Pool | pg.ClientBase, projectId: string, key: string, lock = false): Promise<Record<string, unknown> & { id: string; org_id: string }> {
   const f = (await tx.query(`SELECT * FROM flags WHERE project_id = $1 AND key = $2 ${lock ? 'FOR UPDATE' : ''}`, [projectId, key])).rows[0];
   if (!f) throw notFound(`flag "${key}"`);
   return f;
@@ -43,7 +43,7 @@ export function flagRoutes(app: FastifyInstance, ctx: AppContext): void {
     (await ctx.pool.query('SELECT * FROM flags WHERE project_id = $1 ORDER BY key', [req.params.projectID])).rows);
 
   app.get<P>('/v1/projects/:projectID/flags/:flagKey', async (req) => {
-    const f = await flagRow(ctx.pool as unknown as pg.ClientBase, req.params.projectID, req.params.flagKey);
+    const f = await flagRow(ctx.pool, req.params.projectID, req.params.flagKey);
     const states = (await ctx.pool.query('SELECT * FROM flag_states WHERE flag_id = $1', [f.id])).rows;
     return { ...f, states };
   });

@@ -34,7 +34,10 @@ export function evaluationRoutes(app: FastifyInstance, ctx: AppContext): void {
     let out: Record<string, EvalResult> = {};
     if (body.flag_keys.length === 0) out = evaluateAll(a.ruleset, body.context as never);
     else for (const k of body.flag_keys) out[k] = evaluate(a.ruleset, k, body.context as never);
-    for (const r of Object.values(out)) ctx.metrics.evalTotal.inc({ reason: r.reason });
+    // Count per reason first: one counter update per reason, not per flag.
+    const byReason = new Map<string, number>();
+    for (const r of Object.values(out)) byReason.set(r.reason, (byReason.get(r.reason) ?? 0) + 1);
+    for (const [reason, n] of byReason) ctx.metrics.evalTotal.inc({ reason }, n);
     return out;
   });
 
