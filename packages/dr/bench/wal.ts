@@ -333,6 +333,8 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       log(`live: pgbench -c 4 -j 2 -T ${opt.loadSeconds} with ${tool} async as archive_command (${elapsed()})`);
       const repo = tool === 'fsdr' ? await fsdrRepo(`live-${tool}`, true) : await pgbrRepo(`live-${tool}`, true);
       await setArchiveCommand(repo.command('%p'));
+      // Each run starts just after a checkpoint, so both see the same burst of full-page images.
+      await cluster.query('CHECKPOINT');
       const before = await stats();
       const lsn0 = await lsnNow();
       const samples: number[] = [];
@@ -400,7 +402,7 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     // --- start-up costs -----------------------------------------------------------------------
     const startup: Record<string, number[]> = { node: [], fsdr: [], pgbackrest: [] };
     const fsdrSync = await fsdrRepo('fsdr-sync', false);
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 6; i++) {
       startup.node!.push((await shOk(`${process.execPath} -e 0`, work)).ms);
       // wal-push of a file that does not exist: node + config load + wal-push's imports, no work.
       startup.fsdr!.push((await sh(`FSDR_CONFIG=${fsdrSync.cfg} ${process.execPath} ${FSDR_BIN} wal-push ${join(work, 'no-such-segment')}`, work)).ms);
@@ -532,7 +534,10 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const notes = [
       `WAL: ${names.length} segments of pgbench (${mib(syncCheck.walBytes)} MiB) -> fsdr repo ${mib(syncCheck.fsdrRepoBytes)} MiB, pgbackrest repo ${mib(syncCheck.pgbackrestRepoBytes)} MiB (zstd 3 + encryption both)`,
       `pgBackRest: ${pgbrVersion}; node ${process.version}; ${(await import('node:os')).cpus().length} CPUs; total ${elapsed()}`,
-      'ratio = fsdr ms/segment / pgbackrest ms/segment in the same mode (> 1: fsdr slower).',
+      `Sustained archive rate (async drain): fsdr ${f1((dN('fsdr') * 16) / dSec('fsdr'))} MB/s of WAL, pgbackrest ${f1((dN('pgbackrest') * 16) / dSec('pgbackrest'))} MB/s; ` +
+        `live pgbench wrote ${lives.map((l) => `${f1(((l.walSegmentsGenerated as number) * 16) / (l.loadSeconds as number))} MB/s (${l.tool})`).join(', ')}.`,
+      'ratio = fsdr ms/segment / pgbackrest ms/segment in the same mode (> 1: fsdr slower). ' +
+        'backlog = .ready files in pg_wal/archive_status (the segment being archived at that instant counts), sampled every second.',
     ];
     return {
       tables: [
@@ -549,6 +554,8 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       asyncDrain: drains,
       live: lives,
     };
+  } catch (err) {
+    throw interrupted ? new Error('interrupted; cleaned up') : err;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -45,7 +45,7 @@ test('under write load every segment is archived, in order, with no failure and 
   assert.equal(stats.failed_count, 0);
   const info = JSON.parse(await fsdrOk(['--config', cfg, 'info', '--json']));
   assert.deepEqual(info.wal.timelines[0].gaps, []);
-  assert.ok(info.wal.timelines[0].segments >= 5, `${info.wal.timelines[0].segments} segments`);
+  assert.ok(info.wal.timelines[0].segments >= 3, `${info.wal.timelines[0].segments} segments`);
   const out = mkdtempSync(join(tmpdir(), 'fsdr-async-'));
   const done = readdirSync(join(pg.pgdata, 'pg_wal', 'archive_status')).filter((n) => n.endsWith('.done')).map((n) => n.slice(0, -5));
   for (const name of done) {
