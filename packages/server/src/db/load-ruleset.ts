@@ -28,13 +28,16 @@ export async function loadRuleset(pool: pg.Pool, envId: string, dbid: string): P
          FROM flag_states s JOIN flags f ON f.id = s.flag_id WHERE s.env_id = $1 ORDER BY f.key`, [envId]);
     const segments = await c.query<Segment>('SELECT key, match_type, rules FROM segments WHERE project_id = $1 ORDER BY key', [env.project_id]);
     await c.query('COMMIT');
+    // Sorted here by code point, not by the cluster's collation, so a restore into a cluster with
+    // another locale yields the same ruleset (and the same golden ruleset digest).
+    const byKey = <T>(k: (x: T) => string) => (a: T, b: T) => (k(a) < k(b) ? -1 : k(a) > k(b) ? 1 : 0);
     return {
       env: { id: env.id, slug: env.slug },
       version: Number(env.config_version),
       dbid,
-      flags: flags.rows.map((f) => ({ ...f, expires_at: f.expires_at ? new Date(f.expires_at).toISOString() : null })),
-      states: states.rows,
-      segments: segments.rows,
+      flags: flags.rows.map((f) => ({ ...f, expires_at: f.expires_at ? new Date(f.expires_at).toISOString() : null })).sort(byKey((f) => f.key)),
+      states: states.rows.sort(byKey((x) => x.flag_key)),
+      segments: segments.rows.sort(byKey((x) => x.key)),
     };
   } catch (err) {
     await c.query('ROLLBACK').catch(() => undefined);

@@ -64,6 +64,8 @@ export interface GoldenContext extends EvalContext { label: string }
 
 export function generateContexts(rulesets: Ruleset[], opts: { count?: number; seed?: number } = {}): GoldenContext[] {
   const rand = prng(opts.seed ?? 1);
+  // Environment order must not depend on how the caller listed them (e.g. CLI --key order).
+  rulesets = [...rulesets].sort((a, b) => (a.env.slug < b.env.slug ? -1 : a.env.slug > b.env.slug ? 1 : 0));
   const space = attributeSpace(rulesets);
   const contexts: GoldenContext[] = [];
   const nonAscii = ['müller', 'Ærøskøbing', '日本語-ユーザー', 'zoë-😀'];
