@@ -31,6 +31,7 @@ test('management: malformed input is a 400 naming the problem, and nothing is st
     ['POST', `${P}/flags`, { key: 'Bad Key', name: 'x' }, /key/],
     ['POST', `${P}/flags`, { key: 'ok-key', name: 'x', flag_type: 'float' }, /flag_type/],
     ['POST', `${P}/segments`, { key: 'seg', name: 's', rules: [{ attribute: 'a', operator: 'between', values: [] }] }, /unknown operator/],
+    ['PUT', `${P}/environments/${seeded.envs.prod}`, { slug: 'Prod Env' }, /slug/],
   ];
   const before = await snapshot();
   for (const [method, path, body, msg] of cases) {
@@ -46,6 +47,11 @@ test('management: malformed input is a 400 naming the problem, and nothing is st
   const noAuth = await fetch(`${s.url}${P}/flags`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: 'x1', name: 'x' }) });
   assert.equal(noAuth.status, 401);
   assert.equal(await snapshot(), before, 'nothing stored, no audit rows, no version bumps');
+  const v0 = Number((await s.pg.query<{ v: string }>('SELECT config_version AS v FROM environments WHERE id = $1', [seeded.envs.staging])).rows[0].v);
+  const renamed = await s.admin('PUT', `${P}/environments/${seeded.envs.staging}`, { name: 'Staging EU' });
+  assert.equal(renamed.status, 200);
+  assert.equal(renamed.body.name, 'Staging EU');
+  assert.equal(Number(renamed.body.config_version), v0 + 1, 'a rename is a new ruleset version');
 });
 
 test('evaluation: wrong key 401, other env 403, missing flag 404, missing fields 400', async () => {

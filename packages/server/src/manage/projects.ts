@@ -4,7 +4,7 @@ import { generateApiKey, hashApiKey, keyPrefix } from '../api-keys.js';
 import { notFound } from '../errors.js';
 import { inTx, parse, type AppContext } from '../http/context.js';
 import { writeAudit } from './audit.js';
-import { createApiKey, createEnvironment, createProject } from './schemas.js';
+import { createApiKey, createEnvironment, createProject, updateEnvironment } from './schemas.js';
 
 type P = { Params: { projectID: string; envID: string; keyID: string } };
 
@@ -36,6 +36,19 @@ export function projectRoutes(app: FastifyInstance, ctx: AppContext): void {
       return e;
     });
     return reply.code(201).send(out);
+  });
+
+  // A rename changes the ruleset's env.slug, so the trigger bumps the version and SDKs refetch.
+  app.put<P>('/v1/projects/:projectID/environments/:envID', async (req) => {
+    const b = parse(updateEnvironment, req.body);
+    return inTx(ctx.pool, async (tx) => {
+      const before = (await tx.query('SELECT * FROM environments WHERE id = $1 AND project_id = $2 FOR UPDATE', [req.params.envID, req.params.projectID])).rows[0];
+      if (!before) throw notFound('environment');
+      const e = (await tx.query('UPDATE environments SET name = $2, slug = $3, updated_at = now() WHERE id = $1 RETURNING *',
+        [before.id, b.name ?? before.name, b.slug ?? before.slug])).rows[0];
+      await writeAudit(tx, audit, { orgId: before.org_id, actor: 'admin', action: 'environment.updated', resourceType: 'environment', resourceId: e.id, before, after: e });
+      return e;
+    });
   });
 
   app.get<P>('/v1/projects/:projectID/environments', async (req) =>

@@ -33,6 +33,7 @@ export const variant = z.object({ key: z.string().min(1), value: json, weight: b
 
 export const createProject = z.object({ name: z.string().min(1), slug, org: slug.default('default') }).strict();
 export const createEnvironment = z.object({ name: z.string().min(1), slug }).strict();
+export const updateEnvironment = createEnvironment.partial().strict();
 export const createApiKey = z.object({ name: z.string().min(1), type: z.enum(['server', 'client']).default('server') }).strict();
 
 export const flagBody = z.object({
