@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { action } from './exit.js';
 import { addBackupCommands, addDemoCommand } from './backup-commands.js';
 import { cfgOf, print } from './shared.js';
+import { addDumpCommands } from './dump-commands.js';
 
 export function buildProgram(): Command {
   const program = new Command('fsdr')
@@ -87,6 +88,7 @@ export function buildProgram(): Command {
 
   addBackupCommands(program);
   addDemoCommand(program);
+  addDumpCommands(program);
   return program;
 }
 

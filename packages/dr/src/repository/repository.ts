@@ -13,17 +13,20 @@ import { ObjectStore } from './object-store.js';
 import { decodeRepoInfo, encodeRepoInfo, type RepoInfo } from './repo-info.js';
 import { WalArchive } from './wal-archive.js';
 import { BackupCatalog } from './backup-catalog.js';
+import { DumpCatalog } from './dump-catalog.js';
 
 export class Repository {
   readonly objects: ObjectStore;
   readonly wal: WalArchive;
   readonly backups: BackupCatalog;
+  readonly dumps: DumpCatalog;
   private info?: RepoInfo;
 
   constructor(readonly name: string, readonly storage: Storage, private readonly masterKey: Buffer, codec: ObjectCodec) {
     this.objects = new ObjectStore(storage, codec);
     this.wal = new WalArchive(this.objects);
     this.backups = new BackupCatalog(this.objects);
+    this.dumps = new DumpCatalog(this.objects);
   }
 
   static async open(cfg: Config, name = 'primary'): Promise<Repository> {

@@ -1,0 +1,36 @@
+// CLI verbs for logical dumps: dump, restore-dump.
+import type { Command } from 'commander';
+import { action } from './exit.js';
+import { cfgOf, print } from './shared.js';
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+export function addDumpCommands(program: Command): void {
+  program
+    .command('dump')
+    .description('logical backup: pg_dump of every database (custom format) and the globals, streamed into the repository')
+    .option('--json', 'print the manifest as JSON')
+    .addHelpText('after', '\nExample:\n  fsdr dump --json\n')
+    .action(action(async (o: { json?: boolean }, cmd: Command) => {
+      const { runDump } = await import('../commands/dump/dump.js');
+      const m = await runDump(cfgOf(cmd));
+      print(!!o.json, m, () => `dump ${m.id} complete: ${m.databases.map((d) => `${d.name} (${(d.size / 1048576).toFixed(1)} MiB)`).join(', ')} + globals`);
+    }));
+
+  program
+    .command('restore-dump')
+    .description('restore a logical dump into an instance with pg_restore: everything, some databases, or some tables')
+    .requiredOption('--connection <url>', 'the target instance (e.g. postgres://postgres@127.0.0.1:5433/postgres)')
+    .option('--dump <id>', 'which dump (default: the newest)')
+    .option('--database <name>', 'restore only this database (repeatable)', collect, [])
+    .option('--table <name>', 'restore only this table (repeatable; with --database)', collect, [])
+    .option('--jobs <n>', 'parallel pg_restore jobs', (v) => Number(v), 1)
+    .option('--repo <name>', 'repository to restore from', 'primary')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExamples:\n  fsdr restore-dump --connection postgres://postgres@127.0.0.1:5433/postgres --jobs 4\n  fsdr restore-dump --connection postgres://postgres@10.0.0.5/postgres --database featuresignals --table flags\n')
+    .action(action(async (o: { connection: string; dump?: string; database: string[]; table: string[]; jobs: number; repo: string; json?: boolean }, cmd: Command) => {
+      const { runRestoreDump } = await import('../commands/dump/restore-dump.js');
+      const r = await runRestoreDump(cfgOf(cmd), { connection: o.connection, dump: o.dump, databases: o.database, tables: o.table, jobs: o.jobs, repository: o.repo });
+      print(!!o.json, r, () => `restored dump ${r.dump}: ${r.databases.join(', ')}`);
+    }));
+}

@@ -1,0 +1,57 @@
+// fsdr dump: the plan's daily logical backup. pg_dump (custom format, one per database) and
+// pg_dumpall --globals-only are streamed through the codec straight into the repository — never
+// to local disk — and the manifest is written last.
+import type { Config } from '../../config/load.js';
+import { ConfigError, RepositoryError } from '../../errors.js';
+import { connect, readIdentity } from '../../postgres/cluster.js';
+import { clientBinDir, requireAtLeast, toolPath } from '../../postgres/client-tools.js';
+import { toolOutput } from '../../postgres/tool-stream.js';
+import { type DumpManifest, dumpObjectKey } from '../../repository/dump-catalog.js';
+import { newBackupId } from '../../repository/manifest.js';
+import { Repository } from '../../repository/repository.js';
+
+function urlFor(connection: string, db: string): string {
+  const u = new URL(connection);
+  u.pathname = '/' + encodeURIComponent(db);
+  return u.toString();
+}
+
+export async function runDump(cfg: Config): Promise<DumpManifest> {
+  if (!cfg.cluster) throw new ConfigError('cluster', 'required for fsdr dump (connection)');
+  const repo = await Repository.open(cfg);
+  const client = await connect(cfg.cluster.connection);
+  try {
+    const info = await repo.readInfo();
+    const id = await readIdentity(client);
+    if (id.systemIdentifier !== info.systemIdentifier) {
+      throw new RepositoryError('FSDR_WRONG_CLUSTER', `cluster ${id.systemIdentifier} is not the cluster of repository ${repo.name} (${info.systemIdentifier})`, { hint: 'check cluster.connection' });
+    }
+    const binDir = clientBinDir(id.pgVersion, cfg.cluster.binDir);
+    const pgDump = toolPath(binDir, 'pg_dump');
+    const pgDumpall = toolPath(binDir, 'pg_dumpall');
+    const pgDumpMajor = requireAtLeast('pg_dump', pgDump, id.pgVersion, 'the server, PostgreSQL');
+    const dbs = (await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname')).rows.map((r) => r.datname);
+    const dumpId = newBackupId('full').replace(/-F$/, '-D');
+    const startTime = new Date().toISOString();
+
+    const globalsKey = dumpObjectKey(dumpId, 'globals.sql');
+    const g = await repo.objects.put(globalsKey, toolOutput(pgDumpall, ['--globals-only', '-d', cfg.cluster.connection]));
+    const databases: DumpManifest['databases'] = [];
+    for (const db of dbs) {
+      const key = dumpObjectKey(dumpId, `db-${Buffer.from(db).toString('hex')}.dump`);
+      // -Z 0: the codec compresses with zstd; compressing twice only costs CPU.
+      const r = await repo.objects.put(key, toolOutput(pgDump, ['-Fc', '-Z', '0', '-d', urlFor(cfg.cluster.connection, db)]));
+      databases.push({ name: db, key, size: r.size, storedSize: r.storedSize, sha256: r.sha256 });
+    }
+    const manifest: DumpManifest = {
+      format: 1, id: dumpId, systemIdentifier: id.systemIdentifier, serverVersionNum: id.pgVersionNum, serverMajor: id.pgVersion,
+      pgDumpMajor, startTime, stopTime: new Date().toISOString(),
+      globals: { key: globalsKey, size: g.size, sha256: g.sha256 }, databases,
+    };
+    await repo.dumps.write(manifest);
+    return manifest;
+  } finally {
+    await client.end().catch(() => undefined);
+    await repo.close();
+  }
+}

@@ -1,0 +1,89 @@
+// fsdr restore-dump: restore a logical dump with pg_restore into a given instance (whole, some
+// databases, or some tables). Parallel jobs need a seekable archive, so with --jobs > 1 each
+// database's archive is decoded to a private temporary file first; with one job it is streamed.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import type { Config } from '../../config/load.js';
+import { FsdrError, PostgresError } from '../../errors.js';
+import { clientBinDir, requireAtLeast, toolPath } from '../../postgres/client-tools.js';
+import { Repository } from '../../repository/repository.js';
+
+export interface RestoreDumpOptions {
+  connection: string;
+  dump?: string;
+  databases: string[];
+  tables: string[];
+  jobs: number;
+  repository?: string;
+}
+
+function urlFor(connection: string, db: string): string {
+  const u = new URL(connection);
+  u.pathname = '/' + encodeURIComponent(db);
+  return u.toString();
+}
+
+async function runTool(path: string, args: string[], stdin?: NodeJS.ReadableStream): Promise<void> {
+  const child = spawn(path, args, { stdio: [stdin ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (stdin) await pipeline(stdin, child.stdin!).catch(() => undefined);
+  const code = await done;
+  if (code !== 0) throw new PostgresError(`${path.split('/').pop()} failed (exit ${code}): ${stderr.trim().split('\n').slice(-1)[0] ?? ''}`);
+}
+
+export async function runRestoreDump(cfg: Config, opts: RestoreDumpOptions): Promise<{ dump: string; databases: string[] }> {
+  const repo = await Repository.open(cfg, opts.repository ?? 'primary');
+  const work = await mkdtemp(join(tmpdir(), 'fsdr-restore-dump-'));
+  try {
+    await repo.readInfo();
+    const ids = await repo.dumps.ids();
+    if (!ids.length) throw new FsdrError('FSDR_NO_DUMP', 'the repository holds no complete dump', { hint: 'take one with fsdr dump' });
+    const id = opts.dump ?? ids[ids.length - 1]!;
+    if (!ids.includes(id)) throw new FsdrError('FSDR_DUMP_UNKNOWN', `no complete dump ${id}`, { hint: `dumps: ${ids.join(', ')}` });
+    const m = await repo.dumps.read(id);
+    const binDir = clientBinDir(m.serverMajor, cfg.cluster?.binDir);
+    const pgRestore = toolPath(binDir, 'pg_restore');
+    // pg_restore cannot read an archive written by a newer pg_dump.
+    requireAtLeast('pg_restore', pgRestore, m.pgDumpMajor, 'the pg_dump that wrote this dump,');
+    const chosen = opts.databases.length ? m.databases.filter((d) => opts.databases.includes(d.name)) : m.databases;
+    const missing = opts.databases.filter((d) => !m.databases.some((x) => x.name === d));
+    if (missing.length) throw new FsdrError('FSDR_DUMP_NO_DATABASE', `dump ${id} has no database ${missing.join(', ')}`, { hint: `it has: ${m.databases.map((d) => d.name).join(', ')}` });
+
+    const admin = new pg.Client({ connectionString: opts.connection });
+    await admin.connect().catch((err: Error) => {
+      throw new PostgresError(`cannot connect to the target instance: ${err.message}`, { hint: 'check --connection' });
+    });
+    try {
+      if (!opts.tables.length) {
+        // Roles first (errors for roles that already exist are expected and ignored by psql).
+        const psql = toolPath(binDir, 'psql');
+        await runTool(psql, ['-q', '-d', opts.connection, '-v', 'ON_ERROR_STOP=0', '-f', '-'], await repo.objects.open(m.globals.key)).catch(() => undefined);
+      }
+      for (const db of chosen) {
+        const exists = (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [db.name])).rowCount;
+        if (!exists) await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(db.name)}`);
+        const args = ['--no-owner', '-d', urlFor(opts.connection, db.name), ...opts.tables.flatMap((t) => ['-t', t])];
+        if (opts.jobs > 1) {
+          const file = join(work, 'archive.dump');
+          await repo.objects.getToFile(db.key, file);
+          await runTool(pgRestore, [...args, '-j', String(opts.jobs), file]);
+          await rm(file, { force: true });
+        } else {
+          await runTool(pgRestore, args, await repo.objects.open(db.key));
+        }
+      }
+    } finally {
+      await admin.end();
+    }
+    return { dump: id, databases: chosen.map((d) => d.name) };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+    await repo.close();
+  }
+}
