@@ -34,3 +34,17 @@ export function addDumpCommands(program: Command): void {
       print(!!o.json, r, () => `restored dump ${r.dump}: ${r.databases.join(', ')}`);
     }));
 }
+
+export function addReplicateCommand(program: Command): void {
+  program
+    .command('replicate')
+    .description('copy everything new from the primary repository to each replica (or one), verifying every copy')
+    .option('--repo <name>', 'only this replica')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExample:\n  fsdr replicate --repo standby --json\n')
+    .action(action(async (o: { repo?: string; json?: boolean }, cmd: Command) => {
+      const { runReplicate } = await import('../commands/replicate/replicate.js');
+      const r = await runReplicate(cfgOf(cmd), o.repo);
+      print(!!o.json, r, () => r.map((x) => `${x.replica}: copied ${x.copied} objects (${(x.bytes / 1048576).toFixed(1)} MiB), lag ${x.lagBeforeSeconds.toFixed(0)}s -> ${x.lagAfterSeconds.toFixed(0)}s`).join('\n'));
+    }));
+}

@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { action } from './exit.js';
 import { addBackupCommands, addDemoCommand } from './backup-commands.js';
 import { cfgOf, print } from './shared.js';
-import { addDumpCommands } from './dump-commands.js';
+import { addDumpCommands, addReplicateCommand } from './dump-commands.js';
 
 export function buildProgram(): Command {
   const program = new Command('fsdr')
@@ -51,10 +51,11 @@ export function buildProgram(): Command {
   program
     .command('wal-fetch <name> <dest>')
     .description("restore one WAL file (PostgreSQL's restore_command); exits 1 quietly when it is not archived")
+    .option('--repo <name>', 'repository to fetch from', 'primary')
     .addHelpText('after', "\nExample (postgresql.conf):\n  restore_command = 'FSDR_CONFIG=/etc/fsdr.yaml fsdr wal-fetch %f %p'\n")
-    .action(action(async (name: string, dest: string, _o: unknown, cmd: Command) => {
+    .action(action(async (name: string, dest: string, o: { repo: string }, cmd: Command) => {
       const { walFetch } = await import('../commands/wal-fetch/wal-fetch.js');
-      if (!(await walFetch(cfgOf(cmd), name, dest))) process.exit(1);
+      if (!(await walFetch(cfgOf(cmd), name, dest, o.repo))) process.exit(1);
     }));
 
   program
@@ -89,6 +90,7 @@ export function buildProgram(): Command {
   addBackupCommands(program);
   addDemoCommand(program);
   addDumpCommands(program);
+  addReplicateCommand(program);
   return program;
 }
 

@@ -3,21 +3,24 @@
 import { loadConfig } from '../config/load.js';
 import { fail } from './exit.js';
 
-function parse(args: string[]): { config?: string; rest: string[] } {
+function parse(args: string[]): { config?: string; repo?: string; rest: string[] } {
   const rest: string[] = [];
   let config: string | undefined;
+  let repo: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--config' || a === '-c') config = args[++i];
     else if (a.startsWith('--config=')) config = a.slice(9);
+    else if (a === '--repo') repo = args[++i];
+    else if (a.startsWith('--repo=')) repo = a.slice(7);
     else rest.push(a);
   }
-  return { config, rest };
+  return { config, repo, rest };
 }
 
 export async function main(argv: string[]): Promise<void> {
   const [cmd, ...args] = argv;
-  const { config, rest } = parse(args);
+  const { config, repo, rest } = parse(args);
   try {
     const cfg = loadConfig(config);
     if (cmd === 'wal-push') {
@@ -25,9 +28,9 @@ export async function main(argv: string[]): Promise<void> {
       const { walPush } = await import('../commands/wal-push/wal-push.js');
       await walPush(cfg, rest[0]!);
     } else {
-      if (rest.length !== 2) throw new Error("usage: fsdr wal-fetch [--config FILE] <name> <dest>   (restore_command = 'fsdr wal-fetch %f %p')");
+      if (rest.length !== 2) throw new Error("usage: fsdr wal-fetch [--config FILE] [--repo NAME] <name> <dest>   (restore_command = 'fsdr wal-fetch %f %p')");
       const { walFetch } = await import('../commands/wal-fetch/wal-fetch.js');
-      if (!(await walFetch(cfg, rest[0]!, rest[1]!))) process.exit(1);
+      if (!(await walFetch(cfg, rest[0]!, rest[1]!, repo))) process.exit(1);
     }
   } catch (err) {
     fail(err);

@@ -26,7 +26,10 @@ export interface RepositoryReport {
   cluster: RepoInfo;
   wal: WalSummary;
   backups: BackupSummary[];
+  dumps: string[];
   recoveryWindows: RecoveryWindow[];
+  /** For a replica: what it still lacks of the primary. */
+  replication?: { missingObjects: number; lagSeconds: number };
 }
 
 export async function repositoryInfo(cfg: Config, name = 'primary'): Promise<RepositoryReport> {
@@ -42,11 +45,18 @@ export async function repositoryInfo(cfg: Config, name = 'primary'): Promise<Rep
     }));
     return {
       repository: name, location: repo.storage.description, cluster: info, wal: summariseWal(files, info.walSegmentSize),
-      backups, recoveryWindows: recoveryWindows(manifests, files),
+      backups, dumps: await repo.dumps.ids(), recoveryWindows: recoveryWindows(manifests, files),
+      replication: name === 'primary' ? undefined : await replicationOf(cfg, name),
     };
   } finally {
     await repo.close();
   }
+}
+
+async function replicationOf(cfg: Config, name: string) {
+  const { replicaLag } = await import('../replicate/replicate.js');
+  const r = (await replicaLag(cfg)).find((x) => x.replica === name)!;
+  return { missingObjects: r.missingObjects, lagSeconds: r.lagSeconds };
 }
 
 const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
@@ -66,6 +76,8 @@ export function formatInfo(r: RepositoryReport): string {
   for (const b of r.backups) {
     lines.push(`  backup    ${b.id}  ${b.type}${b.prior ? ` on ${b.prior}` : ''}  tl ${b.timeline}  ${b.startTime} .. ${b.stopTime}  ${mib(b.bytes)} (${mib(b.storedBytes)} stored)`);
   }
+  if (r.dumps.length) lines.push(`  dumps     ${r.dumps.join(' ')}`);
+  if (r.replication) lines.push(`  replica   ${r.replication.missingObjects} objects behind the primary, lag ${r.replication.lagSeconds.toFixed(0)}s`);
   for (const w of r.recoveryWindows) lines.push(`  PITR tl ${w.timeline}  ${w.earliest} .. ${w.latest}`);
   if (r.wal.historyFiles.length) lines.push(`  history   ${r.wal.historyFiles.join(' ')}`);
   return lines.join('\n');

@@ -11,7 +11,7 @@ import type { S3Storage } from '../../storage/s3/s3-storage.js';
 export interface InitResult {
   repository: string;
   location: string;
-  status: 'created' | 'already-initialised';
+  status: 'created' | 'already-initialised' | 'replica-checked';
   systemIdentifier: string;
 }
 
@@ -25,19 +25,25 @@ export async function clusterIdentity(cfg: Config): Promise<ClusterIdentity> {
   }
 }
 
+/** Refuse an S3 repository whose bucket lacks Object Lock when the config asks for it. */
+export async function checkBucketProtection(cfg: Config, name: string, storage: unknown): Promise<void> {
+  const rc = cfg.repositories[name]!;
+  if (rc.type !== 's3' || !rc.objectLock) return;
+  const p = await (storage as S3Storage).protection();
+  if (!p.objectLock || !p.versioning) {
+    throw new RepositoryError('FSDR_BUCKET_NOT_LOCKED', `bucket ${rc.bucket} of repository ${name} has no Object Lock enabled, but repositories.${name}.objectLock is configured`, {
+      hint: 'create the bucket with Object Lock enabled (it cannot be added later on most stores), or remove objectLock from the config',
+    });
+  }
+}
+
 export async function initRepository(cfg: Config, name: string, id: ClusterIdentity): Promise<InitResult> {
   const repo = await Repository.open(cfg, name);
   try {
-    const rc = cfg.repositories[name]!;
-    if (rc.type === 's3') {
-      if (rc.objectLock) {
-        const p = await (repo.storage as S3Storage).protection();
-        if (!p.objectLock || !p.versioning) {
-          throw new RepositoryError('FSDR_BUCKET_NOT_LOCKED', `bucket ${rc.bucket} of repository ${name} has no Object Lock enabled, but repositories.${name}.objectLock is configured`, {
-            hint: 'create the bucket with Object Lock enabled (it cannot be added later on most stores), or remove objectLock from the config',
-          });
-        }
-      }
+    await checkBucketProtection(cfg, name, repo.storage);
+    // A replica gets the primary's repo.json (and everything else) by replication.
+    if (name !== 'primary') {
+      return { repository: name, location: repo.storage.description, status: 'replica-checked', systemIdentifier: id.systemIdentifier };
     }
     const existing = await repo.tryReadInfo();
     if (existing) {

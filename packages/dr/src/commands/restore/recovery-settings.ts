@@ -11,13 +11,13 @@ export function confValue(v: string): string {
   return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
 
-export function restoreCommand(configPath: string): string {
-  return `FSDR_CONFIG=${configPath} ${process.execPath} ${FSDR_BIN} wal-fetch %f %p`;
+export function restoreCommand(configPath: string, repository = 'primary'): string {
+  return `FSDR_CONFIG=${configPath} ${process.execPath} ${FSDR_BIN} wal-fetch --repo ${repository} %f %p`;
 }
 
-export function recoverySettings(target: RecoveryTarget, opts: { configPath: string; port: number; socketDir: string; archiveOff: boolean; extra: Record<string, string> }): Record<string, string> {
+export function recoverySettings(target: RecoveryTarget, opts: { configPath: string; repository: string; port: number; socketDir: string; archiveOff: boolean; extra: Record<string, string> }): Record<string, string> {
   const s: Record<string, string> = {
-    restore_command: restoreCommand(opts.configPath),
+    restore_command: restoreCommand(opts.configPath, opts.repository),
     recovery_target_timeline: 'latest',
     port: String(opts.port),
     unix_socket_directories: opts.socketDir,

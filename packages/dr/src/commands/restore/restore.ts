@@ -83,7 +83,7 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
       await writeDataDirectory(repo.objects, manifest, pgdata, opts.processes, (n) => progress.add(n));
       progress.finish();
       await mkdir(join(pgdata, 'log'), { recursive: true, mode: 0o700 });
-      const settings = recoverySettings(opts.target, { configPath: cfg.source, port: opts.port, socketDir: pgdata, archiveOff: opts.archiveOff, extra: opts.set });
+      const settings = recoverySettings(opts.target, { configPath: cfg.source, repository: opts.repository ?? 'primary', port: opts.port, socketDir: pgdata, archiveOff: opts.archiveOff, extra: opts.set });
       await writeRecoveryConfig(pgdata, settings, `fsdr restore of backup ${manifest.id} at ${new Date().toISOString()}`);
       if (user) {
         const dirs = [pgdata, ...manifest.tablespaces.map((t) => tablespaceDir(pgdata, t.oid))];
