@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // fsdr entry point. wal-push and wal-fetch run once per WAL file under PostgreSQL, so they take a
-// lean path that loads neither commander nor unused backends.
-const [cmd, ...rest] = process.argv.slice(2);
-if ((cmd === 'wal-push' || cmd === 'wal-fetch') && !rest.some((a) => a === '-h' || a === '--help')) {
+// lean path that loads neither commander, yaml, zod nor unused backends.
+const args = process.argv.slice(2);
+let i = 0;
+while (i < args.length && (args[i] === '--config' || args[i] === '-c' || args[i].startsWith('--config='))) i += args[i].includes('=') ? 1 : 2;
+const cmd = args[i];
+if ((cmd === 'wal-push' || cmd === 'wal-fetch') && !args.some((a) => a === '-h' || a === '--help')) {
   const { main } = await import('../dist/src/cli/wal-fast.js');
-  await main(process.argv.slice(2));
+  // wal-fast takes the command first, then its options in any order.
+  await main([cmd, ...args.slice(0, i), ...args.slice(i + 1)]);
 } else {
   const { main } = await import('../dist/src/cli/main.js');
   await main(process.argv);

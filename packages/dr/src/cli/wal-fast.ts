@@ -1,6 +1,6 @@
 // The lean path for archive_command/restore_command: PostgreSQL runs these once per WAL file, so
 // they skip commander and load only what pushing or fetching needs (storage backends lazily).
-import { loadConfig } from '../config/load.js';
+import { loadConfigCached } from '../config/cache.js';
 import { fail } from './exit.js';
 
 function parse(args: string[]): { config?: string; repo?: string; rest: string[] } {
@@ -22,7 +22,7 @@ export async function main(argv: string[]): Promise<void> {
   const [cmd, ...args] = argv;
   const { config, repo, rest } = parse(args);
   try {
-    const cfg = loadConfig(config);
+    const cfg = await loadConfigCached(config);
     if (cmd === 'wal-push') {
       if (rest.length !== 1) throw new Error('usage: fsdr wal-push [--config FILE] <path>   (archive_command = \'fsdr wal-push %p\')');
       const { walPush } = await import('../commands/wal-push/wal-push.js');

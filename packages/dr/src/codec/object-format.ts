@@ -11,7 +11,8 @@ export const FORMAT_VERSION = 1;
 export const FINAL_BIT = 0x80000000;
 export const TAG_BYTES = 16;
 export const TRAILER_BYTES = 40; // sha256 (32) + plaintext size u64 (8)
-export const DEFAULT_CHUNK = 256 * 1024;
+// 1 MiB frames: large enough that per-frame overhead is small, small enough to keep memory bounded.
+export const DEFAULT_CHUNK = 1024 * 1024;
 /** A frame larger than this is corruption, not data: refuse before allocating for it. */
 export const MAX_FRAME = 16 * 1024 * 1024;
 

@@ -18,7 +18,7 @@ export class ObjectStore {
   }
 
   putFile(key: string, path: string): Promise<EncodeResult> {
-    return this.put(key, createReadStream(path, { highWaterMark: 256 * 1024 }));
+    return this.put(key, createReadStream(path, { highWaterMark: 1024 * 1024 }));
   }
 
   putBuffer(key: string, data: Buffer): Promise<EncodeResult> {

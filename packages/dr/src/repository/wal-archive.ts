@@ -36,14 +36,12 @@ export class WalArchive {
 
   async push(w: WalName, path: string): Promise<PushOutcome> {
     const key = walKey(w);
-    if (!(await this.objects.storage.head(key))) {
-      try {
-        await this.objects.putFile(key, path);
-        return 'archived';
-      } catch (err) {
-        // Lost a race with another pusher of the same file: compare below like any duplicate.
-        if (!(err instanceof ObjectExistsError)) throw err;
-      }
+    try {
+      // Written once: the storage refuses an existing key (fs atomically, S3 by a check first).
+      await this.objects.putFile(key, path);
+      return 'archived';
+    } catch (err) {
+      if (!(err instanceof ObjectExistsError)) throw err;
     }
     const [mine, theirs] = await Promise.all([sha256OfFile(path), this.objects.sha256Of(key)]);
     if (mine !== theirs) throw new WalDuplicateError(w.name, this.objects.storage.description);

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ObjectCodec } from '../../src/codec/object-codec.js';
 import { IntegrityError, WrongKeyError } from '../../src/errors.js';
+import { DEFAULT_CHUNK } from '../../src/codec/object-format.js';
 
 const key = randomBytes(32);
 const zstd = new ObjectCodec(key, { algorithm: 'zstd', level: 3 });
@@ -29,7 +30,7 @@ async function decode(codec: ObjectCodec, stored: Buffer, name = 'wal/x'): Promi
 test('round trip with zstd and without, empty and multi-chunk objects', async () => {
   const text = Buffer.from('feature flag row '.repeat(60_000)); // ~1 MB, several chunks
   for (const codec of [zstd, plain]) {
-    for (const data of [Buffer.alloc(0), randomBytes(1000), text, randomBytes(600_000)]) {
+    for (const data of [Buffer.alloc(0), randomBytes(1000), text, randomBytes(2 * DEFAULT_CHUNK + 7)]) {
       const { stored, result } = await encode(codec, data);
       assert.equal(result.size, data.length);
       assert.equal(result.storedSize, stored.length);
@@ -80,10 +81,10 @@ test('truncation is detected, including a cut exactly at a frame boundary', asyn
 });
 
 test('reordered frames are detected', async () => {
-  const data = randomBytes(3 * 256 * 1024 + 5);
+  const data = randomBytes(3 * DEFAULT_CHUNK + 5);
   const { stored } = await encode(plain, data);
   const hlen = 7 + stored.readUInt16BE(5);
-  const frame = 4 + 256 * 1024 + 16;
+  const frame = 4 + DEFAULT_CHUNK + 16;
   const f1 = stored.subarray(hlen, hlen + frame);
   const f2 = stored.subarray(hlen + frame, hlen + 2 * frame);
   const swapped = Buffer.concat([stored.subarray(0, hlen), f2, f1, stored.subarray(hlen + 2 * frame)]);

@@ -7,9 +7,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../config/load.js';
 import { FsdrError } from '../../errors.js';
-import { Repository } from '../../repository/repository.js';
 import type { PushOutcome } from '../../repository/wal-archive.js';
-import { pushWalFile } from './push-wal-file.js';
 import { lockHolder, outDir, spoolDir } from './spool.js';
 
 const FSDR_BIN = fileURLToPath(new URL('../../../../bin/fsdr.js', import.meta.url));
@@ -20,6 +18,8 @@ export async function walPush(cfg: Config, path: string): Promise<PushOutcome> {
     throw new FsdrError('FSDR_WAL_MISSING', `WAL file ${abs} does not exist`, { hint: "archive_command must pass %p, run from the data directory" });
   });
   if (cfg.archive.async) return asyncWalPush(cfg, abs);
+  // Imported here: the async path answers from the spool and never needs the codec or storage.
+  const [{ Repository }, { pushWalFile }] = await Promise.all([import('../../repository/repository.js'), import('./push-wal-file.js')]);
   const repo = await Repository.open(cfg);
   try {
     return await pushWalFile(repo, abs);

@@ -57,10 +57,7 @@ export class FsStorage implements Storage {
         hint: 'check that the repository path exists and is writable by this user',
       });
     }
-    if (opts.ifAbsent && (await this.head(key))) {
-      body.destroy();
-      throw new ObjectExistsError(key, this.description);
-    }
+    // ifAbsent needs no check first: link() below refuses an existing name atomically.
     const tmp = `${p}.${randomBytes(6).toString('hex')}${TMP_SUFFIX}`;
     try {
       const out = createWriteStream(tmp, { flags: 'wx' });
