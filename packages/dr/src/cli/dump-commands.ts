@@ -48,3 +48,27 @@ export function addReplicateCommand(program: Command): void {
       print(!!o.json, r, () => r.map((x) => `${x.replica}: copied ${x.copied} objects (${(x.bytes / 1048576).toFixed(1)} MiB), lag ${x.lagBeforeSeconds.toFixed(0)}s -> ${x.lagAfterSeconds.toFixed(0)}s`).join('\n'));
     }));
 }
+
+export function addExpireCommand(program: Command): void {
+  program
+    .command('expire')
+    .description('apply retention: expire backups and dumps past retention.days and the WAL no kept backup needs')
+    .option('--dry-run', 'show what would go and what stays; delete nothing')
+    .option('--now <time>', 'evaluate the policy as of this time (ISO 8601), e.g. to see what next week expires')
+    .option('--repo <name>', 'repository', 'primary')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExamples:\n  fsdr expire --dry-run\n  fsdr expire --json\n')
+    .action(action(async (o: { dryRun?: boolean; now?: string; repo: string; json?: boolean }, cmd: Command) => {
+      const { runExpire } = await import('../commands/expire/expire.js');
+      const { FsdrError } = await import('../errors.js');
+      const now = o.now ? new Date(o.now) : undefined;
+      if (now && Number.isNaN(now.getTime())) throw new FsdrError('FSDR_USAGE', `--now ${o.now} is not a time`, { exitCode: 2 });
+      const r = await runExpire(cfgOf(cmd), { dryRun: !!o.dryRun, now, repository: o.repo });
+      print(!!o.json, r, () => [
+        `${r.dryRun ? 'would expire' : 'expired'} (cutoff ${r.cutoff}): ${r.expireBackups.length} backup(s) ${r.expireBackups.join(' ')}, ${r.expireDumps.length} dump(s), ${r.expireWal.length} WAL file(s)`,
+        `kept: ${r.keepBackups.length} backup(s) ${r.keepBackups.join(' ')}, ${r.keepDumps.length} dump(s)`,
+        ...(r.pendingLocked.length ? [`${r.pendingLocked.length} locked version(s) hidden by delete markers, purged once their lock lapses (first: ${r.pendingLocked[0]!.key} until ${r.pendingLocked[0]!.retainUntil})`] : []),
+        ...(r.purgedVersions ? [`purged ${r.purgedVersions} version(s) whose lock had lapsed`] : []),
+      ].join('\n'));
+    }));
+}

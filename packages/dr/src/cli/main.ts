@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { action } from './exit.js';
 import { addBackupCommands, addDemoCommand } from './backup-commands.js';
 import { cfgOf, print } from './shared.js';
-import { addDumpCommands, addReplicateCommand } from './dump-commands.js';
+import { addDumpCommands, addExpireCommand, addReplicateCommand } from './dump-commands.js';
 
 export function buildProgram(): Command {
   const program = new Command('fsdr')
@@ -91,6 +91,7 @@ export function buildProgram(): Command {
   addDemoCommand(program);
   addDumpCommands(program);
   addReplicateCommand(program);
+  addExpireCommand(program);
   return program;
 }
 

@@ -63,6 +63,15 @@ export const configSchema = z.strictObject({
       bundleSizeMiB: z.int().min(1).max(4096).default(64),
     })
     .prefault({}),
+  retention: z
+    .strictObject({
+      // The plan: daily backups kept 30 days. Backups that ended within `days` are kept.
+      days: z.int().min(1).max(36500).default(30),
+      // Whatever their age, the newest backups are never all expired.
+      minBackups: z.int().min(1).max(1000).default(1),
+      dumpDays: z.int().min(1).max(36500).optional(),
+    })
+    .prefault({}),
 });
 
 export type FileConfig = z.infer<typeof configSchema>;

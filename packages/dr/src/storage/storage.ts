@@ -50,3 +50,25 @@ export interface Storage {
   delete(keys: string[]): Promise<void>;
   close(): Promise<void>;
 }
+
+/** One stored version of an object (versioned S3 buckets). */
+export interface ObjectVersionInfo {
+  key: string;
+  versionId: string;
+  isLatest: boolean;
+  isDeleteMarker: boolean;
+  lastModified: Date;
+}
+
+/** Storage that keeps object versions and can purge a specific one (S3 with versioning). */
+export interface VersionedStorage extends Storage {
+  listVersions(prefix: string): AsyncIterable<ObjectVersionInfo>;
+  /** Object Lock retention of one version, if any. */
+  versionRetention(key: string, versionId: string): Promise<{ mode?: string; retainUntil?: Date }>;
+  /** Permanently delete one version; throws StorageError FSDR_STORAGE_DENIED while it is locked. */
+  deleteVersion(key: string, versionId: string): Promise<void>;
+}
+
+export function isVersioned(s: Storage): s is VersionedStorage {
+  return typeof (s as Partial<VersionedStorage>).listVersions === 'function';
+}

@@ -1,7 +1,6 @@
 // A repository in a local directory. Objects appear whole: write a temp file, fsync, then
 // link/rename into place and fsync the directory (link() refuses to replace, for ifAbsent).
-import { createWriteStream } from 'node:fs';
-import { link, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
@@ -60,8 +59,13 @@ export class FsStorage implements Storage {
     // ifAbsent needs no check first: link() below refuses an existing name atomically.
     const tmp = `${p}.${randomBytes(6).toString('hex')}${TMP_SUFFIX}`;
     try {
-      const out = createWriteStream(tmp, { flags: 'wx' });
-      await pipeline(body, out);
+      // Open first: expire may remove a directory it emptied between our mkdir and this open.
+      const out = await open(tmp, 'wx').catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+        await mkdir(dir, { recursive: true });
+        return open(tmp, 'wx');
+      });
+      await pipeline(body, out.createWriteStream());
       const fh = await open(tmp, 'r+');
       try {
         await fh.sync();
@@ -132,10 +136,23 @@ export class FsStorage implements Storage {
   }
 
   async delete(keys: string[]): Promise<void> {
+    const dirs = new Set<string>();
     for (const key of keys) {
-      await unlink(this.path(key)).catch((err: NodeJS.ErrnoException) => {
+      const p = this.path(key);
+      await unlink(p).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'ENOENT') throw new StorageError(`cannot delete ${key}: ${err.code}`, { cause: err });
       });
+      dirs.add(dirname(p));
+    }
+    // Directories exist only to hold objects (there are none on S3): remove the ones left empty.
+    for (const d of [...dirs].sort((a, b) => b.length - a.length)) {
+      for (let dir = d; dir.startsWith(this.root + sep) && dir !== this.root; dir = dirname(dir)) {
+        try {
+          await rmdir(dir);
+        } catch {
+          break; // not empty (or already gone): its parents are not empty either
+        }
+      }
     }
   }
 

@@ -2,7 +2,7 @@
 // stores, multipart upload for large objects (lib-storage), SDK retries with backoff, and Object
 // Lock retention set on every PUT when the repository asks for it.
 import {
-  DeleteObjectsCommand, GetBucketVersioningCommand, GetObjectCommand, GetObjectLockConfigurationCommand,
+  DeleteObjectCommand, DeleteObjectsCommand, GetBucketVersioningCommand, ListObjectVersionsCommand, GetObjectCommand, GetObjectLockConfigurationCommand,
   HeadObjectCommand, ListObjectsV2Command, S3Client, type ObjectLockMode,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import { StorageError } from '../../errors.js';
 import type { S3RepositoryConfig } from '../../config/schema.js';
 import { ObjectExistsError, ObjectNotFoundError, unreachable } from '../errors.js';
-import type { ObjectInfo, PutOptions, Storage, StorageFeatures } from '../storage.js';
+import type { ObjectInfo, ObjectVersionInfo, PutOptions, StorageFeatures, VersionedStorage } from '../storage.js';
 
 // The SDK warns on every start under Node 20 (its future minimum); under archive_command that is a
 // multi-line warning per WAL segment in the PostgreSQL log. Node 20 is supported by this SDK version.
@@ -24,7 +24,7 @@ export interface BucketProtection {
   objectLock: boolean;
 }
 
-export class S3Storage implements Storage {
+export class S3Storage implements VersionedStorage {
   readonly kind = 's3';
   readonly description: string;
   readonly features: StorageFeatures;
@@ -155,6 +155,46 @@ export class S3Storage implements Storage {
         if (err instanceof StorageError) throw err;
         this.fail('delete', batch[0]!, err);
       }
+    }
+  }
+
+  async *listVersions(prefix: string): AsyncIterable<ObjectVersionInfo> {
+    let KeyMarker: string | undefined;
+    let VersionIdMarker: string | undefined;
+    const strip = this.prefix ? this.prefix.length + 1 : 0;
+    for (;;) {
+      let r;
+      try {
+        r = await this.client.send(new ListObjectVersionsCommand({ Bucket: this.cfg.bucket, Prefix: this.objectKey(prefix), KeyMarker, VersionIdMarker }));
+      } catch (err) {
+        this.fail('list versions of', prefix, err);
+      }
+      for (const v of r.Versions ?? []) {
+        yield { key: v.Key!.slice(strip), versionId: v.VersionId!, isLatest: !!v.IsLatest, isDeleteMarker: false, lastModified: v.LastModified ?? new Date(0) };
+      }
+      for (const m of r.DeleteMarkers ?? []) {
+        yield { key: m.Key!.slice(strip), versionId: m.VersionId!, isLatest: !!m.IsLatest, isDeleteMarker: true, lastModified: m.LastModified ?? new Date(0) };
+      }
+      if (!r.IsTruncated) return;
+      KeyMarker = r.NextKeyMarker;
+      VersionIdMarker = r.NextVersionIdMarker;
+    }
+  }
+
+  async versionRetention(key: string, versionId: string): Promise<{ mode?: string; retainUntil?: Date }> {
+    try {
+      const h = await this.client.send(new HeadObjectCommand({ Bucket: this.cfg.bucket, Key: this.objectKey(key), VersionId: versionId }));
+      return { mode: h.ObjectLockMode, retainUntil: h.ObjectLockRetainUntilDate };
+    } catch (err) {
+      this.fail('head', key, err);
+    }
+  }
+
+  async deleteVersion(key: string, versionId: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.cfg.bucket, Key: this.objectKey(key), VersionId: versionId }));
+    } catch (err) {
+      this.fail('delete version of', key, err);
     }
   }
 
