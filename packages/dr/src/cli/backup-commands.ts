@@ -84,9 +84,21 @@ export function addBackupCommands(program: Command): void {
     .description('re-read every object of a backup (or all backups and all WAL) and report what is missing or corrupt')
     .option('--backup <id>', 'only this backup and the WAL it needs')
     .option('--repo <name>', 'repository to verify', 'primary')
+    .option('--immutability', 'instead: check every object carries the configured Object Lock retention')
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', '\nExamples:\n  fsdr verify\n  fsdr verify --backup 20261127T030000Z-F --json\n')
-    .action(action(async (o: { backup?: string; repo: string; json?: boolean }, cmd: Command) => {
+    .addHelpText('after', '\nExamples:\n  fsdr verify\n  fsdr verify --backup 20261127T030000Z-F --json\n  fsdr verify --immutability --repo standby\n')
+    .action(action(async (o: { backup?: string; repo: string; immutability?: boolean; json?: boolean }, cmd: Command) => {
+      if (o.immutability) {
+        const { verifyImmutability } = await import('../commands/verify/immutability.js');
+        const r = await verifyImmutability(cfgOf(cmd), o.repo);
+        print(!!o.json, r, () => [
+          `checked ${r.checked} objects of repository ${r.repository}`,
+          ...r.insufficient.map((x) => `NOT LOCKED ${x.key}: ${x.problem}`),
+          r.insufficient.length ? `${r.insufficient.length} object(s) without a sufficient lock` : 'every object is locked',
+        ].join('\n'));
+        if (r.insufficient.length) process.exitCode = 1;
+        return;
+      }
       const { runVerify } = await import('../commands/verify/verify.js');
       const r = await runVerify(cfgOf(cmd), { backup: o.backup, repository: o.repo });
       print(!!o.json, r, () => [

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { DeleteObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { startMoto, startPostgres, startTcpProxy, waitUntil, type MotoHandle, type PostgresHandle, type TcpProxy } from '@featuresignals/testkit';
 import { archiveCommand, fsdrOk, makeWorkspace, runFsdr, type Workspace } from '../helpers/fsdr.js';
 import { archiverStats, pgbench, switchWal, waitArchived } from '../helpers/pg-load.js';
@@ -131,4 +131,22 @@ test('an unreachable endpoint gives a one-line error and a non-zero exit', async
   } finally {
     proxy.restore();
   }
+});
+
+test('verify --immutability passes on fsdr objects and catches an object written without a lock', async () => {
+  const ok = JSON.parse(await fsdrOk(['--config', cfg, 'verify', '--immutability', '--json'], env));
+  assert.ok(ok.checked >= 5);
+  assert.deepEqual(ok.insufficient, []);
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${PREFIX}/wal/stray-object`, Body: 'x' }));
+  const r = await runFsdr(['--config', cfg, 'verify', '--immutability', '--json'], env);
+  assert.equal(r.code, 1);
+  assert.deepEqual(JSON.parse(r.stdout).insufficient.map((x: { key: string }) => x.key), ['wal/stray-object']);
+});
+
+test('overwriting an archived object does not change the locked version', async () => {
+  const [v] = (await listVersions(s3, BUCKET, PREFIX + '/wal/')).filter((x) => /[0-9A-F]{24}$/.test(x.Key!));
+  const original = await getRaw(s3, BUCKET, v!.Key!, v!.VersionId);
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: v!.Key, Body: 'overwritten' })).catch(() => undefined);
+  assert.ok((await getRaw(s3, BUCKET, v!.Key!, v!.VersionId)).equals(original), 'the locked version is intact');
+  await assert.rejects(s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: v!.Key, VersionId: v!.VersionId })), /AccessDenied|locked|WORM/i);
 });
