@@ -72,3 +72,27 @@ export function addExpireCommand(program: Command): void {
       ].join('\n'));
     }));
 }
+
+export function addAgentCommand(program: Command): void {
+  program
+    .command('agent')
+    .description('run the backup policy: schedules (UTC cron), async WAL archiver, exposure monitor, /health /status /metrics')
+    .addHelpText('after', '\nExample:\n  FSDR_CONFIG=/etc/fsdr.yaml FSDR_AGENT_TOKEN=... fsdr agent\n  curl -H "Authorization: Bearer $FSDR_AGENT_TOKEN" http://127.0.0.1:9187/status\n')
+    .action(action(async (_o: unknown, cmd: Command) => {
+      const { Agent } = await import('../agent/agent.js');
+      const agent = new Agent(cfgOf(cmd));
+      const { url } = await agent.start();
+      process.stderr.write(`fsdr agent listening on ${url}\n`);
+      await new Promise<void>((resolve) => {
+        const onSignal = (sig: string) => {
+          process.stderr.write(`fsdr agent: ${sig}, finishing the running job (agent.stopTimeoutSeconds) then stopping\n`);
+          void agent.stop().then((abandoned) => {
+            if (abandoned.length) process.stderr.write(`fsdr agent: abandoned ${abandoned.join(', ')}\n`);
+            resolve();
+          });
+        };
+        process.once('SIGTERM', () => onSignal('SIGTERM'));
+        process.once('SIGINT', () => onSignal('SIGINT'));
+      });
+    }));
+}

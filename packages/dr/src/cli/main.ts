@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { action } from './exit.js';
 import { addBackupCommands, addDemoCommand } from './backup-commands.js';
 import { cfgOf, print } from './shared.js';
-import { addDumpCommands, addExpireCommand, addReplicateCommand } from './dump-commands.js';
+import { addAgentCommand, addDumpCommands, addExpireCommand, addReplicateCommand } from './dump-commands.js';
 
 export function buildProgram(): Command {
   const program = new Command('fsdr')
@@ -92,6 +92,7 @@ export function buildProgram(): Command {
   addDumpCommands(program);
   addReplicateCommand(program);
   addExpireCommand(program);
+  addAgentCommand(program);
   return program;
 }
 

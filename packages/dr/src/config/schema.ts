@@ -1,7 +1,26 @@
 // The one schema of fsdr.yaml. Objects are strict (an unknown key is an error, as a typo in a DR
 // config must never be silently ignored) and defaults live here, next to the reason for them.
 import { z } from 'zod';
+import { Cron } from 'croner';
 import { SECRET_REF } from './secret-ref.js';
+
+function cronProblem(expr: string): string | undefined {
+  try {
+    new Cron(expr, { timezone: 'UTC', paused: true });
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/** A cron expression (5 or 6 fields, UTC), or "off". */
+const cron = z.string().superRefine((v, ctx) => {
+  if (v === 'off') return;
+  const p = cronProblem(v);
+  if (p) ctx.addIssue({ code: 'custom', message: `invalid cron expression "${v}" (${p}); use 5 fields like "0 3 * * *" (UTC) or "off"` });
+});
+
+const objective = z.strictObject({ rpoSeconds: z.int().positive(), rtoSeconds: z.int().positive() });
 
 const objectLock = z.strictObject({
   // COMPLIANCE: not even the root account can shorten the lock (the plan's ransomware promise).
@@ -70,6 +89,33 @@ export const configSchema = z.strictObject({
       // Whatever their age, the newest backups are never all expired.
       minBackups: z.int().min(1).max(1000).default(1),
       dumpDays: z.int().min(1).max(36500).optional(),
+    })
+    .prefault({}),
+  schedule: z
+    .strictObject({
+      // UTC. The plan: full backup daily at 03:00, kept 30 days, in another region within the hour.
+      backup: cron.default('0 3 * * *'),
+      backupType: z.enum(['full', 'incr']).default('full'),
+      dump: cron.default('0 3 * * *'),
+      expire: cron.default('30 4 * * *'),
+      replicate: cron.default('*/5 * * * *'),
+      verify: cron.default('0 5 * * 0'),
+    })
+    .prefault({}),
+  agent: z
+    .strictObject({
+      listen: z.string().regex(/^[^:]+:\d+$/, 'expected host:port').default('127.0.0.1:9187'),
+      // Bearer token for /status and /metrics (/health stays open for liveness probes).
+      token: z.string().regex(SECRET_REF, 'expected env:NAME or file:/path (never the token itself)').optional(),
+      // On SIGTERM, how long a running job may take to finish before it is abandoned.
+      stopTimeoutSeconds: z.int().min(0).max(86400).default(300),
+    })
+    .prefault({}),
+  objectives: z
+    .strictObject({
+      databaseCorruption: objective.default({ rpoSeconds: 300, rtoSeconds: 1800 }),
+      regionFailure: objective.default({ rpoSeconds: 3600, rtoSeconds: 14400 }),
+      instanceFailure: objective.default({ rpoSeconds: 300, rtoSeconds: 900 }),
     })
     .prefault({}),
 });

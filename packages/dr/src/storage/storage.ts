@@ -17,6 +17,8 @@ export interface PutOptions {
   ifAbsent?: boolean;
   /** Object Lock retention for this object (S3 with Object Lock only). */
   retainUntil?: Date;
+  /** Coordination objects (leases) that are not backup data: never put under Object Lock. */
+  unlocked?: boolean;
   /** Known length of the body, when the caller has it (lets S3 use a single PUT). */
   contentLength?: number;
 }

@@ -24,6 +24,8 @@ export async function verifyImmutability(cfg: Config, name: string): Promise<Imm
   const report: ImmutabilityReport = { repository: name, checked: 0, insufficient: [] };
   try {
     for await (const o of storage.list('')) {
+      // Leases coordinate agents; they are not backup data and are written without a lock.
+      if (o.key.startsWith('leases/')) continue;
       const h = await storage.head(o.key);
       if (!h) continue;
       report.checked++;

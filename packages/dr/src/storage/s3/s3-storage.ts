@@ -34,7 +34,7 @@ export class S3Storage implements VersionedStorage {
   constructor(private readonly cfg: S3RepositoryConfig) {
     this.prefix = cfg.prefix.replace(/^\/+|\/+$/g, '');
     this.description = `s3://${cfg.bucket}${this.prefix ? '/' + this.prefix : ''}`;
-    this.features = { conditionalPut: false, versioning: true, objectLock: !!cfg.objectLock };
+    this.features = { conditionalPut: true, versioning: true, objectLock: !!cfg.objectLock };
     this.client = new S3Client({
       region: cfg.region,
       endpoint: cfg.endpoint,
@@ -73,13 +73,13 @@ export class S3Storage implements VersionedStorage {
   }
 
   async put(key: string, body: Readable, opts: PutOptions = {}): Promise<ObjectInfo> {
-    // S3 PUTs are atomic; ifAbsent is checked first (moto and older S3 lack If-None-Match on
-    // multipart), and written-once keys carry content checksums so a racing twin is detected.
+    // S3 PUTs are atomic. ifAbsent: a cheap HEAD first (to avoid uploading a duplicate), then
+    // If-None-Match: * so that of two racing writers exactly one wins (412 for the other).
     if (opts.ifAbsent && (await this.head(key))) {
       body.destroy();
       throw new ObjectExistsError(key, this.description);
     }
-    const lock = this.cfg.objectLock;
+    const lock = opts.unlocked ? undefined : this.cfg.objectLock;
     const retainUntil = opts.retainUntil ?? (lock ? new Date(Date.now() + lock.days * 86_400_000) : undefined);
     try {
       const upload = new Upload({
@@ -88,6 +88,7 @@ export class S3Storage implements VersionedStorage {
           Bucket: this.cfg.bucket,
           Key: this.objectKey(key),
           Body: body,
+          ...(opts.ifAbsent ? { IfNoneMatch: '*' } : {}),
           ...(lock && retainUntil
             ? { ObjectLockMode: lock.mode.toUpperCase() as ObjectLockMode, ObjectLockRetainUntilDate: retainUntil }
             : {}),
@@ -100,6 +101,8 @@ export class S3Storage implements VersionedStorage {
       return { key, size: 0, lastModified: new Date(), versionId: r.VersionId, retainUntil };
     } catch (err) {
       body.destroy();
+      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (opts.ifAbsent && (e.name === 'PreconditionFailed' || e.$metadata?.httpStatusCode === 412)) throw new ObjectExistsError(key, this.description);
       this.fail('put', key, err);
     }
   }

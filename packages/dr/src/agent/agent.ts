@@ -1,0 +1,118 @@
+// The fsdr agent: the daemon beside PostgreSQL that keeps the backup policy without anyone
+// watching. One composition root: it builds the scheduler, the exposure monitor, the async WAL
+// archiver and the HTTP API from one resolved config; stop() drains them in reverse order.
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Config } from '../config/load.js';
+import { resolveSecret } from '../config/secret-ref.js';
+import { describeError } from '../errors.js';
+import { Repository } from '../repository/repository.js';
+import { log } from '../util/log.js';
+import { buildHttp } from './http.js';
+import { buildJobs, JOB_NAMES } from './jobs.js';
+import { AgentMetrics } from './metrics.js';
+import { measureExposure, type Exposure } from './monitor.js';
+import { Scheduler } from './scheduler.js';
+
+export interface AgentOptions {
+  /** Monitor interval (exposure, lag, free space). */
+  monitorIntervalMs?: number;
+  /** Scheduler tick. */
+  tickMs?: number;
+}
+
+export class Agent {
+  private repo?: Repository;
+  private scheduler?: Scheduler;
+  private readonly metrics = new AgentMetrics();
+  private exposure?: Exposure;
+  private timers: NodeJS.Timeout[] = [];
+  private app?: ReturnType<typeof buildHttp>;
+  private archiving = false;
+  private archiver?: Promise<void>;
+  private readonly startedAt = new Date();
+  private stopping?: Promise<string[]>;
+  readonly owner = `${hostname()}:${process.pid}`;
+
+  constructor(private readonly cfg: Config, private readonly opts: AgentOptions = {}) {}
+
+  async start(): Promise<{ url: string }> {
+    this.repo = await Repository.open(this.cfg);
+    await this.repo.readInfo();
+    const jobs = buildJobs(this.cfg, this.repo);
+    const hasReplica = Object.keys(this.cfg.repositories).length > 1;
+    const schedules = { ...this.cfg.schedule, replicate: hasReplica ? this.cfg.schedule.replicate : 'off', dump: this.cfg.cluster ? this.cfg.schedule.dump : 'off', backup: this.cfg.cluster ? this.cfg.schedule.backup : 'off' };
+    this.scheduler = new Scheduler(JOB_NAMES.map((n) => jobs[n]), schedules, this.repo.storage, this.owner, {
+      onFinish: (job, ok, summary) => {
+        this.metrics.jobFinished(job, ok);
+        log()[ok ? 'info' : 'error']({ job, ok, summary }, `job ${job} ${ok ? 'finished' : 'failed'}`);
+      },
+    });
+    const token = this.cfg.agent.token ? resolveSecret('agent.token', this.cfg.agent.token) : undefined;
+    this.app = buildHttp({ token, metrics: this.metrics, status: () => this.status() });
+    const [host, port] = this.cfg.agent.listen.split(':');
+    const url = await this.app.listen({ host, port: Number(port) });
+
+    await this.monitor();
+    await this.scheduler.catchUp(new Date());
+    this.timers.push(setInterval(() => void this.scheduler!.tick(new Date()), this.opts.tickMs ?? 1000));
+    this.timers.push(setInterval(() => void this.monitor(), this.opts.monitorIntervalMs ?? 30_000));
+    if (this.cfg.archive.async && this.cfg.cluster?.pgdata) this.startArchiver(join(this.cfg.cluster.pgdata, 'pg_wal'));
+    log().info({ url, owner: this.owner }, 'agent started');
+    return { url };
+  }
+
+  private async monitor(): Promise<void> {
+    try {
+      this.exposure = await measureExposure(this.cfg, this.repo!);
+      this.metrics.observe(this.exposure);
+    } catch (err) {
+      this.metrics.monitorErrors.inc();
+      this.exposure = { ...(this.exposure ?? { replicas: [], objectives: [] }), checkedAt: new Date().toISOString(), error: describeError(err) };
+    }
+  }
+
+  /** The async WAL archiver: keep a pusher running so wal-push finds its segments already stored. */
+  private startArchiver(pgWalDir: string): void {
+    this.archiving = true;
+    this.archiver = (async () => {
+      const { runAsyncPusher } = await import('../commands/wal-push/async-pusher.js');
+      const { spoolDir } = await import('../commands/wal-push/spool.js');
+      const spool = spoolDir(this.cfg.archive.spoolPath, this.cfg.source);
+      while (this.archiving) {
+        try {
+          const r = await runAsyncPusher(this.repo!, { pgWalDir, spool, processes: this.cfg.archive.processes, idleMs: 2000 });
+          if (r === false) await new Promise((res) => setTimeout(res, 1000));
+        } catch (err) {
+          log().error({ err: describeError(err) }, 'async archiver failed; retrying');
+          await new Promise((res) => setTimeout(res, 5000));
+        }
+      }
+    })();
+  }
+
+  status(): unknown {
+    return {
+      owner: this.owner,
+      startedAt: this.startedAt.toISOString(),
+      repository: { name: 'primary', location: this.repo?.storage.description },
+      jobs: [...(this.scheduler?.state.values() ?? [])],
+      exposure: this.exposure,
+    };
+  }
+
+  /** Idempotent: stop scheduling, let a running job finish (or abandon it after the timeout), close. */
+  stop(): Promise<string[]> {
+    this.stopping ??= (async () => {
+      for (const t of this.timers) clearInterval(t);
+      const abandoned = (await this.scheduler?.stop(this.cfg.agent.stopTimeoutSeconds * 1000)) ?? [];
+      this.archiving = false;
+      await this.archiver;
+      await this.app?.close();
+      await this.repo?.close();
+      log().info({ abandoned }, 'agent stopped');
+      return abandoned;
+    })();
+    return this.stopping;
+  }
+}

@@ -1,0 +1,94 @@
+// The agent's jobs: what each one runs, and when it last took effect, learned from the repository
+// (the newest backup, dump or record), so a job missed while the agent was down is seen as overdue.
+import { Readable } from 'node:stream';
+import type { Config } from '../config/load.js';
+import type { Repository } from '../repository/repository.js';
+
+export type JobName = 'backup' | 'dump' | 'expire' | 'replicate' | 'verify';
+export const JOB_NAMES: JobName[] = ['backup', 'dump', 'expire', 'replicate', 'verify'];
+
+export interface Job {
+  name: JobName;
+  run(): Promise<unknown>;
+  /** When the job last took effect, as the repository shows it; undefined if never. */
+  lastEffect(): Promise<Date | undefined>;
+}
+
+/** Records of jobs that leave no other trace (expire, verify): runs/<job>/<time>.json, written once. */
+async function record(repo: Repository, job: string, summary: unknown): Promise<void> {
+  const t = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  await repo.objects.put(`runs/${job}/${t}-${process.pid}.json`, Readable.from([Buffer.from(JSON.stringify(summary))]));
+}
+
+async function newestRecord(repo: Repository, job: string): Promise<Date | undefined> {
+  let last: Date | undefined;
+  for await (const o of repo.storage.list(`runs/${job}/`)) {
+    const m = /(\d{8}T\d{6}Z)-\d+\.json$/.exec(o.key);
+    if (m) {
+      const t = new Date(m[1]!.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
+      if (!last || t > last) last = t;
+    }
+  }
+  return last;
+}
+
+export function buildJobs(cfg: Config, repo: Repository): Record<JobName, Job> {
+  return {
+    backup: {
+      name: 'backup',
+      run: async () => {
+        const { runBackup } = await import('../commands/backup/backup.js');
+        const m = await runBackup(cfg, { type: cfg.schedule.backupType, processes: cfg.backup.processes, bundleBytes: cfg.backup.bundleSizeMiB * 1048576, quiet: true });
+        return { id: m.id, bytes: m.totals.bytes, storedBytes: m.totals.storedBytes };
+      },
+      lastEffect: async () => {
+        const ids = await repo.backups.ids();
+        return ids.length ? new Date((await repo.backups.read(ids[ids.length - 1]!)).startTime) : undefined;
+      },
+    },
+    dump: {
+      name: 'dump',
+      run: async () => {
+        const { runDump } = await import('../commands/dump/dump.js');
+        const m = await runDump(cfg);
+        return { id: m.id, databases: m.databases.length };
+      },
+      lastEffect: async () => {
+        const ids = await repo.dumps.ids();
+        return ids.length ? new Date((await repo.dumps.read(ids[ids.length - 1]!)).startTime) : undefined;
+      },
+    },
+    expire: {
+      name: 'expire',
+      run: async () => {
+        const { runExpire } = await import('../commands/expire/expire.js');
+        const r = await runExpire(cfg, { dryRun: false });
+        const summary = { expiredBackups: r.expireBackups, expiredDumps: r.expireDumps, expiredWal: r.expireWal.length, pendingLocked: r.pendingLocked.length };
+        await record(repo, 'expire', summary);
+        return summary;
+      },
+      lastEffect: () => newestRecord(repo, 'expire'),
+    },
+    replicate: {
+      name: 'replicate',
+      run: async () => {
+        const { runReplicate } = await import('../commands/replicate/replicate.js');
+        return (await runReplicate(cfg)).map((r) => ({ replica: r.replica, copied: r.copied, bytes: r.bytes }));
+      },
+      // Replication is judged by lag (the monitor), not by its last run: treat it as always due at start.
+      lastEffect: async () => undefined,
+    },
+    verify: {
+      name: 'verify',
+      run: async () => {
+        const { runVerify } = await import('../commands/verify/verify.js');
+        const r = await runVerify(cfg, {});
+        const summary = { backups: r.backups.length, objects: r.objectsChecked, faults: r.faults };
+        await record(repo, 'verify', summary);
+        if (r.faults.length) throw new Error(`verification found ${r.faults.length} fault(s): first ${r.faults[0]!.object}: ${r.faults[0]!.problem}`);
+        return summary;
+      },
+      lastEffect: () => newestRecord(repo, 'verify'),
+    },
+  };
+}

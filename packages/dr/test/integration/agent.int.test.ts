@@ -1,0 +1,81 @@
+// The fsdr agent as an SRE runs it: two agents start on one repository with an overdue backup
+// (exactly one backup is taken), /health is open, /status and /metrics need the token, /metrics
+// shows WAL age and replication lag, and SIGTERM stops it cleanly.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, startPostgres, waitUntil, type PostgresHandle } from '@featuresignals/testkit';
+import { archiveCommand, FSDR_BIN, fsdrOk, giveToPostgres, makeWorkspace, type Workspace } from '../helpers/fsdr.js';
+import { switchWal, waitArchived } from '../helpers/pg-load.js';
+
+const TOKEN = 'test-agent-token-3f9a';
+let ws: Workspace;
+let pg: PostgresHandle;
+const agents: ChildProcess[] = [];
+
+async function startAgent(name: string): Promise<string> {
+  const port = await freePort();
+  const replica = join(ws.dir, 'replica');
+  mkdirSync(replica, { recursive: true });
+  giveToPostgres(replica);
+  const cfg = ws.writeConfig({
+    cluster: { connection: pg.connectionString, pgdata: pg.pgdata },
+    repositories: { primary: { type: 'fs', path: ws.repoDir }, standby: { type: 'fs', path: replica } },
+    encryption: { masterKey: `file:${ws.keyFile}` },
+    schedule: { backup: '0 3 * * *', dump: 'off', expire: 'off', verify: 'off', replicate: 'off' },
+    agent: { listen: `127.0.0.1:${port}`, token: 'env:FSDR_AGENT_TOKEN' },
+  }, `${name}.yaml`);
+  const child = spawn(process.execPath, [FSDR_BIN, '--config', cfg, 'agent'], { env: { ...process.env, FSDR_AGENT_TOKEN: TOKEN }, stdio: ['ignore', 'ignore', 'pipe'] });
+  agents.push(child);
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntil(async () => ((await fetch(`${url}/health`)).ok ? true : undefined), 30_000, `agent ${name}`);
+  return url;
+}
+
+const get = (url: string, token?: string) => fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+
+before(async () => {
+  ws = makeWorkspace();
+  const cfg = ws.writeConfig({ repositories: { primary: { type: 'fs', path: ws.repoDir } }, encryption: { masterKey: `file:${ws.keyFile}` } });
+  pg = await startPostgres({ settings: { wal_level: 'replica', archive_mode: 'on', archive_command: archiveCommand(cfg) } });
+  ws.writeConfig({ cluster: { connection: pg.connectionString, pgdata: pg.pgdata }, repositories: { primary: { type: 'fs', path: ws.repoDir } }, encryption: { masterKey: `file:${ws.keyFile}` } });
+  await fsdrOk(['--config', cfg, 'init']);
+  await waitArchived(pg, await switchWal(pg));
+});
+
+after(async () => {
+  for (const a of agents) if (a.exitCode === null) a.kill('SIGKILL');
+  await pg?.stop();
+  ws?.cleanup();
+});
+
+test('two agents, one overdue backup: exactly one backup is taken; the API, metrics and SIGTERM behave', async () => {
+  const [a, b] = await Promise.all([startAgent('a'), startAgent('b')]);
+  const statusOf = async (url: string) => (await get(`${url}/status`, TOKEN)).json() as Promise<any>;
+  await waitUntil(async () => {
+    const s = await Promise.all([statusOf(a), statusOf(b)]);
+    const jobs = s.map((x) => x.jobs.find((j: any) => j.name === 'backup'));
+    return jobs.every((j) => !j.running) && jobs.some((j) => j.lastRun?.ok) ? true : undefined;
+  }, 120_000, 'the overdue backup');
+  const info = JSON.parse(await fsdrOk(['--config', join(ws.dir, 'a.yaml'), 'info', '--json']));
+  assert.equal(info.backups.length, 1, 'one occurrence, one backup, whichever agent took it');
+  const s = await Promise.all([statusOf(a), statusOf(b)]);
+  const runs = s.map((x) => x.jobs.find((j: any) => j.name === 'backup'));
+  assert.equal(runs.filter((j) => j.successes === 1).length, 1);
+  assert.equal(runs.filter((j) => j.skipped === 1).length, 1);
+
+  assert.equal((await get(`${a}/health`)).status, 200);
+  assert.equal((await get(`${a}/status`)).status, 401);
+  assert.equal((await get(`${a}/metrics`, 'wrong')).status, 401);
+  const metrics = await (await get(`${a}/metrics`, TOKEN)).text();
+  assert.match(metrics, /fsdr_wal_archive_age_seconds \d/);
+  assert.match(metrics, /fsdr_replication_lag_seconds\{replica="standby"\} [1-9]/, 'the never-replicated standby lags');
+  assert.match(metrics, /fsdr_objective_exposure_seconds\{scenario="database_corruption",objective="rpo"\}/);
+  assert.match(metrics, /fsdr_repository_free_bytes\{repository="primary"\} \d/);
+
+  for (const child of agents) child.kill('SIGTERM');
+  const codes = await Promise.all(agents.map((c) => new Promise<number | null>((r) => (c.exitCode !== null ? r(c.exitCode) : c.once('exit', r)))));
+  assert.deepEqual(codes, [0, 0]);
+});

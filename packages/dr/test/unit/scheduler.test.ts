@@ -1,0 +1,99 @@
+// The agent's scheduler with a fake clock (no sleeps): 03:00 UTC firing, overdue catch-up at start,
+// two agents sharing a repository never run one occurrence twice, bad cron rejected, SIGTERM drain.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Scheduler } from '../../src/agent/scheduler.js';
+import type { Job, JobName } from '../../src/agent/jobs.js';
+import { FsStorage } from '../../src/storage/fs/fs-storage.js';
+import { validateConfig } from '../../src/config/load.js';
+import { ConfigError } from '../../src/errors.js';
+
+const at = (iso: string) => new Date(iso);
+
+function fakeJob(name: JobName, lastEffect?: string, work?: () => Promise<void>) {
+  const job = {
+    name,
+    runs: 0,
+    run: async () => {
+      job.runs++;
+      await work?.();
+      return { ok: true };
+    },
+    lastEffect: async () => (lastEffect ? at(lastEffect) : undefined),
+  };
+  return job satisfies Job & { runs: number };
+}
+
+const leases = () => new FsStorage(mkdtempSync(join(tmpdir(), 'fsdr-leases-')));
+
+test('a daily 03:00 UTC schedule fires exactly at 03:00, once', async () => {
+  const job = fakeJob('backup', '2026-11-26T03:00:05Z');
+  const s = new Scheduler([job], { backup: '0 3 * * *' }, leases(), 'a');
+  await s.catchUp(at('2026-11-27T01:00:00Z'));
+  assert.equal(job.runs, 0, 'not overdue: the last backup is after the previous 03:00');
+  await Promise.all(s.tick(at('2026-11-27T02:59:59Z')));
+  assert.equal(job.runs, 0);
+  await Promise.all(s.tick(at('2026-11-27T03:00:00Z')));
+  assert.equal(job.runs, 1);
+  await Promise.all(s.tick(at('2026-11-27T03:00:01Z')));
+  await Promise.all(s.tick(at('2026-11-27T17:00:00Z')));
+  assert.equal(job.runs, 1);
+  assert.equal(s.state.get('backup')!.nextRun, '2026-11-28T03:00:00.000Z');
+  await Promise.all(s.tick(at('2026-11-28T03:00:00Z')));
+  assert.equal(job.runs, 2);
+});
+
+test('a job missed while the agent was down runs at start', async () => {
+  const job = fakeJob('backup', '2026-11-25T03:10:00Z');
+  const never = fakeJob('verify');
+  const s = new Scheduler([job, never], { backup: '0 3 * * *', verify: '0 5 * * 0' }, leases(), 'a');
+  await s.catchUp(at('2026-11-27T01:00:00Z'));
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(job.runs, 1, 'the 2026-11-26 03:00 backup was missed');
+  assert.equal(never.runs, 1, 'a weekly verification that never ran is overdue');
+});
+
+test('two agents on one repository never run the same occurrence twice', async () => {
+  const shared = leases();
+  const a = fakeJob('backup', '2026-11-26T03:00:05Z');
+  const b = fakeJob('backup', '2026-11-26T03:00:05Z');
+  const sa = new Scheduler([a], { backup: '0 3 * * *' }, shared, 'agent-a');
+  const sb = new Scheduler([b], { backup: '0 3 * * *' }, shared, 'agent-b');
+  await sa.catchUp(at('2026-11-27T01:00:00Z'));
+  await sb.catchUp(at('2026-11-27T01:00:00Z'));
+  for (const t of ['2026-11-27T03:00:00Z', '2026-11-27T03:00:02Z', '2026-11-28T03:00:01Z']) {
+    await Promise.all([...sa.tick(at(t)), ...sb.tick(at(t))]);
+  }
+  assert.equal(a.runs + b.runs, 2, 'two occurrences, each run by exactly one agent');
+  assert.equal(sa.state.get('backup')!.skipped + sb.state.get('backup')!.skipped, 2);
+});
+
+test('a failing job is recorded, and stop() waits for a running job up to its timeout', async () => {
+  let release!: () => void;
+  const slow = fakeJob('dump', '2026-11-26T03:00:05Z', () => new Promise<void>((r) => (release = r)));
+  const bad: Job = { name: 'expire', run: async () => { throw new Error('disk on fire'); }, lastEffect: async () => at('2026-11-26T04:31:00Z') };
+  const s = new Scheduler([slow, bad], { dump: '0 3 * * *', expire: '30 4 * * *' }, leases(), 'a');
+  await s.catchUp(at('2026-11-27T01:00:00Z'));
+  void s.tick(at('2026-11-27T03:00:00Z'));
+  await Promise.all(s.tick(at('2026-11-27T04:30:00Z')));
+  assert.equal(s.state.get('expire')!.failures, 1);
+  assert.match(s.state.get('expire')!.lastRun!.error!, /disk on fire/);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(await s.stop(50), ['dump'], 'abandoned after the timeout');
+  release();
+  const s2 = new Scheduler([fakeJob('dump', '2026-11-26T03:00:05Z', () => new Promise((r) => setTimeout(r, 30)))], { dump: '0 3 * * *' }, leases(), 'b');
+  await s2.catchUp(at('2026-11-27T01:00:00Z'));
+  void s2.tick(at('2026-11-27T03:00:00Z'));
+  await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(await s2.stop(5000), [], 'finished within the timeout');
+});
+
+test('a bad cron expression is a config error naming the key', () => {
+  const base = { repositories: { primary: { type: 'fs', path: '/x' } }, encryption: { masterKey: 'env:K' } };
+  assert.throws(() => validateConfig({ ...base, schedule: { backup: '61 3 * * *' } }), (e: unknown) => e instanceof ConfigError && /schedule\.backup: invalid cron expression "61 3 \* \* \*"/.test((e as Error).message));
+  assert.throws(() => validateConfig({ ...base, schedule: { replicate: 'every 5 minutes' } }), /schedule\.replicate: invalid cron/);
+  assert.equal(validateConfig({ ...base, schedule: { dump: 'off' } }).schedule.dump, 'off');
+});
