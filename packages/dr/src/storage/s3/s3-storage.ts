@@ -3,7 +3,7 @@
 // Lock retention set on every PUT when the repository asks for it.
 import {
   DeleteObjectCommand, DeleteObjectsCommand, GetBucketVersioningCommand, ListObjectVersionsCommand, GetObjectCommand, GetObjectLockConfigurationCommand,
-  HeadObjectCommand, ListObjectsV2Command, S3Client, type ObjectLockMode,
+  HeadObjectCommand, ListObjectsV2Command, PutObjectRetentionCommand, S3Client, type ObjectLockMode,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
@@ -98,6 +98,14 @@ export class S3Storage implements VersionedStorage {
         leavePartsOnError: false,
       });
       const r = await upload.done();
+      // Some stores (moto among them) drop the lock headers of a multipart upload: set the
+      // retention on the completed version explicitly (same or longer is always allowed).
+      if (lock && retainUntil && /-\d+"?$/.test(r.ETag ?? '')) {
+        await this.client.send(new PutObjectRetentionCommand({
+          Bucket: this.cfg.bucket, Key: this.objectKey(key), VersionId: r.VersionId,
+          Retention: { Mode: lock.mode.toUpperCase() as ObjectLockMode, RetainUntilDate: retainUntil },
+        }));
+      }
       return { key, size: 0, lastModified: new Date(), versionId: r.VersionId, retainUntil };
     } catch (err) {
       body.destroy();

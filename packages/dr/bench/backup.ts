@@ -1,0 +1,297 @@
+// `npm run bench -- backup` (and `-- restore`, the same run): physical full backup and restore of
+// a pgbench cluster (scale 70 by default, about 1 GB), fsdr against pgBackRest and pg_basebackup,
+// in one run and interleaved (ABC, CBA, ...), so machine noise falls on all alike.
+//
+//   backup:  fsdr backup --type full (zstd level 1, backup.processes N, 64 MiB bundles, fs repo)
+//            pgbackrest backup --type=full (zst level 1, aes-256-cbc, process-max N, posix repo)
+//            pg_basebackup -Ft -Z client-zstd:1 -X stream -c fast (plain -Fp without zstd support)
+//   restore: fsdr restore --no-start --target-immediate (the file phase) into an absent dir
+//            pgbackrest restore --type=immediate into an empty dir
+//            zstd -dc | tar -x of pg_basebackup's base and pg_wal tars (cp -a for plain format)
+//
+// Every tool runs as the postgres OS user, timed from spawn to exit; peak RSS is the highest sum
+// of VmRSS over the tool's process tree, sampled from /proc every 50 ms (pgBackRest's worker
+// processes count; for pg_basebackup only the client, not the server's walsender). MB/s is the
+// cluster's data (pgdata without pg_wal, the same figure for all tools) per second. The data is
+// in the page cache for every tool (it was just written; 2x RAM headroom), so reads are not disk-bound.
+//
+// Options (after `backup`/`restore`): --scale N (70), --rounds R (2), --processes N (2),
+// --level N (1), --dump (also run the dump benchmark, 1 round, fsdr level 3, on the same cluster), --keep.
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { stringify } from 'yaml';
+import { sleep, type PostgresHandle } from '@featuresignals/testkit';
+import { FSDR_BIN, giveToPostgres } from '../test/helpers/fsdr.js';
+import {
+  PGBACKREST, chownR, dirBytes, execFileP, f1, f2, initProcesses, killLive, measure, measureOk, median, mib, mkdirPg,
+  orderFor, parseScaleOptions, reap, startScaleCluster, MB, type BenchContext, type Measured, type ScaleCluster, type ScaleOptions,
+} from './common.js';
+import { dumpPhase } from './dump.js';
+
+export type { BenchContext } from './common.js';
+
+const STANZA = 'bench';
+const TOOLS = ['fsdr', 'pgbackrest', 'pg_basebackup'] as const;
+type Tool = (typeof TOOLS)[number];
+
+interface Sample {
+  tool: Tool;
+  round: number;
+  seconds: number;
+  mbPerSec: number;
+  peakTreeRssMiB: number;
+  peakProcessHwmMiB: number;
+  processes: number;
+  outputBytes: number;
+  detail?: Record<string, unknown>;
+}
+
+const sampleOf = (tool: Tool, round: number, m: Measured, dataBytes: number, outputBytes: number, detail?: Record<string, unknown>): Sample => ({
+  tool, round, seconds: m.seconds, mbPerSec: dataBytes / MB / m.seconds,
+  peakTreeRssMiB: m.peakTreeRss / 1048576, peakProcessHwmMiB: m.peakProcessHwm / 1048576, processes: m.peakProcesses, outputBytes, detail,
+});
+
+/** Wait until PostgreSQL has no segment waiting for archive_command (at most 60 s). */
+async function waitArchiverIdle(pg: PostgresHandle): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const ready = readdirSync(join(pg.pgdata, 'pg_wal', 'archive_status')).filter((f) => f.endsWith('.ready'));
+    if (ready.length === 0) return;
+    await sleep(100);
+  }
+  throw new Error('the archiver did not catch up within 60 s');
+}
+
+export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
+  const opt = parseScaleOptions(ctx.args, { rounds: 2 }, ['--dump']);
+  return physicalBench(ctx, opt);
+}
+
+async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Record<string, unknown>> {
+  const log = ctx.log;
+  const t0 = Date.now();
+  const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(0)}s`;
+  if (!existsSync(PGBACKREST)) throw new Error(`${PGBACKREST} not found: apt-get install pgbackrest`);
+  const pgbrVersion = (await execFileP(PGBACKREST, ['version'])).stdout.trim();
+  const work = mkdtempSync(join(tmpdir(), 'fsdr-bench-backup-'));
+  mkdirPg(work);
+  await initProcesses(work);
+  let cluster: ScaleCluster | undefined;
+  let interrupted = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupted = true;
+    log(`${sig}: cleaning up`);
+    killLive();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const check = () => {
+    if (interrupted) throw new Error('interrupted');
+  };
+
+  try {
+    log(`work dir ${work}; ${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM`);
+    cluster = await startScaleCluster(opt.scale, log);
+    const pg = cluster.pg;
+    const dataBytes = cluster.dataBytes;
+    check();
+
+    // --- fsdr: a directory repository, zstd level N, backup.processes N ------------------------
+    const keyFile = join(work, 'master.key');
+    writeFileSync(keyFile, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+    giveToPostgres(keyFile);
+    const fsdrDir = mkdirPg(join(work, 'fsdr'));
+    const fsdrRepo = mkdirPg(join(fsdrDir, 'repo'));
+    const fsdrCfg = join(fsdrDir, 'fsdr.yaml');
+    writeFileSync(fsdrCfg, stringify({
+      cluster: { connection: pg.connectionString, pgdata: pg.pgdata },
+      repositories: { primary: { type: 'fs', path: fsdrRepo } },
+      encryption: { masterKey: `file:${keyFile}` },
+      compression: { algorithm: 'zstd', level: opt.level },
+      backup: { processes: opt.processes, bundleSizeMiB: 64 },
+    }));
+    giveToPostgres(fsdrCfg);
+    const fsdr = `${process.execPath} ${FSDR_BIN} --config ${fsdrCfg}`;
+    await measureOk(`${fsdr} init`);
+
+    // --- pgBackRest: a posix repository, zst level N, aes-256-cbc, process-max N ----------------
+    const pgbrDir = mkdirPg(join(work, 'pgbr'));
+    const pgbrRepo = mkdirPg(join(pgbrDir, 'repo'));
+    const pgbrConf = join(pgbrDir, 'pgbackrest.conf');
+    writeFileSync(pgbrConf, [
+      '[global]',
+      `repo1-path=${pgbrRepo}`,
+      'repo1-cipher-type=aes-256-cbc',
+      `repo1-cipher-pass=${randomBytes(24).toString('base64')}`,
+      'repo1-retention-full=99',
+      'compress-type=zst',
+      `compress-level=${opt.level}`,
+      `process-max=${opt.processes}`,
+      'start-fast=y',
+      `lock-path=${mkdirPg(join(pgbrDir, 'lock'))}`,
+      `log-path=${mkdirPg(join(pgbrDir, 'log'))}`,
+      `spool-path=${mkdirPg(join(pgbrDir, 'spool'))}`,
+      'log-level-console=warn',
+      'log-level-stderr=warn',
+      '',
+      `[${STANZA}]`,
+      `pg1-path=${pg.pgdata}`,
+      `pg1-port=${pg.port}`,
+      `pg1-socket-path=${pg.socketDir}`,
+      '',
+    ].join('\n'), { mode: 0o600 });
+    giveToPostgres(pgbrConf);
+    const pgbr = `${PGBACKREST} --config=${pgbrConf} --stanza=${STANZA}`;
+    await measureOk(`${pgbr} stanza-create`);
+
+    // Each tool waits for its backup's WAL in its own archive: while a tool backs up, archive_command
+    // pushes to that tool alone (pg_basebackup streams its WAL: /bin/true), so no tool waits on another.
+    const archiveFor: Record<Tool, string> = {
+      fsdr: `FSDR_CONFIG=${fsdrCfg} ${process.execPath} ${FSDR_BIN} wal-push %p`,
+      pgbackrest: `${pgbr} archive-push %p`,
+      pg_basebackup: '/bin/true',
+    };
+
+    // --- pg_basebackup: tar + client-side zstd when this build links libzstd -------------------
+    const pgbb = join(pg.binDir, 'pg_basebackup');
+    const zstdOk = /libzstd/.test((await execFileP('ldd', [pgbb]).catch(() => ({ stdout: '' }))).stdout) && existsSync('/usr/bin/zstd');
+    const pgbbFormat = zstdOk ? `-Ft -Z client-zstd:${opt.level}` : '-Fp';
+    const pgbbDir = mkdirPg(join(work, 'pgbb'));
+
+    // --- backups, interleaved ------------------------------------------------------------------
+    const backups: Sample[] = [];
+    const pgbbOut: string[] = [];
+    for (let r = 0; r < opt.rounds; r++) {
+      for (const tool of orderFor(TOOLS, r)) {
+        check();
+        await cluster.setArchiveCommand(archiveFor[tool]);
+        await pg.query('SELECT pg_switch_wal()');
+        await pg.query('CHECKPOINT'); // the same starting point for every tool: nothing dirty to flush
+        await waitArchiverIdle(pg);
+        let s: Sample;
+        if (tool === 'fsdr') {
+          const before = dirBytes(fsdrRepo);
+          const m = await measureOk(`exec ${fsdr} backup --type full --json`);
+          const man = JSON.parse(m.stdout) as { id: string; totals: { files: number; bytes: number; storedBytes: number } };
+          s = sampleOf(tool, r, m, dataBytes, dirBytes(fsdrRepo) - before, { id: man.id, totals: man.totals });
+        } else if (tool === 'pgbackrest') {
+          const before = dirBytes(pgbrRepo);
+          const m = await measureOk(`exec ${pgbr} --type=full backup`);
+          s = sampleOf(tool, r, m, dataBytes, dirBytes(pgbrRepo) - before);
+        } else {
+          const out = join(pgbbDir, `r${r}`);
+          const m = await measureOk(`exec ${pgbb} -h ${pg.socketDir} -p ${pg.port} -U postgres -D ${out} ${pgbbFormat} -X stream -c fast`);
+          pgbbOut.push(out);
+          s = sampleOf(tool, r, m, dataBytes, dirBytes(out));
+        }
+        backups.push(s);
+        log(`backup round ${r} ${tool.padEnd(13)} ${f1(s.seconds).padStart(6)} s ${f1(s.mbPerSec).padStart(7)} MB/s  peak RSS ${f1(s.peakTreeRssMiB)} MiB (${s.processes} proc)  stored ${mib(s.outputBytes)} MiB  (${elapsed()})`);
+      }
+    }
+    await cluster.setArchiveCommand('/bin/true');
+
+    // --- restores, interleaved -----------------------------------------------------------------
+    const restores: Sample[] = [];
+    const sanity: Record<string, unknown>[] = [];
+    const pgbbLast = pgbbOut[pgbbOut.length - 1]!;
+    for (let r = 0; r < opt.rounds; r++) {
+      for (const tool of orderFor(TOOLS, r)) {
+        check();
+        const dest = join(work, `restore-${tool}-r${r}`);
+        let m: Measured;
+        let detail: Record<string, unknown> | undefined;
+        if (tool === 'fsdr') {
+          // fsdr restore creates the directory itself (it must be empty or absent).
+          m = await measureOk(`exec ${fsdr} restore --pgdata ${dest} --port 5999 --target-immediate --no-start --json`);
+          const res = JSON.parse(m.stdout) as { backup: string; seconds: Record<string, number> };
+          detail = { backup: res.backup, fsdrSeconds: res.seconds };
+        } else if (tool === 'pgbackrest') {
+          mkdirPg(dest, 0o700);
+          m = await measureOk(`exec ${pgbr} --pg1-path=${dest} --type=immediate restore`);
+        } else {
+          mkdirPg(dest, 0o700);
+          // base.tar.zst into the directory, pg_wal.tar(.zst) into its pg_wal.
+          const untar = (f: string, into: string) => (f.endsWith('.zst') ? `zstd -q -dc ${join(pgbbLast, f)} | tar -xf - -C ${into}` : `tar -xf ${join(pgbbLast, f)} -C ${into}`);
+          const tars = readdirSync(pgbbLast).filter((f) => /\.tar(\.zst)?$/.test(f));
+          const base = tars.find((f) => f.startsWith('base.'));
+          const wal = tars.find((f) => f.startsWith('pg_wal.'));
+          if (zstdOk && (!base || !wal)) throw new Error(`pg_basebackup output ${pgbbLast} has ${readdirSync(pgbbLast).join(', ')}`);
+          m = zstdOk
+            ? await measureOk(`set -e; ${untar(base!, dest)}; ${untar(wal!, `${dest}/pg_wal`)}`)
+            : await measureOk(`cp -a ${pgbbLast}/. ${dest}/`);
+        }
+        const restoredBytes = dirBytes(dest, (p) => p === 'pg_wal');
+        const s = sampleOf(tool, r, m, dataBytes, restoredBytes, detail);
+        restores.push(s);
+        sanity.push({ tool, round: r, restoredBytes, dataBytes, ratio: restoredBytes / dataBytes, hasBackupLabel: existsSync(join(dest, 'backup_label')) });
+        if (Math.abs(restoredBytes / dataBytes - 1) > 0.05) throw new Error(`${tool} restore wrote ${restoredBytes} bytes, expected about ${dataBytes}`);
+        log(`restore round ${r} ${tool.padEnd(13)} ${f1(s.seconds).padStart(6)} s ${f1(s.mbPerSec).padStart(7)} MB/s  peak RSS ${f1(s.peakTreeRssMiB)} MiB (${s.processes} proc)  wrote ${mib(restoredBytes)} MiB  (${elapsed()})`);
+        rmSync(dest, { recursive: true, force: true });
+      }
+    }
+
+    // --- the optional dump phase on the same cluster ---------------------------------------------
+    let dump: Record<string, unknown> | undefined;
+    if (opt.flags.has('--dump')) dump = await dumpPhase({ ...ctx, log }, { ...opt, rounds: 1, level: 3 }, cluster, work, keyFile, check);
+
+    // --- the report --------------------------------------------------------------------------------
+    const summarise = (xs: Sample[], what: string) => {
+      const by = (t: Tool) => xs.filter((x) => x.tool === t);
+      const medS = (t: Tool) => median(by(t).map((x) => x.seconds));
+      const mbps = (t: Tool) => dataBytes / MB / medS(t);
+      const rss = (t: Tool) => Math.max(...by(t).map((x) => x.peakTreeRssMiB));
+      const rows = TOOLS.map((t) => [
+        t, what, by(t).map((x) => f1(x.seconds)).join(' / '), f1(medS(t)), f1(mbps(t)), f1(rss(t)),
+        f1(Math.max(...by(t).map((x) => x.peakProcessHwmMiB))), Math.max(...by(t).map((x) => x.processes)),
+        mib(median(by(t).map((x) => x.outputBytes))),
+        t === 'fsdr' ? '' : f2(mbps('fsdr') / mbps(t)), t === 'fsdr' ? '' : f2(rss('fsdr') / rss(t)),
+      ]);
+      return { rows, mbps, rss };
+    };
+    const b = summarise(backups, 'full backup');
+    const rs = summarise(restores, 'restore (files)');
+    const columns = ['tool', 'what', 'seconds per round', 'median s', 'MB/s', 'peak RSS MiB', 'max proc HWM MiB', 'procs', 'size MiB', 'fsdr/tool MB/s', 'fsdr/tool RSS'];
+    const verdict = (label: string, s: ReturnType<typeof summarise>) =>
+      `${label}: fsdr ${f1(s.mbps('fsdr'))} MB/s vs pgBackRest ${f1(s.mbps('pgbackrest'))} MB/s (ratio ${f2(s.mbps('fsdr') / s.mbps('pgbackrest'))}, target >= 1: ${s.mbps('fsdr') >= s.mbps('pgbackrest') ? 'met' : 'NOT met'}); ` +
+      `fsdr peak RSS ${f1(s.rss('fsdr'))} MiB (target < 256: ${s.rss('fsdr') < 256 ? 'met' : 'NOT met'}), pgBackRest ${f1(s.rss('pgbackrest'))} MiB.`;
+    const notes = [
+      `Cluster: pgbench -i -s ${opt.scale} (initialised in ${f1(cluster.initSeconds)} s), ${mib(dataBytes)} MiB of data without pg_wal = the MB/s denominator for every tool (MB = 10^6 bytes).`,
+      verdict('Backup', b),
+      verdict('Restore', rs),
+      `fsdr: zstd level ${opt.level}, AES-256-GCM, backup.processes ${opt.processes} (async workers in one Node process), 64 MiB bundles, fs repository. ` +
+        `pgBackRest: ${pgbrVersion}, zst level ${opt.level}, aes-256-cbc, process-max ${opt.processes}, posix repo, start-fast. ` +
+        `pg_basebackup: ${zstdOk ? `-Ft -Z client-zstd:${opt.level} -X stream -c fast` : '-Fp -X stream -c fast (no zstd in this build)'}; restore = ${zstdOk ? 'zstd -dc | tar -x' : 'cp -a'}.`,
+      'Peak RSS = highest sampled sum of VmRSS over the tool\'s process tree (shared pages counted per process); for pg_basebackup the server-side walsender is not included. ' +
+        'fsdr restore = --no-start (file phase, including manifest/WAL listing); pgbackrest restore --type=immediate. size MiB = repository growth (backup; fsdr includes WAL pushed meanwhile) or bytes written without pg_wal (restore).',
+      `node ${process.version}; ${cpus().length} CPUs; total ${elapsed()}.`,
+    ];
+    const tables = [{ title: `Physical backup and restore, pgbench scale ${opt.scale} (${mib(dataBytes)} MiB), ${opt.rounds} interleaved rounds`, columns, rows: [...b.rows, ...rs.rows] }];
+    if (dump) tables.push(...((dump.tables as typeof tables) ?? []));
+    if (dump) notes.push(...((dump.notes as string[]) ?? []));
+    return {
+      tables,
+      notes,
+      options: { ...opt, flags: [...opt.flags] },
+      environment: { node: process.version, pgbackrest: pgbrVersion, cpus: cpus().length, totalMemGiB: totalmem() / 2 ** 30 },
+      cluster: { scale: opt.scale, dataBytes, initSeconds: cluster.initSeconds },
+      backups,
+      restores,
+      restoreSanity: sanity,
+      ...(dump ? { dump: { ...dump, tables: undefined, notes: undefined } } : {}),
+    };
+  } catch (err) {
+    throw interrupted ? new Error('interrupted; cleaned up') : err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    killLive();
+    await cluster?.pg.stop().catch((err: unknown) => log(`stopping PostgreSQL: ${String(err)}`));
+    const left = await reap(work, 3000);
+    if (left > 0) log(`ended ${left} leftover process(es) of this run`);
+    if (opt.keep) {
+      await chownR(work).catch(() => undefined);
+      log(`kept ${work}`);
+    } else rmSync(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,285 @@
+// `npm run bench -- dump`: logical backup of a pgbench cluster (scale 70 by default) and
+// replication between two S3 buckets, in one run.
+//
+//   dump:         fsdr dump (pg_dump -Fc -Z0 of every database + globals, through the codec
+//                 (zstd level 3 by default, AES-256-GCM) into a directory repository)
+//                 vs plain pg_dump -Fc (its default compression) to a local file
+//   restore-dump: fsdr restore-dump --jobs 2 vs pg_restore -j 2 --no-owner of that file, each into
+//                 a fresh, empty PostgreSQL 15 instance; row counts checked afterwards
+//   replicate:    a moto S3 server, two buckets: fsdr backup + fsdr dump into the primary bucket,
+//                 then fsdr replicate to the replica bucket (MB/s of stored bytes copied), beside
+//                 the same objects copied GET+PUT with the AWS SDK in-process (4 at a time: moto's
+//                 ceiling on this machine), and a second fsdr replicate with nothing to copy.
+//
+// Tools run as the postgres OS user, timed from spawn to exit, peak RSS sampled over the process
+// tree (for fsdr dump/restore-dump this includes the pg_dump/pg_restore/psql children it runs).
+//
+// Options (after `dump`): --scale N (70), --rounds R (1), --level N (3, fsdr's compression level),
+// --no-replicate, --keep. `npm run bench -- backup --dump` runs this on the backup run's cluster.
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { stringify } from 'yaml';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { Readable } from 'node:stream';
+import { startMoto, startPostgres, type MotoHandle, type PostgresHandle } from '@featuresignals/testkit';
+import { FSDR_BIN, giveToPostgres } from '../test/helpers/fsdr.js';
+import { createBucket, s3Client } from '../test/helpers/s3.js';
+import {
+  chownR, f1, f2, initProcesses, killLive, measureOk, median, mib, mkdirPg, orderFor, parseScaleOptions, reap,
+  startScaleCluster, MB, type BenchContext, type Measured, type ScaleCluster, type ScaleOptions,
+} from './common.js';
+
+export type { BenchContext } from './common.js';
+
+export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
+  const opt = parseScaleOptions(ctx.args, { rounds: 1, level: 3 }, ['--no-replicate']);
+  const log = ctx.log;
+  const work = mkdtempSync(join(tmpdir(), 'fsdr-bench-dump-'));
+  mkdirPg(work);
+  await initProcesses(work);
+  let cluster: ScaleCluster | undefined;
+  let interrupted = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupted = true;
+    log(`${sig}: cleaning up`);
+    killLive();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const check = () => {
+    if (interrupted) throw new Error('interrupted');
+  };
+  try {
+    cluster = await startScaleCluster(opt.scale, log);
+    const keyFile = join(work, 'master.key');
+    writeFileSync(keyFile, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+    giveToPostgres(keyFile);
+    const r = await dumpPhase(ctx, opt, cluster, work, keyFile, check);
+    return { ...r, options: { ...opt, flags: [...opt.flags] }, cluster: { scale: opt.scale, dataBytes: cluster.dataBytes, initSeconds: cluster.initSeconds } };
+  } catch (err) {
+    throw interrupted ? new Error('interrupted; cleaned up') : err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    killLive();
+    await cluster?.pg.stop().catch((err: unknown) => log(`stopping PostgreSQL: ${String(err)}`));
+    const left = await reap(work, 3000);
+    if (left > 0) log(`ended ${left} leftover process(es) of this run`);
+    if (opt.keep) {
+      await chownR(work).catch(() => undefined);
+      log(`kept ${work}`);
+    } else rmSync(work, { recursive: true, force: true });
+  }
+}
+
+interface Row {
+  tool: string;
+  what: string;
+  round: number;
+  seconds: number;
+  peakTreeRssMiB: number;
+  processes: number;
+  bytes: number;
+  detail?: Record<string, unknown>;
+}
+
+const rowOf = (tool: string, what: string, round: number, m: Measured, bytes: number, detail?: Record<string, unknown>): Row => ({
+  tool, what, round, seconds: m.seconds, peakTreeRssMiB: m.peakTreeRss / 1048576, processes: m.peakProcesses, bytes, detail,
+});
+
+/** The dump, restore-dump and replication measurements on a running scale cluster. */
+export async function dumpPhase(
+  ctx: BenchContext, opt: ScaleOptions, cluster: ScaleCluster, work: string, keyFile: string, check: () => void,
+): Promise<Record<string, unknown>> {
+  const log = ctx.log;
+  const t0 = Date.now();
+  const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(0)}s`;
+  const pg = cluster.pg;
+  const dir = mkdirPg(join(work, 'dump'));
+  const repo = mkdirPg(join(dir, 'repo'));
+  const cfg = join(dir, 'fsdr.yaml');
+  writeFileSync(cfg, stringify({
+    cluster: { connection: pg.connectionString, pgdata: pg.pgdata },
+    repositories: { primary: { type: 'fs', path: repo } },
+    encryption: { masterKey: `file:${keyFile}` },
+    compression: { algorithm: 'zstd', level: opt.level },
+  }));
+  giveToPostgres(cfg);
+  const fsdr = `${process.execPath} ${FSDR_BIN} --config ${cfg}`;
+  await measureOk(`${fsdr} init`);
+  const bin = (t: string) => join(pg.binDir, t);
+  const expectedAccounts = opt.scale * 100000;
+
+  // --- dumps, interleaved ----------------------------------------------------------------------
+  const dumps: Row[] = [];
+  let pgDumpFile = '';
+  const TOOLS = ['fsdr', 'pg_dump'] as const;
+  log(`dump: fsdr dump vs pg_dump -Fc, ${opt.rounds} round(s) (${elapsed()})`);
+  for (let r = 0; r < opt.rounds; r++) {
+    for (const tool of orderFor(TOOLS, r)) {
+      check();
+      let row: Row;
+      if (tool === 'fsdr') {
+        const m = await measureOk(`exec ${fsdr} dump --json`);
+        const man = JSON.parse(m.stdout) as { id: string; databases: { name: string; size: number; storedSize: number }[] };
+        const stored = man.databases.reduce((a, d) => a + d.storedSize, 0);
+        row = rowOf('fsdr', 'dump', r, m, stored, { id: man.id, databases: man.databases });
+      } else {
+        const file = join(dir, `pg_dump-r${r}.dump`);
+        const m = await measureOk(`exec ${bin('pg_dump')} -Fc -f ${file} -h 127.0.0.1 -p ${pg.port} -U postgres -d postgres`);
+        pgDumpFile = file;
+        row = rowOf('pg_dump', 'dump', r, m, statSync(file).size);
+      }
+      dumps.push(row);
+      log(`  dump round ${r} ${tool.padEnd(8)} ${f1(row.seconds).padStart(6)} s  peak RSS ${f1(row.peakTreeRssMiB)} MiB  ${mib(row.bytes)} MiB stored (${elapsed()})`);
+    }
+  }
+
+  // --- restores into fresh instances, interleaved ---------------------------------------------
+  const restores: Row[] = [];
+  const RTOOLS = ['fsdr', 'pg_restore'] as const;
+  log(`restore-dump: fsdr restore-dump --jobs 2 vs pg_restore -j 2 into fresh instances (${elapsed()})`);
+  for (let r = 0; r < opt.rounds; r++) {
+    for (const tool of orderFor(RTOOLS, r + 1)) {
+      check();
+      let target: PostgresHandle | undefined;
+      try {
+        target = await startPostgres({ settings: { maintenance_work_mem: '256MB', max_wal_size: '4GB' } });
+        const url = `postgres://postgres@127.0.0.1:${target.port}/postgres`;
+        const m = tool === 'fsdr'
+          ? await measureOk(`exec ${fsdr} restore-dump --connection ${url} --jobs 2 --json`)
+          : await measureOk(`exec ${bin('pg_restore')} -j 2 --no-owner -h 127.0.0.1 -p ${target.port} -U postgres -d postgres ${pgDumpFile}`);
+        const n = Number((await target.query<{ n: string }>('SELECT count(*)::text AS n FROM pgbench_accounts')).rows[0]!.n);
+        if (n !== expectedAccounts) throw new Error(`${tool}: restored pgbench_accounts has ${n} rows, expected ${expectedAccounts}`);
+        const row = rowOf(tool, 'restore', r, m, cluster.dataBytes, { accounts: n });
+        restores.push(row);
+        log(`  restore round ${r} ${tool.padEnd(10)} ${f1(row.seconds).padStart(6)} s  peak RSS ${f1(row.peakTreeRssMiB)} MiB  (${n} accounts) (${elapsed()})`);
+      } finally {
+        await target?.stop().catch((err: unknown) => log(`stopping restore target: ${String(err)}`));
+      }
+    }
+  }
+
+  // --- replication between two moto buckets ----------------------------------------------------
+  let replication: Record<string, unknown> | undefined;
+  const replRows: (string | number)[][] = [];
+  if (!opt.flags.has('--no-replicate')) {
+    check();
+    let moto: MotoHandle | undefined;
+    try {
+      log(`replicate: moto S3, fsdr backup + dump into the primary bucket (${elapsed()})`);
+      moto = await startMoto();
+      const s3 = s3Client(moto);
+      for (const b of ['bench-primary', 'bench-replica', 'bench-raw']) await createBucket(s3, b, false);
+      const bucket = (name: string) => ({ type: 's3', bucket: name, region: 'us-east-1', endpoint: moto!.endpoint, forcePathStyle: true, prefix: 'fsdr' });
+      const s3dir = mkdirPg(join(work, 'replicate'));
+      const s3cfg = join(s3dir, 'fsdr.yaml');
+      writeFileSync(s3cfg, stringify({
+        cluster: { connection: pg.connectionString, pgdata: pg.pgdata },
+        repositories: { primary: bucket('bench-primary'), standby: bucket('bench-replica') },
+        encryption: { masterKey: `file:${keyFile}` },
+        compression: { algorithm: 'zstd', level: opt.level },
+      }));
+      giveToPostgres(s3cfg);
+      const env = moto.env;
+      const fsdrS3 = `${process.execPath} ${FSDR_BIN} --config ${s3cfg}`;
+      await measureOk(`${fsdrS3} init`, { env });
+      const envInline = Object.entries({ ...env, FSDR_CONFIG: s3cfg }).map(([k, v]) => `${k}=${v}`).join(' ');
+      await cluster.setArchiveCommand(`${envInline} ${process.execPath} ${FSDR_BIN} wal-push %p`);
+      let backupToS3: Measured;
+      try {
+        backupToS3 = await measureOk(`exec ${fsdrS3} backup --type full --json`, { env });
+      } finally {
+        await cluster.setArchiveCommand('/bin/true');
+      }
+      const dumpToS3 = await measureOk(`exec ${fsdrS3} dump --json`, { env });
+      log(`  fsdr backup to S3 ${f1(backupToS3.seconds)} s, fsdr dump to S3 ${f1(dumpToS3.seconds)} s (${elapsed()})`);
+
+      check();
+      const rep = await measureOk(`exec ${fsdrS3} replicate --json`, { env });
+      const res = JSON.parse(rep.stdout) as { replica: string; copied: number; bytes: number; skipped: number }[];
+      const copied = res.reduce((a, x) => a + x.copied, 0);
+      const bytes = res.reduce((a, x) => a + x.bytes, 0);
+      log(`  fsdr replicate: ${copied} objects, ${mib(bytes)} MiB in ${f1(rep.seconds)} s = ${f1(bytes / MB / rep.seconds)} MB/s (${elapsed()})`);
+      check();
+      const again = await measureOk(`exec ${fsdrS3} replicate --json`, { env });
+      const againRes = JSON.parse(again.stdout) as { copied: number }[];
+
+      // Baseline: the same objects GET + PUT through the SDK, in this process, 4 at a time.
+      const raw = await rawCopy(s3, 'bench-primary', 'bench-raw', 4);
+      log(`  SDK GET+PUT baseline: ${raw.objects} objects, ${mib(raw.bytes)} MiB in ${f1(raw.seconds)} s = ${f1(raw.bytes / MB / raw.seconds)} MB/s (${elapsed()})`);
+      if (raw.objects !== copied) log(`  note: the primary bucket holds ${raw.objects} objects, fsdr replicate copied ${copied}`);
+
+      replRows.push(
+        ['fsdr backup --type full -> S3 (moto)', '', f1(backupToS3.seconds), f1(cluster.dataBytes / MB / backupToS3.seconds), f1(backupToS3.peakTreeRss / 1048576), 'MB/s of cluster data'],
+        ['fsdr dump -> S3 (moto)', '', f1(dumpToS3.seconds), '', f1(dumpToS3.peakTreeRss / 1048576), ''],
+        ['fsdr replicate (primary -> replica bucket)', `${copied} / ${mib(bytes)} MiB`, f1(rep.seconds), f1(bytes / MB / rep.seconds), f1(rep.peakTreeRss / 1048576), 'MB/s of stored bytes'],
+        ['SDK GET+PUT, 4 at a time (in-process baseline)', `${raw.objects} / ${mib(raw.bytes)} MiB`, f1(raw.seconds), f1(raw.bytes / MB / raw.seconds), '', 'moto ceiling'],
+        ['fsdr replicate again (nothing new)', `${againRes.reduce((a, x) => a + x.copied, 0)} copied`, f1(again.seconds), '', f1(again.peakTreeRss / 1048576), 'listing cost'],
+      );
+      replication = {
+        backupToS3Seconds: backupToS3.seconds, dumpToS3Seconds: dumpToS3.seconds,
+        replicate: { seconds: rep.seconds, objects: copied, bytes, mbPerSec: bytes / MB / rep.seconds, peakTreeRss: rep.peakTreeRss, result: res },
+        replicateAgain: { seconds: again.seconds, result: againRes },
+        sdkBaseline: { ...raw, mbPerSec: raw.bytes / MB / raw.seconds },
+      };
+    } finally {
+      await moto?.stop().catch((err: unknown) => log(`stopping moto: ${String(err)}`));
+    }
+  }
+
+  // --- the report ---------------------------------------------------------------------------------
+  const med = (xs: Row[], tool: string) => median(xs.filter((x) => x.tool === tool).map((x) => x.seconds));
+  const maxRss = (xs: Row[], tool: string) => Math.max(...xs.filter((x) => x.tool === tool).map((x) => x.peakTreeRssMiB));
+  const rows: (string | number)[][] = [];
+  const add = (xs: Row[], tool: string, what: string, peer: string, sizeOf: (x: Row) => string) => {
+    const mine = xs.filter((x) => x.tool === tool);
+    rows.push([
+      tool, what, mine.map((x) => f1(x.seconds)).join(' / '), f1(med(xs, tool)), f1(cluster.dataBytes / MB / med(xs, tool)), f1(maxRss(xs, tool)),
+      sizeOf(mine[0]!), tool === peer ? '' : f2(med(xs, tool) / med(xs, peer)),
+    ]);
+  };
+  add(dumps, 'fsdr', `dump (zstd ${opt.level} + AES-GCM, fs repo)`, 'pg_dump', (x) => mib(x.bytes));
+  add(dumps, 'pg_dump', 'pg_dump -Fc to a local file', 'pg_dump', (x) => mib(x.bytes));
+  add(restores, 'fsdr', 'restore-dump --jobs 2', 'pg_restore', () => '');
+  add(restores, 'pg_restore', 'pg_restore -j 2 from the local file', 'pg_restore', () => '');
+  const tables = [{
+    title: `Logical dump and restore, pgbench scale ${opt.scale} (${mib(cluster.dataBytes)} MiB of data), ${opt.rounds} round(s)`,
+    columns: ['tool', 'what', 'seconds per round', 'median s', 'MB/s of data', 'peak RSS MiB', 'stored MiB', 'fsdr/peer time'],
+    rows,
+  }];
+  if (replRows.length) tables.push({ title: 'S3 (moto) replication between two buckets', columns: ['what', 'objects / bytes', 'seconds', 'MB/s', 'peak RSS MiB', 'note'], rows: replRows });
+  const notes = [
+    `Dump: fsdr dump = pg_dump -Fc -Z0 per database + pg_dumpall --globals-only through zstd level ${opt.level} and AES-256-GCM into the repository; ` +
+      'pg_dump = the postgres database only, default compression (gzip), to a local file. Restores go into a fresh instance each; pgbench_accounts row counts checked. ' +
+      'fsdr/peer time > 1: fsdr slower. Peak RSS includes the pg_dump/pg_restore children.',
+    ...(replication ? [`Replication: fsdr replicate copied ${(replication.replicate as { objects: number }).objects} objects at ${f1((replication.replicate as { mbPerSec: number }).mbPerSec)} MB/s; the SDK baseline reached ${f1((replication.sdkBaseline as { mbPerSec: number }).mbPerSec)} MB/s on the same moto server (${cpus().length} CPUs shared by moto, node and PostgreSQL).`] : []),
+  ];
+  return { tables, notes, dumps, restoreDumps: restores, replication };
+}
+
+/** Copy every object of one bucket to another with the SDK, `parallel` at a time (GET streamed into PUT). */
+async function rawCopy(s3: S3Client, from: string, to: string, parallel: number): Promise<{ objects: number; bytes: number; seconds: number }> {
+  const keys: { key: string; size: number }[] = [];
+  let token: string | undefined;
+  do {
+    const r = await s3.send(new ListObjectsV2Command({ Bucket: from, ContinuationToken: token }));
+    for (const o of r.Contents ?? []) keys.push({ key: o.Key!, size: o.Size ?? 0 });
+    token = r.IsTruncated ? r.NextContinuationToken : undefined;
+  } while (token);
+  const t = process.hrtime.bigint();
+  let next = 0;
+  const worker = async () => {
+    while (next < keys.length) {
+      const k = keys[next++]!;
+      const g = await s3.send(new GetObjectCommand({ Bucket: from, Key: k.key }));
+      await new Upload({ client: s3, params: { Bucket: to, Key: k.key, Body: g.Body as Readable }, partSize: 8 * 1024 * 1024, queueSize: 2 }).done();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, keys.length) }, worker));
+  return { objects: keys.length, bytes: keys.reduce((a, k) => a + k.size, 0), seconds: Number(process.hrtime.bigint() - t) / 1e9 };
+}
+

@@ -1,0 +1,47 @@
+// S3Storage against moto: a multipart upload (larger than one part) is whole, carries the
+// repository's Object Lock like a single PUT, and ifAbsent refuses a second writer.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes, createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { startMoto, type MotoHandle } from '@featuresignals/testkit';
+import { S3Storage } from '../../src/storage/s3/s3-storage.js';
+import { ObjectExistsError, ObjectNotFoundError } from '../../src/storage/errors.js';
+import { createBucket, s3Client } from '../helpers/s3.js';
+
+let moto: MotoHandle;
+let s3: S3Client;
+let storage: S3Storage;
+
+before(async () => {
+  moto = await startMoto();
+  Object.assign(process.env, moto.env);
+  s3 = s3Client(moto);
+  await createBucket(s3, 'fsdr-mp', true);
+  storage = new S3Storage({ type: 's3', bucket: 'fsdr-mp', region: 'us-east-1', endpoint: moto.endpoint, prefix: 'repo', forcePathStyle: true, objectLock: { mode: 'compliance', days: 7 } });
+});
+
+after(async () => {
+  await storage?.close();
+  await moto?.stop();
+});
+
+test('a multipart object is stored whole and locked like any other', async () => {
+  const big = randomBytes(20 * 1024 * 1024 + 123);
+  await storage.put('backups/x/bundle-00000', Readable.from([big.subarray(0, 7e6), big.subarray(7e6)]), { ifAbsent: true });
+  const h = await s3.send(new HeadObjectCommand({ Bucket: 'fsdr-mp', Key: 'repo/backups/x/bundle-00000' }));
+  assert.match(h.ETag ?? '', /-\d+"$/, 'it really was a multipart upload');
+  assert.equal(h.ContentLength, big.length);
+  assert.equal(h.ObjectLockMode, 'COMPLIANCE');
+  assert.ok(h.ObjectLockRetainUntilDate!.getTime() > Date.now() + 6.9 * 86_400_000);
+  const back = createHash('sha256');
+  for await (const c of await storage.get('backups/x/bundle-00000')) back.update(c as Buffer);
+  assert.equal(back.digest('hex'), createHash('sha256').update(big).digest('hex'));
+  await assert.rejects(storage.put('backups/x/bundle-00000', Readable.from([Buffer.from('other')]), { ifAbsent: true }), ObjectExistsError);
+  await assert.rejects(storage.get('backups/x/absent'), ObjectNotFoundError);
+  assert.equal(await storage.head('backups/x/absent'), undefined);
+  const keys: string[] = [];
+  for await (const o of storage.list('backups/')) keys.push(o.key);
+  assert.deepEqual(keys, ['backups/x/bundle-00000']);
+});
