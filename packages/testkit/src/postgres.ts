@@ -59,7 +59,7 @@ async function runTool(bin: string, args: string[], as: RunAs, env: NodeJS.Proce
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
+  const [code] = (await once(child, 'close')) as [number | null];
   if (code !== 0) throw new HarnessError('HARNESS_PG_TOOL_FAILED', `${bin} ${args.join(' ')} exited ${code}: ${err.trim()}`);
   return out;
 }

@@ -52,9 +52,12 @@ export async function osUser(name: string): Promise<{ uid: number; gid: number }
     const child = spawn('id', [flag, name], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    const [code] = (await once(child, 'exit')) as [number];
-    if (code !== 0) throw new Error(`os user "${name}" not found`);
-    return Number(out.trim());
+    // 'close', not 'exit': only then has all of stdout been read (after 'exit' it may still be
+    // empty, which would read as uid 0 and run the server as root).
+    const [code] = (await once(child, 'close')) as [number];
+    const id = Number(out.trim());
+    if (code !== 0 || !out.trim() || !Number.isInteger(id)) throw new Error(`os user "${name}" not found`);
+    return id;
   };
   return { uid: await run('-u'), gid: await run('-g') };
 }
