@@ -15,9 +15,10 @@
 // cluster's data (pgdata without pg_wal, the same figure for all tools) per second. The data is
 // in the page cache for every tool (it was just written; 2x RAM headroom), so reads are not disk-bound.
 //
-// Options (after `backup`/`restore`): --scale N (70), --rounds R (2), --processes N (2),
-// --level N (1), --dump (also run the dump benchmark, 1 round, fsdr level 3, on the same cluster), --keep.
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// Options (after `backup`/`restore`): --scale N (70), --rounds R (4: ABC CBA BCA ACB), --processes N (2),
+// --level N (1), --profile (one extra fsdr backup and restore under node --cpu-prof, summarised;
+// the .cpuprofile files are saved under bench/results/), --dump (also run the dump benchmark, 1 round, fsdr level 3, on the same cluster), --keep.
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -26,7 +27,7 @@ import { sleep, type PostgresHandle } from '@featuresignals/testkit';
 import { FSDR_BIN, giveToPostgres } from '../test/helpers/fsdr.js';
 import {
   PGBACKREST, chownR, dirBytes, execFileP, f1, f2, initProcesses, killLive, measure, measureOk, median, mib, mkdirPg,
-  orderFor, parseScaleOptions, reap, startScaleCluster, MB, type BenchContext, type Measured, type ScaleCluster, type ScaleOptions,
+  orderFor, parseScaleOptions, reap, startScaleCluster, summariseProfile, MB, type BenchContext, type Measured, type ScaleCluster, type ScaleOptions,
 } from './common.js';
 import { dumpPhase } from './dump.js';
 
@@ -44,13 +45,14 @@ interface Sample {
   peakTreeRssMiB: number;
   peakProcessHwmMiB: number;
   processes: number;
+  cpuSeconds: number;
   outputBytes: number;
   detail?: Record<string, unknown>;
 }
 
 const sampleOf = (tool: Tool, round: number, m: Measured, dataBytes: number, outputBytes: number, detail?: Record<string, unknown>): Sample => ({
   tool, round, seconds: m.seconds, mbPerSec: dataBytes / MB / m.seconds,
-  peakTreeRssMiB: m.peakTreeRss / 1048576, peakProcessHwmMiB: m.peakProcessHwm / 1048576, processes: m.peakProcesses, outputBytes, detail,
+  peakTreeRssMiB: m.peakTreeRss / 1048576, peakProcessHwmMiB: m.peakProcessHwm / 1048576, processes: m.peakProcesses, cpuSeconds: m.cpuSeconds, outputBytes, detail,
 });
 
 /** Wait until PostgreSQL has no segment waiting for archive_command (at most 60 s). */
@@ -64,7 +66,7 @@ async function waitArchiverIdle(pg: PostgresHandle): Promise<void> {
 }
 
 export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
-  const opt = parseScaleOptions(ctx.args, { rounds: 2 }, ['--dump']);
+  const opt = parseScaleOptions(ctx.args, { rounds: 4 }, ['--dump', '--profile']);
   return physicalBench(ctx, opt);
 }
 
@@ -186,7 +188,7 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
           s = sampleOf(tool, r, m, dataBytes, dirBytes(out));
         }
         backups.push(s);
-        log(`backup round ${r} ${tool.padEnd(13)} ${f1(s.seconds).padStart(6)} s ${f1(s.mbPerSec).padStart(7)} MB/s  peak RSS ${f1(s.peakTreeRssMiB)} MiB (${s.processes} proc)  stored ${mib(s.outputBytes)} MiB  (${elapsed()})`);
+        log(`backup round ${r} ${tool.padEnd(13)} ${f1(s.seconds).padStart(6)} s ${f1(s.mbPerSec).padStart(7)} MB/s  CPU ${f1(s.cpuSeconds)} s  peak RSS ${f1(s.peakTreeRssMiB)} MiB (${s.processes} proc)  stored ${mib(s.outputBytes)} MiB  (${elapsed()})`);
       }
     }
     await cluster.setArchiveCommand('/bin/true');
@@ -226,8 +228,35 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
         restores.push(s);
         sanity.push({ tool, round: r, restoredBytes, dataBytes, ratio: restoredBytes / dataBytes, hasBackupLabel: existsSync(join(dest, 'backup_label')) });
         if (Math.abs(restoredBytes / dataBytes - 1) > 0.05) throw new Error(`${tool} restore wrote ${restoredBytes} bytes, expected about ${dataBytes}`);
-        log(`restore round ${r} ${tool.padEnd(13)} ${f1(s.seconds).padStart(6)} s ${f1(s.mbPerSec).padStart(7)} MB/s  peak RSS ${f1(s.peakTreeRssMiB)} MiB (${s.processes} proc)  wrote ${mib(restoredBytes)} MiB  (${elapsed()})`);
+        log(`restore round ${r} ${tool.padEnd(13)} ${f1(s.seconds).padStart(6)} s ${f1(s.mbPerSec).padStart(7)} MB/s  CPU ${f1(s.cpuSeconds)} s  peak RSS ${f1(s.peakTreeRssMiB)} MiB (${s.processes} proc)  wrote ${mib(restoredBytes)} MiB  (${elapsed()})`);
         rmSync(dest, { recursive: true, force: true });
+      }
+    }
+
+    // --- --profile: one more fsdr backup and restore under node --cpu-prof (not in the figures) -----
+    const profiles: Record<string, unknown> = {};
+    if (opt.flags.has('--profile')) {
+      for (const what of ['backup', 'restore'] as const) {
+        check();
+        const profDir = mkdirPg(join(work, `prof-${what}`));
+        const node = `${process.execPath} --cpu-prof --cpu-prof-dir=${profDir} ${FSDR_BIN} --config ${fsdrCfg}`;
+        const dest = join(work, 'restore-profiled');
+        if (what === 'backup') {
+          await cluster.setArchiveCommand(archiveFor.fsdr);
+          await measureOk(`exec ${node} backup --type full --json`);
+          await cluster.setArchiveCommand('/bin/true');
+        } else {
+          await measureOk(`exec ${node} restore --pgdata ${dest} --port 5999 --target-immediate --no-start --json`);
+          rmSync(dest, { recursive: true, force: true });
+        }
+        const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'));
+        const keepDir = join(ctx.resultsDir ?? join(work, 'results'), `profiles-${new Date(t0).toISOString().replace(/[:.]/g, '-')}`);
+        mkdirSync(keepDir, { recursive: true });
+        for (const f of files) copyFileSync(join(profDir, f), join(keepDir, `fsdr-${what}-${f}`));
+        // The biggest profile is the command itself (small ones are helper processes).
+        const main = files.map((f) => join(profDir, f)).sort((a, b) => statSync(b).size - statSync(a).size)[0];
+        if (main) profiles[what] = { ...summariseProfile(main), savedIn: keepDir };
+        log(`profiled fsdr ${what}: ${files.length} profile(s) saved in ${keepDir}`);
       }
     }
 
@@ -242,7 +271,7 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
       const mbps = (t: Tool) => dataBytes / MB / medS(t);
       const rss = (t: Tool) => Math.max(...by(t).map((x) => x.peakTreeRssMiB));
       const rows = TOOLS.map((t) => [
-        t, what, by(t).map((x) => f1(x.seconds)).join(' / '), f1(medS(t)), f1(mbps(t)), f1(rss(t)),
+        t, what, by(t).map((x) => f1(x.seconds)).join(' / '), f1(medS(t)), f1(mbps(t)), f1(median(by(t).map((x) => x.cpuSeconds))), f1(rss(t)),
         f1(Math.max(...by(t).map((x) => x.peakProcessHwmMiB))), Math.max(...by(t).map((x) => x.processes)),
         mib(median(by(t).map((x) => x.outputBytes))),
         t === 'fsdr' ? '' : f2(mbps('fsdr') / mbps(t)), t === 'fsdr' ? '' : f2(rss('fsdr') / rss(t)),
@@ -251,7 +280,7 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
     };
     const b = summarise(backups, 'full backup');
     const rs = summarise(restores, 'restore (files)');
-    const columns = ['tool', 'what', 'seconds per round', 'median s', 'MB/s', 'peak RSS MiB', 'max proc HWM MiB', 'procs', 'size MiB', 'fsdr/tool MB/s', 'fsdr/tool RSS'];
+    const columns = ['tool', 'what', 'seconds per round', 'median s', 'MB/s', 'CPU s', 'peak RSS MiB', 'max proc HWM MiB', 'procs', 'size MiB', 'fsdr/tool MB/s', 'fsdr/tool RSS'];
     const verdict = (label: string, s: ReturnType<typeof summarise>) =>
       `${label}: fsdr ${f1(s.mbps('fsdr'))} MB/s vs pgBackRest ${f1(s.mbps('pgbackrest'))} MB/s (ratio ${f2(s.mbps('fsdr') / s.mbps('pgbackrest'))}, target >= 1: ${s.mbps('fsdr') >= s.mbps('pgbackrest') ? 'met' : 'NOT met'}); ` +
       `fsdr peak RSS ${f1(s.rss('fsdr'))} MiB (target < 256: ${s.rss('fsdr') < 256 ? 'met' : 'NOT met'}), pgBackRest ${f1(s.rss('pgbackrest'))} MiB.`;
@@ -266,7 +295,14 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
         'fsdr restore = --no-start (file phase, including manifest/WAL listing); pgbackrest restore --type=immediate. size MiB = repository growth (backup; fsdr includes WAL pushed meanwhile) or bytes written without pg_wal (restore).',
       `node ${process.version}; ${cpus().length} CPUs; total ${elapsed()}.`,
     ];
-    const tables = [{ title: `Physical backup and restore, pgbench scale ${opt.scale} (${mib(dataBytes)} MiB), ${opt.rounds} interleaved rounds`, columns, rows: [...b.rows, ...rs.rows] }];
+    const tables: { title: string; columns: string[]; rows: (string | number)[][] }[] = [{ title: `Physical backup and restore, pgbench scale ${opt.scale} (${mib(dataBytes)} MiB), ${opt.rounds} interleaved rounds`, columns, rows: [...b.rows, ...rs.rows] }];
+    for (const [what, p] of Object.entries(profiles) as [string, ReturnType<typeof summariseProfile>][]) {
+      tables.push({
+        title: `CPU profile of one extra fsdr ${what} (node --cpu-prof, main thread; ${f1(p.totalMs / 1000)} s sampled): self time by function`,
+        columns: ['function', 'self ms', '%'],
+        rows: p.functions.map((x) => [x.fn, f1(x.selfMs), f1(x.pct)]),
+      });
+    }
     if (dump) tables.push(...((dump.tables as typeof tables) ?? []));
     if (dump) notes.push(...((dump.notes as string[]) ?? []));
     return {
@@ -278,6 +314,7 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
       backups,
       restores,
       restoreSanity: sanity,
+      profiles,
       ...(dump ? { dump: { ...dump, tables: undefined, notes: undefined } } : {}),
     };
   } catch (err) {

@@ -14,6 +14,8 @@ export const PGBACKREST = '/usr/bin/pgbackrest';
 
 export interface BenchContext {
   args: string[];
+  /** bench/results (the runner passes it) */
+  resultsDir?: string;
   log(msg: string): void;
 }
 
@@ -66,6 +68,8 @@ export interface Measured {
   peakProcessHwm: number;
   /** most processes seen in the tree at once */
   peakProcesses: number;
+  /** user + system CPU seconds of the tree (each process's last sample: a lower bound) */
+  cpuSeconds: number;
   samples: number;
 }
 
@@ -122,6 +126,19 @@ function treeOf(root: number): number[] {
   return out;
 }
 
+const CLK_TCK = 100;
+
+/** user + system CPU seconds of one process (utime + stime from /proc/<pid>/stat). */
+function cpuOf(pid: number): number | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
+
 function memOf(pid: number): { rss: number; hwm: number } | undefined {
   try {
     const s = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -161,6 +178,7 @@ export function measure(cmd: string, o: RunOptions = {}): Promise<Measured> {
     let peakProcessHwm = 0;
     let peakProcesses = 0;
     let samples = 0;
+    const cpu = new Map<number, number>();
     const sample = () => {
       if (child.pid === undefined || child.exitCode !== null) return;
       let rss = 0;
@@ -170,6 +188,8 @@ export function measure(cmd: string, o: RunOptions = {}): Promise<Measured> {
         if (!m) continue;
         rss += m.rss;
         peakProcessHwm = Math.max(peakProcessHwm, m.hwm);
+        const c = cpuOf(pid);
+        if (c !== undefined) cpu.set(pid, c);
       }
       peakTreeRss = Math.max(peakTreeRss, rss);
       peakProcesses = Math.max(peakProcesses, pids.length);
@@ -194,7 +214,8 @@ export function measure(cmd: string, o: RunOptions = {}): Promise<Measured> {
       clearInterval(sampler);
       clearTimeout(timer);
       live.delete(child);
-      resolve({ code: code ?? (signal ? 128 : -1), seconds, out, stdout, peakTreeRss, peakProcessHwm, peakProcesses, samples });
+      const cpuSeconds = [...cpu.values()].reduce((a, b) => a + b, 0);
+      resolve({ code: code ?? (signal ? 128 : -1), seconds, out, stdout, peakTreeRss, peakProcessHwm, peakProcesses, cpuSeconds, samples });
     });
   });
 }
@@ -342,4 +363,31 @@ export function orderFor<T>(tools: readonly T[], round: number): T[] {
   const k = Math.floor(round / 2) % tools.length;
   const rot = [...tools.slice(k), ...tools.slice(0, k)];
   return round % 2 === 1 ? rot.reverse() : rot;
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU profiles (--profile): node --cpu-prof writes a .cpuprofile per fsdr process; the summary is
+// self time per function, the heaviest first.
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+
+export function summariseProfile(path: string, top = 12): { totalMs: number; functions: { fn: string; selfMs: number; pct: number }[] } {
+  const p = JSON.parse(readFileSync(path, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
+  const byNode = new Map<number, number>();
+  for (let i = 0; i < p.samples.length; i++) byNode.set(p.samples[i]!, (byNode.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
+  const byFn = new Map<string, number>();
+  let total = 0;
+  for (const n of p.nodes) {
+    const us = byNode.get(n.id) ?? 0;
+    total += us;
+    const file = n.callFrame.url.replace(/^file:\/\//, '').replace(/^.*\/(node_modules\/[^/]+|packages\/dr\/dist)\//, '$1/');
+    const fn = `${n.callFrame.functionName || '(anonymous)'}${file ? ` ${file}:${n.callFrame.lineNumber + 1}` : ''}`;
+    byFn.set(fn, (byFn.get(fn) ?? 0) + us);
+  }
+  const functions = [...byFn.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([fn, us]) => ({ fn, selfMs: us / 1000, pct: (100 * us) / total }));
+  return { totalMs: total / 1000, functions };
 }

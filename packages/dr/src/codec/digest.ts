@@ -1,7 +1,8 @@
 // A pass-through stage that measures what flows through it (sha256 and byte count), as
 // pgBackRest's result-only filters do, so no stage has to buffer an object to know its digest.
 import { createHash, type Hash } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 export class DigestTap extends Transform {
   private hash: Hash = createHash('sha256');
@@ -28,4 +29,16 @@ export class DigestTap extends Transform {
     this.digest();
     return this.digestHex!;
   }
+}
+
+/** Consume a stream and return its sha256 (hex). */
+export async function sha256OfStream(stream: Readable): Promise<string> {
+  const h = createHash('sha256');
+  await pipeline(stream, new Writable({
+    write(c, _e, cb) {
+      h.update(c);
+      cb();
+    },
+  }));
+  return h.digest('hex');
 }

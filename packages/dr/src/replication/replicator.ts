@@ -3,12 +3,9 @@
 // replica. Copies are written once and in dependency order — repo.json first, backup and dump
 // manifests last — so a replica is a complete repository at every moment, and a copy killed
 // half-way resumes where it stopped.
-import { createHash } from 'node:crypto';
-import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { IntegrityError } from '../errors.js';
 import { REPO_INFO_KEY } from '../repository/layout.js';
-import { DigestTap } from '../codec/digest.js';
+import { DigestTap, sha256OfStream } from '../codec/digest.js';
 import type { ObjectInfo, Storage } from '../storage/storage.js';
 
 export interface ReplicationResult {
@@ -25,17 +22,6 @@ function order(key: string): number {
   if (key === REPO_INFO_KEY) return 0;
   if (key.endsWith('/manifest.json')) return 2;
   return 1;
-}
-
-async function sha256Of(storage: Storage, key: string): Promise<string> {
-  const h = createHash('sha256');
-  await pipeline(await storage.get(key), new Writable({
-    write(c, _e, cb) {
-      h.update(c);
-      cb();
-    },
-  }));
-  return h.digest('hex');
 }
 
 export async function missingOn(primary: Storage, replica: Storage): Promise<ObjectInfo[]> {
@@ -70,7 +56,7 @@ export async function replicate(primary: Storage, replica: Storage, name: string
       throw err;
     }
     // Read the copy back: what the replica stores must be byte for byte what the primary has.
-    if ((await sha256Of(replica, o.key)) !== tap.sha256) throw new IntegrityError(`${replica.description}/${o.key}`, 'copy differs from the primary');
+    if ((await sha256OfStream(await replica.get(o.key))) !== tap.sha256) throw new IntegrityError(`${replica.description}/${o.key}`, 'copy differs from the primary');
     result.copied++;
     result.bytes += tap.size;
   };

@@ -2,9 +2,9 @@
 // (compressed, encrypted, checksummed) and is written once (ifAbsent).
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createHash } from 'node:crypto';
+import { sha256OfStream } from '../codec/digest.js';
 import type { ObjectCodec, EncodeResult } from '../codec/object-codec.js';
 import type { Storage } from '../storage/storage.js';
 
@@ -51,13 +51,6 @@ export class ObjectStore {
 
   /** Read the whole object through authentication and return the plaintext sha256. */
   async sha256Of(key: string): Promise<string> {
-    const h = createHash('sha256');
-    await pipeline(await this.open(key), new Writable({
-      write(c, _e, cb) {
-        h.update(c);
-        cb();
-      },
-    }));
-    return h.digest('hex');
+    return sha256OfStream(await this.open(key));
   }
 }

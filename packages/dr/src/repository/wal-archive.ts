@@ -2,9 +2,7 @@
 // Idempotency rules (as pgBackRest's archive-push): the same name with the same content is
 // already archived (success); the same name with other content is a split brain (refuse, keep both).
 import { createReadStream } from 'node:fs';
-import { createHash } from 'node:crypto';
-import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
+import { sha256OfStream } from '../codec/digest.js';
 import { WalDuplicateError } from '../errors.js';
 import type { WalName } from '../postgres/wal-name.js';
 import { ObjectExistsError } from '../storage/errors.js';
@@ -20,15 +18,8 @@ export interface ArchivedWal extends WalName {
   lastModified: Date;
 }
 
-async function sha256OfFile(path: string): Promise<string> {
-  const h = createHash('sha256');
-  await pipeline(createReadStream(path, { highWaterMark: 256 * 1024 }), new Writable({
-    write(c, _e, cb) {
-      h.update(c);
-      cb();
-    },
-  }));
-  return h.digest('hex');
+function sha256OfFile(path: string): Promise<string> {
+  return sha256OfStream(createReadStream(path, { highWaterMark: 1024 * 1024 }));
 }
 
 export class WalArchive {

@@ -7,8 +7,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startPostgres, waitUntil, type PostgresHandle } from '@featuresignals/testkit';
-import { archiveCommand, FSDR_BIN, fsdrOk, makeWorkspace, runFsdr, type Workspace } from '../helpers/fsdr.js';
+import { waitUntil, type PostgresHandle } from '@featuresignals/testkit';
+import { archivingCluster } from '../helpers/cluster.js';
+import { FSDR_BIN, fsdrOk, makeWorkspace, runFsdr, type Workspace } from '../helpers/fsdr.js';
 import { pgbench } from '../helpers/pg-load.js';
 
 let ws: Workspace;
@@ -23,17 +24,7 @@ function backupDirs(): string[] {
 
 before(async () => {
   ws = makeWorkspace();
-  const doc = {
-    cluster: { connection: 'postgres://postgres@127.0.0.1:1/postgres', pgdata: '/unused' },
-    repositories: { primary: { type: 'fs', path: ws.repoDir } },
-    encryption: { masterKey: `file:${ws.keyFile}` },
-    backup: { processes: 1, bundleSizeMiB: 1 },
-  };
-  cfg = ws.writeConfig(doc);
-  pg = await startPostgres({ settings: { wal_level: 'replica', archive_mode: 'on', archive_command: archiveCommand(cfg) } });
-  doc.cluster = { connection: pg.connectionString, pgdata: pg.pgdata };
-  ws.writeConfig(doc);
-  await fsdrOk(['--config', cfg, 'init']);
+  ({ pg, cfg } = await archivingCluster(ws, { backup: { processes: 1, bundleSizeMiB: 1 } }));
   await pgbench(pg, ['-i', '-s', '8', '-q']);
   backupId = JSON.parse(await fsdrOk(['--config', cfg, 'backup', '--json'])).id;
 });

@@ -4,8 +4,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startPostgres, type PostgresHandle } from '@featuresignals/testkit';
-import { archiveCommand, fsdrOk, makeWorkspace, type Workspace } from '../helpers/fsdr.js';
+import type { PostgresHandle } from '@featuresignals/testkit';
+import { archivingCluster } from '../helpers/cluster.js';
+import { fsdrOk, makeWorkspace, type Workspace } from '../helpers/fsdr.js';
 import { switchWal, waitArchived, pgbench } from '../helpers/pg-load.js';
 import { CONTENT_SQL, queryPort, stopRestored } from '../helpers/restored.js';
 import { freePort, waitUntil } from '@featuresignals/testkit';
@@ -35,17 +36,7 @@ async function restore(name: string, args: string[]): Promise<{ port: number; re
 
 before(async () => {
   ws = makeWorkspace();
-  const doc = {
-    cluster: { connection: 'postgres://postgres@127.0.0.1:1/postgres', pgdata: '/unused' },
-    repositories: { primary: { type: 'fs', path: ws.repoDir } },
-    encryption: { masterKey: `file:${ws.keyFile}` },
-    backup: { processes: 2, bundleSizeMiB: 4 },
-  };
-  cfg = ws.writeConfig(doc);
-  pg = await startPostgres({ settings: { wal_level: 'replica', archive_mode: 'on', archive_command: archiveCommand(cfg), archive_timeout: 60 } });
-  doc.cluster = { connection: pg.connectionString, pgdata: pg.pgdata };
-  ws.writeConfig(doc);
-  await fsdrOk(['--config', cfg, 'init']);
+  ({ pg, cfg } = await archivingCluster(ws, { backup: { processes: 2, bundleSizeMiB: 4 } }, { archive_timeout: 60 }));
   await pg.query('CREATE TABLE status (id serial PRIMARY KEY, marker text NOT NULL, at timestamptz DEFAULT clock_timestamp())');
   await pgbench(pg, ['-i', '-s', '3', '-q']);
 });

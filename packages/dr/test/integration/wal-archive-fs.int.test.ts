@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { startPostgres, type PostgresHandle } from '@featuresignals/testkit';
-import { archiveCommand, fsdrOk, makeWorkspace, runFsdr, type Workspace } from '../helpers/fsdr.js';
+import { archivingCluster } from '../helpers/cluster.js';
+import { fsdrOk, makeWorkspace, runFsdr, type Workspace } from '../helpers/fsdr.js';
 import { pgbench, switchWal, waitArchived } from '../helpers/pg-load.js';
 
 const MARKER = 'FSDR-PLAINTEXT-CANARY-7f3a9c';
@@ -26,19 +27,8 @@ function walkFiles(dir: string): string[] {
 
 before(async () => {
   ws = makeWorkspace();
-  const doc = {
-    cluster: { connection: 'postgres://postgres@127.0.0.1:1/postgres', pgdata: '/unused' },
-    repositories: { primary: { type: 'fs', path: ws.repoDir } },
-    encryption: { masterKey: `file:${ws.keyFile}` },
-    compression: { algorithm: 'zstd', level: 3 },
-  };
-  cfg = ws.writeConfig(doc);
   // wal_keep_size keeps archived segments in pg_wal so the test can compare them byte for byte.
-  pg = await startPostgres({ settings: { wal_level: 'replica', archive_mode: 'on', archive_command: archiveCommand(cfg), archive_timeout: 60, wal_keep_size: 1024 } });
-  doc.cluster = { connection: pg.connectionString, pgdata: pg.pgdata };
-  ws.writeConfig(doc);
-  const init = await fsdrOk(['--config', cfg, 'init', '--json']);
-  assert.equal(JSON.parse(init)[0].status, 'created');
+  ({ pg, cfg } = await archivingCluster(ws, { compression: { algorithm: 'zstd', level: 3 } }, { archive_timeout: 60, wal_keep_size: 1024 }));
 
   await pgbench(pg, ['-i', '-s', '2', '-q']);
   await pg.query(`CREATE TABLE canary (t text); INSERT INTO canary SELECT '${MARKER}' || g FROM generate_series(1, 2000) g`);

@@ -3,13 +3,13 @@
 // only once the WAL up to the stop LSN is in the repository, so a backup is restorable exactly
 // when its manifest exists.
 import type { Config } from '../../config/load.js';
-import { ConfigError, FsdrError, RepositoryError } from '../../errors.js';
+import { FsdrError } from '../../errors.js';
 import { BackupSession } from '../../postgres/backup-session.js';
-import { connect, readIdentity } from '../../postgres/cluster.js';
 import { lsnToSegment, parseLsn } from '../../postgres/lsn.js';
 import { parseWalName } from '../../postgres/wal-name.js';
 import { MANIFEST_FORMAT, newBackupId, type BackupManifest, type ManifestBundle, type ManifestFile } from '../../repository/manifest.js';
-import { Repository } from '../../repository/repository.js';
+import type { Repository } from '../../repository/repository.js';
+import { openClusterSession } from '../cluster-session.js';
 import { Progress } from '../../util/progress.js';
 import { writeBundle } from './bundle-writer.js';
 import { walkPgdata, type PgdataFile } from './walk-pgdata.js';
@@ -63,15 +63,9 @@ async function waitForWal(repo: Repository, segment: string, timeoutMs: number):
 }
 
 export async function runBackup(cfg: Config, opts: BackupOptions): Promise<BackupManifest> {
-  if (!cfg.cluster) throw new ConfigError('cluster', 'required for fsdr backup (connection and pgdata)');
-  const repo = await Repository.open(cfg);
-  const client = await connect(cfg.cluster.connection);
+  const session = await openClusterSession(cfg, 'backup');
+  const { repo, client, id, cluster } = session;
   try {
-    const info = await repo.readInfo();
-    const id = await readIdentity(client);
-    if (id.systemIdentifier !== info.systemIdentifier) {
-      throw new RepositoryError('FSDR_WRONG_CLUSTER', `cluster ${id.systemIdentifier} is not the cluster of repository ${repo.name} (${info.systemIdentifier})`, { hint: 'check cluster.connection' });
-    }
     let prior: BackupManifest | undefined;
     if (opts.type === 'incr') {
       const ids = await repo.backups.ids();
@@ -81,7 +75,7 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
     const backupId = newBackupId(opts.type);
     const session = new BackupSession(client, id.pgVersionNum);
     const start = await session.start(`fsdr ${backupId}`);
-    const listing = await walkPgdata(cfg.cluster.pgdata);
+    const listing = await walkPgdata(cluster.pgdata);
 
     const priorFiles = new Map((prior?.files ?? []).map((f) => [f.path, f]));
     const priorStart = prior ? Date.parse(prior.startTime) : 0;
@@ -149,7 +143,6 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
     await repo.backups.write(manifest);
     return manifest;
   } finally {
-    await client.end().catch(() => undefined);
-    await repo.close();
+    await session.close();
   }
 }

@@ -2,13 +2,11 @@
 // pg_dumpall --globals-only are streamed through the codec straight into the repository — never
 // to local disk — and the manifest is written last.
 import type { Config } from '../../config/load.js';
-import { ConfigError, RepositoryError } from '../../errors.js';
-import { connect, readIdentity } from '../../postgres/cluster.js';
 import { clientBinDir, requireAtLeast, toolPath } from '../../postgres/client-tools.js';
 import { toolOutput } from '../../postgres/tool-stream.js';
 import { type DumpManifest, dumpObjectKey } from '../../repository/dump-catalog.js';
 import { newBackupId } from '../../repository/manifest.js';
-import { Repository } from '../../repository/repository.js';
+import { openClusterSession } from '../cluster-session.js';
 
 function urlFor(connection: string, db: string): string {
   const u = new URL(connection);
@@ -17,16 +15,10 @@ function urlFor(connection: string, db: string): string {
 }
 
 export async function runDump(cfg: Config): Promise<DumpManifest> {
-  if (!cfg.cluster) throw new ConfigError('cluster', 'required for fsdr dump (connection)');
-  const repo = await Repository.open(cfg);
-  const client = await connect(cfg.cluster.connection);
+  const session = await openClusterSession(cfg, 'dump');
+  const { repo, client, id, cluster } = session;
   try {
-    const info = await repo.readInfo();
-    const id = await readIdentity(client);
-    if (id.systemIdentifier !== info.systemIdentifier) {
-      throw new RepositoryError('FSDR_WRONG_CLUSTER', `cluster ${id.systemIdentifier} is not the cluster of repository ${repo.name} (${info.systemIdentifier})`, { hint: 'check cluster.connection' });
-    }
-    const binDir = clientBinDir(id.pgVersion, cfg.cluster.binDir);
+    const binDir = clientBinDir(id.pgVersion, cluster.binDir);
     const pgDump = toolPath(binDir, 'pg_dump');
     const pgDumpall = toolPath(binDir, 'pg_dumpall');
     const pgDumpMajor = requireAtLeast('pg_dump', pgDump, id.pgVersion, 'the server, PostgreSQL');
@@ -35,12 +27,12 @@ export async function runDump(cfg: Config): Promise<DumpManifest> {
     const startTime = new Date().toISOString();
 
     const globalsKey = dumpObjectKey(dumpId, 'globals.sql');
-    const g = await repo.objects.put(globalsKey, toolOutput(pgDumpall, ['--globals-only', '-d', cfg.cluster.connection]));
+    const g = await repo.objects.put(globalsKey, toolOutput(pgDumpall, ['--globals-only', '-d', cluster.connection]));
     const databases: DumpManifest['databases'] = [];
     for (const db of dbs) {
       const key = dumpObjectKey(dumpId, `db-${Buffer.from(db).toString('hex')}.dump`);
       // -Z 0: the codec compresses with zstd; compressing twice only costs CPU.
-      const r = await repo.objects.put(key, toolOutput(pgDump, ['-Fc', '-Z', '0', '-d', urlFor(cfg.cluster.connection, db)]));
+      const r = await repo.objects.put(key, toolOutput(pgDump, ['-Fc', '-Z', '0', '-d', urlFor(cluster.connection, db)]));
       databases.push({ name: db, key, size: r.size, storedSize: r.storedSize, sha256: r.sha256 });
     }
     const manifest: DumpManifest = {
@@ -51,7 +43,6 @@ export async function runDump(cfg: Config): Promise<DumpManifest> {
     await repo.dumps.write(manifest);
     return manifest;
   } finally {
-    await client.end().catch(() => undefined);
-    await repo.close();
+    await session.close();
   }
 }
