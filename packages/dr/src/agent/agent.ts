@@ -78,16 +78,19 @@ export class Agent {
     this.archiver = (async () => {
       const { runAsyncPusher } = await import('../commands/wal-push/async-pusher.js');
       const { spoolDir } = await import('../commands/wal-push/spool.js');
+      const { PushPool } = await import('../commands/wal-push/push-pool.js');
       const spool = spoolDir(this.cfg.archive.spoolPath, this.cfg.source);
+      const pool = new PushPool(this.cfg.source, this.cfg.archive.processes);
       while (this.archiving) {
         try {
-          const r = await runAsyncPusher(this.repo!, { pgWalDir, spool, processes: this.cfg.archive.processes, idleMs: 2000 });
+          const r = await runAsyncPusher(this.repo!, { pgWalDir, spool, processes: this.cfg.archive.processes, idleMs: 2000, push: (p) => pool.push(p) });
           if (r === false) await new Promise((res) => setTimeout(res, 1000));
         } catch (err) {
           log().error({ err: describeError(err) }, 'async archiver failed; retrying');
           await new Promise((res) => setTimeout(res, 5000));
         }
       }
+      await pool.close();
     })();
   }
 

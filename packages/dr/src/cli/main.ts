@@ -67,10 +67,14 @@ export function buildProgram(): Command {
       const { Repository } = await import('../repository/repository.js');
       const { runAsyncPusher } = await import('../commands/wal-push/async-pusher.js');
       const { spoolDir } = await import('../commands/wal-push/spool.js');
+      const { PushPool } = await import('../commands/wal-push/push-pool.js');
       const repo = await Repository.open(cfg);
+      // Worker threads: compression and encryption of several segments on several cores.
+      const pool = new PushPool(cfg.source, cfg.archive.processes);
       try {
-        await runAsyncPusher(repo, { pgWalDir: opts.pgWal, spool: spoolDir(cfg.archive.spoolPath, cfg.source), processes: cfg.archive.processes });
+        await runAsyncPusher(repo, { pgWalDir: opts.pgWal, spool: spoolDir(cfg.archive.spoolPath, cfg.source), processes: cfg.archive.processes, push: (p) => pool.push(p) });
       } finally {
+        await pool.close();
         await repo.close();
       }
     }));

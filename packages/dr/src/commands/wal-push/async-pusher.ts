@@ -14,6 +14,8 @@ export interface AsyncPusherOptions {
   processes: number;
   /** Exit after this long with nothing to push. */
   idleMs?: number;
+  /** How to push one file (default: in this thread through `repo`); the CLI passes a worker pool. */
+  push?: (path: string) => Promise<void>;
 }
 
 async function mark(out: string, name: string, kind: 'ok' | 'error', text = ''): Promise<void> {
@@ -42,6 +44,9 @@ export async function runAsyncPusher(repo: Repository, opts: AsyncPusherOptions)
   const idleMs = opts.idleMs ?? 3000;
   let pushed = 0;
   const inFlight = new Set<string>();
+  const push = opts.push ?? (async (path: string) => {
+    await pushWalFile(repo, path);
+  });
   try {
     await repo.readInfo();
     let idleSince = Date.now();
@@ -63,7 +68,7 @@ export async function runAsyncPusher(repo: Repository, opts: AsyncPusherOptions)
           const name = todo[next++]!;
           inFlight.add(name);
           try {
-            await pushWalFile(repo, join(opts.pgWalDir, name));
+            await push(join(opts.pgWalDir, name));
             await mark(out, name, 'ok');
             pushed++;
           } catch (err) {
