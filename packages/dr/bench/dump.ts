@@ -6,7 +6,8 @@
 //                 vs plain pg_dump -Fc (its default compression) to a local file
 //   restore-dump: fsdr restore-dump --jobs 2 vs pg_restore -j 2 --no-owner of that file, each into
 //                 a fresh, empty PostgreSQL 15 instance; row counts checked afterwards
-//   replicate:    a moto S3 server, two buckets: fsdr backup + fsdr dump into the primary bucket,
+//   replicate:    a moto S3 server, two buckets: the primary seeded with the stored objects of a
+//                 directory repository (full backup + WAL + dump; objects <= 8 MiB first, larger after),
 //                 then fsdr replicate to the replica bucket (MB/s of stored bytes copied), beside
 //                 the same objects copied GET+PUT with the AWS SDK in-process (4 at a time: moto's
 //                 ceiling on this machine), and a second fsdr replicate with nothing to copy.
@@ -16,19 +17,19 @@
 //
 // Options (after `dump`): --scale N (70), --rounds R (1), --level N (3, fsdr's compression level),
 // --no-replicate, --keep. `npm run bench -- backup --dump` runs this on the backup run's cluster.
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 import { startMoto, startPostgres, type MotoHandle, type PostgresHandle } from '@featuresignals/testkit';
 import { FSDR_BIN, giveToPostgres } from '../test/helpers/fsdr.js';
 import { createBucket, s3Client } from '../test/helpers/s3.js';
 import {
-  chownR, f1, f2, initProcesses, killLive, measureOk, median, mib, mkdirPg, orderFor, parseScaleOptions, reap,
+  chownR, f1, f2, initProcesses, killLive, measure, measureOk, median, mib, mkdirPg, orderFor, parseScaleOptions, reap,
   startScaleCluster, MB, type BenchContext, type Measured, type ScaleCluster, type ScaleOptions,
 } from './common.js';
 
@@ -165,40 +166,75 @@ export async function dumpPhase(
   }
 
   // --- replication between two moto buckets ----------------------------------------------------
+  // The primary bucket is seeded (untimed, SDK PUTs) with the files of a directory repository that
+  // holds a full backup, its WAL and the dump above: the same stored objects fsdr would have written
+  // there. Objects up to 8 MiB stored are seeded first and replicated (the throughput figure); then
+  // the larger ones, and a second replicate. fsdr backup straight into a bucket is tried as well.
+  // (S3Storage.put passes a DigestTap as the Upload Body; lib-storage reads its `size` property as
+  // the body's length, so multipart uploads, objects over 8 MiB, fail with "Expected N part(s)".)
   let replication: Record<string, unknown> | undefined;
   const replRows: (string | number)[][] = [];
   if (!opt.flags.has('--no-replicate')) {
     check();
     let moto: MotoHandle | undefined;
+    const attempt = async (cmd: string, env: Record<string, string>) => {
+      const m = await measure(cmd, { env });
+      return { m, error: m.code === 0 ? undefined : (m.out.trim().split('\n').filter((l) => !l.startsWith('{')).pop() ?? `exit ${m.code}`).slice(0, 300) };
+    };
     try {
-      log(`replicate: moto S3, fsdr backup + dump into the primary bucket (${elapsed()})`);
+      // A full backup into the dump's directory repository (archive_command pushes to it meanwhile).
+      log(`replicate: fsdr backup into the directory repository to seed the buckets (${elapsed()})`);
+      await cluster.setArchiveCommand(`FSDR_CONFIG=${cfg} ${process.execPath} ${FSDR_BIN} wal-push %p`);
+      try {
+        await measureOk(`exec ${fsdr} backup --type full --json`);
+      } finally {
+        await cluster.setArchiveCommand('/bin/true');
+      }
       moto = await startMoto();
       process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // the SDK's Node 20 notice, for the baseline client
       const s3 = s3Client(moto);
       for (const b of ['bench-primary', 'bench-replica', 'bench-raw']) await createBucket(s3, b, false);
-      const bucket = (name: string) => ({ type: 's3', bucket: name, region: 'us-east-1', endpoint: moto!.endpoint, forcePathStyle: true, prefix: 'fsdr' });
+      const bucket = (name: string, prefix: string) => ({ type: 's3', bucket: name, region: 'us-east-1', endpoint: moto!.endpoint, forcePathStyle: true, prefix });
       const s3dir = mkdirPg(join(work, 'replicate'));
-      const s3cfg = join(s3dir, 'fsdr.yaml');
-      writeFileSync(s3cfg, stringify({
-        cluster: { connection: pg.connectionString, pgdata: pg.pgdata },
-        repositories: { primary: bucket('bench-primary'), standby: bucket('bench-replica') },
-        encryption: { masterKey: `file:${keyFile}` },
-        compression: { algorithm: 'zstd', level: opt.level },
-      }));
-      giveToPostgres(s3cfg);
+      const writeCfg = (name: string, repositories: Record<string, unknown>) => {
+        const p = join(s3dir, name);
+        writeFileSync(p, stringify({
+          cluster: { connection: pg.connectionString, pgdata: pg.pgdata },
+          repositories,
+          encryption: { masterKey: `file:${keyFile}` },
+          compression: { algorithm: 'zstd', level: opt.level },
+        }));
+        giveToPostgres(p);
+        return `${process.execPath} ${FSDR_BIN} --config ${p}`;
+      };
       const env = moto.env;
-      const fsdrS3 = `${process.execPath} ${FSDR_BIN} --config ${s3cfg}`;
-      await measureOk(`${fsdrS3} init`, { env });
-      const envInline = Object.entries({ ...env, FSDR_CONFIG: s3cfg }).map(([k, v]) => `${k}=${v}`).join(' ');
+
+      // fsdr backup straight into a bucket (its own prefix).
+      const direct = writeCfg('direct.yaml', { primary: bucket('bench-primary', 'direct') });
+      await measureOk(`${direct} init`, { env });
+      const envInline = Object.entries({ ...env, FSDR_CONFIG: join(s3dir, 'direct.yaml') }).map(([k, v]) => `${k}=${v}`).join(' ');
       await cluster.setArchiveCommand(`${envInline} ${process.execPath} ${FSDR_BIN} wal-push %p`);
-      let backupToS3: Measured;
+      let backupToS3;
       try {
-        backupToS3 = await measureOk(`exec ${fsdrS3} backup --type full --json`, { env });
+        backupToS3 = await attempt(`exec ${direct} backup --type full --json`, env);
       } finally {
         await cluster.setArchiveCommand('/bin/true');
       }
-      const dumpToS3 = await measureOk(`exec ${fsdrS3} dump --json`, { env });
-      log(`  fsdr backup to S3 ${f1(backupToS3.seconds)} s, fsdr dump to S3 ${f1(dumpToS3.seconds)} s (${elapsed()})`);
+      const dumpToS3 = await attempt(`exec ${direct} dump --json`, env);
+      log(`  fsdr backup -> S3: ${backupToS3.error ? `FAILED after ${f1(backupToS3.m.seconds)} s: ${backupToS3.error}` : `${f1(backupToS3.m.seconds)} s`}; fsdr dump -> S3: ${dumpToS3.error ? `FAILED: ${dumpToS3.error}` : `${f1(dumpToS3.m.seconds)} s`} (${elapsed()})`);
+
+      // Seed the primary prefix with the directory repository's stored objects.
+      const files = listFiles(repo).filter((f) => !f.rel.endsWith('.fsdr-tmp'));
+      const LIMIT = 8 * 1024 * 1024;
+      const small = files.filter((f) => f.size <= LIMIT);
+      const large = files.filter((f) => f.size > LIMIT);
+      const seed = async (xs: typeof files) => {
+        for (const f of xs) await s3.send(new PutObjectCommand({ Bucket: 'bench-primary', Key: `fsdr/${f.rel}`, Body: readFileSync(f.abs) }));
+      };
+      await seed(small);
+      const fsdrS3 = writeCfg('replicate.yaml', { primary: bucket('bench-primary', 'fsdr'), standby: bucket('bench-replica', 'fsdr') });
+      const sumSize = (xs: typeof files) => xs.reduce((a, f) => a + f.size, 0);
+      log(`  seeded ${small.length} objects of <= 8 MiB (${mib(sumSize(small))} MiB); ${large.length} larger (${mib(sumSize(large))} MiB) held back (${elapsed()})`);
 
       check();
       const rep = await measureOk(`exec ${fsdrS3} replicate --json`, { env });
@@ -206,26 +242,34 @@ export async function dumpPhase(
       const copied = res.reduce((a, x) => a + x.copied, 0);
       const bytes = res.reduce((a, x) => a + x.bytes, 0);
       log(`  fsdr replicate: ${copied} objects, ${mib(bytes)} MiB in ${f1(rep.seconds)} s = ${f1(bytes / MB / rep.seconds)} MB/s (${elapsed()})`);
-      check();
       const again = await measureOk(`exec ${fsdrS3} replicate --json`, { env });
-      const againRes = JSON.parse(again.stdout) as { copied: number }[];
-
+      const againCopied = (JSON.parse(again.stdout) as { copied: number }[]).reduce((a, x) => a + x.copied, 0);
       // Baseline: the same objects GET + PUT through the SDK, in this process, 4 at a time.
-      const raw = await rawCopy(s3, 'bench-primary', 'bench-raw', 4);
+      const raw = await rawCopy(s3, 'bench-primary', 'fsdr/', 'bench-raw', 4);
       log(`  SDK GET+PUT baseline: ${raw.objects} objects, ${mib(raw.bytes)} MiB in ${f1(raw.seconds)} s = ${f1(raw.bytes / MB / raw.seconds)} MB/s (${elapsed()})`);
-      if (raw.objects !== copied) log(`  note: the primary bucket holds ${raw.objects} objects, fsdr replicate copied ${copied}`);
 
+      // The objects over 8 MiB.
+      let repLarge: Awaited<ReturnType<typeof attempt>> | undefined;
+      if (large.length) {
+        await seed(large);
+        repLarge = await attempt(`exec ${fsdrS3} replicate --json`, env);
+        log(`  fsdr replicate of ${large.length} objects > 8 MiB: ${repLarge.error ? `FAILED after ${f1(repLarge.m.seconds)} s: ${repLarge.error}` : `${f1(repLarge.m.seconds)} s`} (${elapsed()})`);
+      }
+      const largeBytes = sumSize(large);
       replRows.push(
-        ['fsdr backup --type full -> S3 (moto)', '', f1(backupToS3.seconds), f1(cluster.dataBytes / MB / backupToS3.seconds), f1(backupToS3.peakTreeRss / 1048576), 'MB/s of cluster data'],
-        ['fsdr dump -> S3 (moto)', '', f1(dumpToS3.seconds), '', f1(dumpToS3.peakTreeRss / 1048576), ''],
-        ['fsdr replicate (primary -> replica bucket)', `${copied} / ${mib(bytes)} MiB`, f1(rep.seconds), f1(bytes / MB / rep.seconds), f1(rep.peakTreeRss / 1048576), 'MB/s of stored bytes'],
-        ['SDK GET+PUT, 4 at a time (in-process baseline)', `${raw.objects} / ${mib(raw.bytes)} MiB`, f1(raw.seconds), f1(raw.bytes / MB / raw.seconds), '', 'moto ceiling'],
-        ['fsdr replicate again (nothing new)', `${againRes.reduce((a, x) => a + x.copied, 0)} copied`, f1(again.seconds), '', f1(again.peakTreeRss / 1048576), 'listing cost'],
+        ['fsdr backup --type full -> S3 (moto)', '', f1(backupToS3.m.seconds), backupToS3.error ? '' : f1(cluster.dataBytes / MB / backupToS3.m.seconds), f1(backupToS3.m.peakTreeRss / 1048576), backupToS3.error ? `FAILED: ${backupToS3.error}` : 'MB/s of cluster data'],
+        ['fsdr dump -> S3 (moto)', '', f1(dumpToS3.m.seconds), '', f1(dumpToS3.m.peakTreeRss / 1048576), dumpToS3.error ? `FAILED: ${dumpToS3.error}` : ''],
+        ['fsdr replicate, objects <= 8 MiB', `${copied} / ${mib(bytes)} MiB`, f1(rep.seconds), f1(bytes / MB / rep.seconds), f1(rep.peakTreeRss / 1048576), 'MB/s of stored bytes'],
+        ['SDK GET+PUT of the same, 4 at a time (in-process)', `${raw.objects} / ${mib(raw.bytes)} MiB`, f1(raw.seconds), f1(raw.bytes / MB / raw.seconds), '', 'moto ceiling'],
+        ['fsdr replicate again (nothing new)', `${againCopied} copied`, f1(again.seconds), '', f1(again.peakTreeRss / 1048576), 'listing cost'],
+        ...(repLarge ? [['fsdr replicate, objects > 8 MiB', `${large.length} / ${mib(largeBytes)} MiB`, f1(repLarge.m.seconds), repLarge.error ? '' : f1(largeBytes / MB / repLarge.m.seconds), f1(repLarge.m.peakTreeRss / 1048576), repLarge.error ? `FAILED: ${repLarge.error}` : 'MB/s of stored bytes']] : []),
       );
       replication = {
-        backupToS3Seconds: backupToS3.seconds, dumpToS3Seconds: dumpToS3.seconds,
+        backupToS3: { seconds: backupToS3.m.seconds, error: backupToS3.error }, dumpToS3: { seconds: dumpToS3.m.seconds, error: dumpToS3.error },
+        seeded: { small: small.length, smallBytes: sumSize(small), large: large.length, largeBytes, largest: Math.max(0, ...files.map((f) => f.size)) },
         replicate: { seconds: rep.seconds, objects: copied, bytes, mbPerSec: bytes / MB / rep.seconds, peakTreeRss: rep.peakTreeRss, result: res },
-        replicateAgain: { seconds: again.seconds, result: againRes },
+        replicateAgain: { seconds: again.seconds, copied: againCopied },
+        replicateLarge: repLarge ? { seconds: repLarge.m.seconds, error: repLarge.error, stdout: repLarge.m.stdout.slice(0, 2000) } : undefined,
         sdkBaseline: { ...raw, mbPerSec: raw.bytes / MB / raw.seconds },
       };
     } finally {
@@ -258,17 +302,20 @@ export async function dumpPhase(
     `Dump: fsdr dump = pg_dump -Fc -Z0 per database + pg_dumpall --globals-only through zstd level ${opt.level} and AES-256-GCM into the repository; ` +
       'pg_dump = the postgres database only, default compression (gzip), to a local file. Restores go into a fresh instance each; pgbench_accounts row counts checked. ' +
       'fsdr/peer time > 1: fsdr slower. Peak RSS includes the pg_dump/pg_restore children.',
-    ...(replication ? [`Replication: fsdr replicate copied ${(replication.replicate as { objects: number }).objects} objects at ${f1((replication.replicate as { mbPerSec: number }).mbPerSec)} MB/s; the SDK baseline reached ${f1((replication.sdkBaseline as { mbPerSec: number }).mbPerSec)} MB/s on the same moto server (${cpus().length} CPUs shared by moto, node and PostgreSQL).`] : []),
+    ...(replication ? [`Replication: the primary bucket was seeded with the stored objects of a directory repository holding a full backup, its WAL and the dump (untimed SDK PUTs). ` +
+      `fsdr replicate copied ${(replication.replicate as { objects: number }).objects} objects of <= 8 MiB at ${f1((replication.replicate as { mbPerSec: number }).mbPerSec)} MB/s; ` +
+      `the SDK baseline reached ${f1((replication.sdkBaseline as { mbPerSec: number }).mbPerSec)} MB/s on the same moto server (${cpus().length} CPUs shared by moto, node and PostgreSQL). ` +
+      'Objects over 8 MiB go through multipart upload (see the last row and the backup -> S3 row).'] : []),
   ];
   return { tables, notes, dumps, restoreDumps: restores, replication };
 }
 
-/** Copy every object of one bucket to another with the SDK, `parallel` at a time (GET streamed into PUT). */
-async function rawCopy(s3: S3Client, from: string, to: string, parallel: number): Promise<{ objects: number; bytes: number; seconds: number }> {
+/** Copy every object under `prefix` of one bucket to another with the SDK, `parallel` at a time (GET streamed into PUT). */
+async function rawCopy(s3: S3Client, from: string, prefix: string, to: string, parallel: number): Promise<{ objects: number; bytes: number; seconds: number }> {
   const keys: { key: string; size: number }[] = [];
   let token: string | undefined;
   do {
-    const r = await s3.send(new ListObjectsV2Command({ Bucket: from, ContinuationToken: token }));
+    const r = await s3.send(new ListObjectsV2Command({ Bucket: from, Prefix: prefix, ContinuationToken: token }));
     for (const o of r.Contents ?? []) keys.push({ key: o.Key!, size: o.Size ?? 0 });
     token = r.IsTruncated ? r.NextContinuationToken : undefined;
   } while (token);
@@ -278,10 +325,20 @@ async function rawCopy(s3: S3Client, from: string, to: string, parallel: number)
     while (next < keys.length) {
       const k = keys[next++]!;
       const g = await s3.send(new GetObjectCommand({ Bucket: from, Key: k.key }));
-      await new Upload({ client: s3, params: { Bucket: to, Key: k.key, Body: g.Body as Readable }, partSize: 8 * 1024 * 1024, queueSize: 2 }).done();
+      await new Upload({ client: s3, params: { Bucket: to, Key: k.key, Body: g.Body as Readable, ContentLength: g.ContentLength }, partSize: 8 * 1024 * 1024, queueSize: 2 }).done();
     }
   };
   await Promise.all(Array.from({ length: Math.min(parallel, keys.length) }, worker));
   return { objects: keys.length, bytes: keys.reduce((a, k) => a + k.size, 0), seconds: Number(process.hrtime.bigint() - t) / 1e9 };
 }
 
+/** Every file under `root`, with its path relative to it ('/'-separated) and size. */
+function listFiles(root: string, rel = ''): { rel: string; abs: string; size: number }[] {
+  const out: { rel: string; abs: string; size: number }[] = [];
+  for (const e of readdirSync(join(root, rel), { withFileTypes: true })) {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...listFiles(root, r));
+    else if (e.isFile()) out.push({ rel: r, abs: join(root, r), size: statSync(join(root, r)).size });
+  }
+  return out;
+}

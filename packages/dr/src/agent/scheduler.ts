@@ -44,17 +44,19 @@ export class Scheduler {
     }
   }
 
-  /** At start: run every job whose last effect is older than its most recent occurrence. */
-  async catchUp(now: Date): Promise<void> {
+  /** At start: run every job whose last effect is older than its most recent occurrence. Returns the launched runs. */
+  async catchUp(now: Date): Promise<Promise<void>[]> {
+    const launched: Promise<void>[] = [];
     for (const job of this.jobs) {
       const cron = this.crons.get(job.name);
       if (!cron) continue;
       const [prev] = cron.previousRuns(1, now);
       const last = await job.lastEffect();
-      if (prev && (!last || last < prev)) this.launch(job, prev);
+      if (prev && (!last || last < prev)) launched.push(this.launch(job, prev));
       this.next.set(job.name, cron.nextRun(now)!);
       this.state.get(job.name)!.nextRun = this.next.get(job.name)!.toISOString();
     }
+    return launched;
   }
 
   /** Run whatever is due at `now`. Returns the launched runs (tests await them). */

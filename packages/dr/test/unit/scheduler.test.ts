@@ -50,8 +50,7 @@ test('a job missed while the agent was down runs at start', async () => {
   const job = fakeJob('backup', '2026-11-25T03:10:00Z');
   const never = fakeJob('verify');
   const s = new Scheduler([job, never], { backup: '0 3 * * *', verify: '0 5 * * 0' }, leases(), 'a');
-  await s.catchUp(at('2026-11-27T01:00:00Z'));
-  await new Promise((r) => setTimeout(r, 50));
+  await Promise.all(await s.catchUp(at('2026-11-27T01:00:00Z')));
   assert.equal(job.runs, 1, 'the 2026-11-26 03:00 backup was missed');
   assert.equal(never.runs, 1, 'a weekly verification that never ran is overdue');
 });

@@ -11,7 +11,8 @@ import { MANIFEST_FORMAT, newBackupId, type BackupManifest, type ManifestBundle,
 import type { Repository } from '../../repository/repository.js';
 import { openClusterSession } from '../cluster-session.js';
 import { Progress } from '../../util/progress.js';
-import { writeBundle } from './bundle-writer.js';
+import type { writeBundle } from './bundle-writer.js';
+import { WorkerPool } from '../../util/worker-pool.js';
 import { walkPgdata, type PgdataFile } from './walk-pgdata.js';
 
 export interface BackupOptions {
@@ -90,16 +91,19 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
     const progress = new Progress(`backup ${backupId}`, toCopy.reduce((a, f) => a + f.size, 0), opts.quiet);
     const files: ManifestFile[] = [...reused];
     const bundles: ManifestBundle[] = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < groups.length) {
-        const index = next++;
-        const r = await writeBundle(repo.objects, backupId, index, groups[index]!, (n) => progress.add(n));
+    // Bundles are written by worker threads: reading, hashing, zstd and AES-GCM on every core.
+    const pool = new WorkerPool<{ backupId: string; index: number; files: PgdataFile[] }, Awaited<ReturnType<typeof writeBundle>>>(
+      new URL('./bundle-worker.js', import.meta.url), { configPath: cfg.source }, Math.max(1, Math.min(opts.processes, groups.length)),
+    );
+    try {
+      await Promise.all(groups.map(async (g, index) => {
+        const r = await pool.run({ backupId, index, files: g }, (n) => progress.add(n));
         bundles.push(r.bundle);
         files.push(...r.files);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.processes, groups.length)) }, worker));
+      }));
+    } finally {
+      await pool.close();
+    }
     progress.finish();
 
     const stop = await session.stop();

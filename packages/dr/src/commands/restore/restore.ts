@@ -80,7 +80,7 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
     const progress = new Progress(`restore ${manifest.id}`, manifest.totals.bytes, opts.quiet);
     try {
       await mkdir(pgdata, { recursive: true, mode: 0o700 });
-      await writeDataDirectory(repo.objects, manifest, pgdata, opts.processes, (n) => progress.add(n));
+      await writeDataDirectory({ configPath: cfg.source, repository: opts.repository ?? 'primary' }, manifest, pgdata, opts.processes, (n) => progress.add(n));
       progress.finish();
       await mkdir(join(pgdata, 'log'), { recursive: true, mode: 0o700 });
       const settings = recoverySettings(opts.target, { configPath: cfg.source, repository: opts.repository ?? 'primary', port: opts.port, socketDir: pgdata, archiveOff: opts.archiveOff, extra: opts.set });

@@ -7,6 +7,7 @@ import { readBundleFiles } from '../../repository/bundle-reader.js';
 import { backupBundleKey } from '../../repository/layout.js';
 import type { BackupManifest, ManifestFile } from '../../repository/manifest.js';
 import type { ObjectStore } from '../../repository/object-store.js';
+import { WorkerPool } from '../../util/worker-pool.js';
 
 export function tablespaceDir(pgdata: string, oid: string): string {
   return `${pgdata}_tblspc/${oid}`;
@@ -18,7 +19,7 @@ function destPath(pgdata: string, rel: string): string {
   return join(pgdata, rel);
 }
 
-async function extractBundle(objects: ObjectStore, key: string, entries: ManifestFile[], pgdata: string, onBytes: (n: number) => void): Promise<void> {
+export async function extractBundle(objects: ObjectStore, key: string, entries: ManifestFile[], pgdata: string, onBytes: (n: number) => void): Promise<void> {
   let fh: FileHandle | undefined;
   try {
     await readBundleFiles(key, await objects.open(key), entries, {
@@ -39,7 +40,7 @@ async function extractBundle(objects: ObjectStore, key: string, entries: Manifes
   }
 }
 
-export async function writeDataDirectory(objects: ObjectStore, m: BackupManifest, pgdata: string, processes: number, onBytes: (n: number) => void): Promise<void> {
+export async function writeDataDirectory(source: { configPath: string; repository: string }, m: BackupManifest, pgdata: string, processes: number, onBytes: (n: number) => void): Promise<void> {
   for (const t of m.tablespaces) await mkdir(tablespaceDir(pgdata, t.oid), { recursive: true, mode: 0o700 });
   for (const d of m.directories) await mkdir(destPath(pgdata, d.path), { recursive: true, mode: d.mode & 0o777 });
   const byBundle = new Map<string, { key: string; entries: ManifestFile[] }>();
@@ -54,14 +55,15 @@ export async function writeDataDirectory(objects: ObjectStore, m: BackupManifest
     g.entries.sort((a, b) => a.offset - b.offset);
     for (const e of g.entries) await mkdir(dirname(destPath(pgdata, e.path)), { recursive: true, mode: 0o700 });
   }
-  let next = 0;
-  const worker = async () => {
-    while (next < groups.length) {
-      const g = groups[next++]!;
-      await extractBundle(objects, g.key, g.entries, pgdata, onBytes);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(processes, groups.length)) }, worker));
+  // Bundles are decoded in worker threads (decrypt, decompress and hash run on every core).
+  const pool = new WorkerPool<{ key: string; entries: ManifestFile[]; pgdata: string }, void>(
+    new URL('./extract-worker.js', import.meta.url), { configPath: source.configPath, repository: source.repository }, Math.min(processes, groups.length),
+  );
+  try {
+    await Promise.all(groups.map((g) => pool.run({ key: g.key, entries: g.entries, pgdata }, onBytes)));
+  } finally {
+    await pool.close();
+  }
   await writeFile(join(pgdata, 'backup_label'), m.backupLabel, { mode: 0o600 });
   if (m.tablespaceMap.trim()) {
     const map = m.tablespaces.map((t) => `${t.oid} ${tablespaceDir(pgdata, t.oid)}`).join('\n') + '\n';

@@ -1,60 +1,19 @@
-// A pool of worker threads that push WAL files, so the async archiver compresses and encrypts
-// on every core (zstd-napi and AES run synchronously on the calling thread). Each worker opens
-// its own repository from the config file; the pool hands out one file per idle worker.
-import { Worker } from 'node:worker_threads';
-import { FsdrError } from '../../errors.js';
-
-interface Pending {
-  resolve(): void;
-  reject(err: Error): void;
-}
+// WAL files pushed by worker threads (one per archive.processes), so the async archiver
+// compresses and encrypts several segments on several cores.
+import { WorkerPool } from '../../util/worker-pool.js';
 
 export class PushPool {
-  private readonly idle: Worker[] = [];
-  private readonly waiting: Array<(w: Worker) => void> = [];
-  private readonly pending = new Map<Worker, Pending>();
-  private readonly workers: Worker[] = [];
+  private readonly pool: WorkerPool<{ path: string }, string>;
 
   constructor(configPath: string, size: number) {
-    for (let i = 0; i < size; i++) {
-      const w = new Worker(new URL('./push-worker.js', import.meta.url), { workerData: { configPath } });
-      w.on('message', (m: { ok: boolean; error?: string; code?: string }) => {
-        const p = this.pending.get(w);
-        this.pending.delete(w);
-        this.release(w);
-        if (m.ok) p?.resolve();
-        else p?.reject(new FsdrError(m.code ?? 'FSDR_PUSH_FAILED', m.error ?? 'push failed'));
-      });
-      w.on('error', (err) => {
-        const p = this.pending.get(w);
-        this.pending.delete(w);
-        p?.reject(err);
-      });
-      this.workers.push(w);
-      this.idle.push(w);
-    }
-  }
-
-  private release(w: Worker): void {
-    const next = this.waiting.shift();
-    if (next) next(w);
-    else this.idle.push(w);
-  }
-
-  private acquire(): Promise<Worker> {
-    const w = this.idle.pop();
-    return w ? Promise.resolve(w) : new Promise((r) => this.waiting.push(r));
+    this.pool = new WorkerPool(new URL('./push-worker.js', import.meta.url), { configPath }, size);
   }
 
   async push(path: string): Promise<void> {
-    const w = await this.acquire();
-    return new Promise<void>((resolve, reject) => {
-      this.pending.set(w, { resolve, reject });
-      w.postMessage({ path });
-    });
+    await this.pool.run({ path });
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+  close(): Promise<void> {
+    return this.pool.close();
   }
 }
