@@ -27,7 +27,7 @@ import { sleep, type PostgresHandle } from '@featuresignals/testkit';
 import { FSDR_BIN, giveToPostgres } from '../test/helpers/fsdr.js';
 import {
   PGBACKREST, chownR, dirBytes, execFileP, f1, f2, initProcesses, killLive, measure, measureOk, median, mib, mkdirPg,
-  orderFor, parseScaleOptions, reap, startScaleCluster, summariseProfile, MB, type BenchContext, type Measured, type ScaleCluster, type ScaleOptions,
+  gitState, orderFor, parseScaleOptions, reap, startScaleCluster, summariseProfile, MB, type BenchContext, type Measured, type ScaleCluster, type ScaleOptions,
 } from './common.js';
 import { dumpPhase } from './dump.js';
 
@@ -265,6 +265,7 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
     if (opt.flags.has('--dump')) dump = await dumpPhase({ ...ctx, log }, { ...opt, rounds: 1, level: 3 }, cluster, work, keyFile, check);
 
     // --- the report --------------------------------------------------------------------------------
+    const git = await gitState();
     const summarise = (xs: Sample[], what: string) => {
       const by = (t: Tool) => xs.filter((x) => x.tool === t);
       const medS = (t: Tool) => median(by(t).map((x) => x.seconds));
@@ -293,7 +294,7 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
         `pg_basebackup: ${zstdOk ? `-Ft -Z client-zstd:${opt.level} -X stream -c fast` : '-Fp -X stream -c fast (no zstd in this build)'}; restore = ${zstdOk ? 'zstd -dc | tar -x' : 'cp -a'}.`,
       'Peak RSS = highest sampled sum of VmRSS over the tool\'s process tree (shared pages counted per process); for pg_basebackup the server-side walsender is not included. ' +
         'fsdr restore = --no-start (file phase, including manifest/WAL listing); pgbackrest restore --type=immediate. size MiB = repository growth (backup; fsdr includes WAL pushed meanwhile) or bytes written without pg_wal (restore).',
-      `node ${process.version}; ${cpus().length} CPUs; total ${elapsed()}.`,
+      `node ${process.version}; ${cpus().length} CPUs; total ${elapsed()}; fsdr at ${git.head}${git.dirtySrcFiles ? ` + ${git.dirtySrcFiles} uncommitted file(s) in packages/dr/src` : ''}.`,
     ];
     const tables: { title: string; columns: string[]; rows: (string | number)[][] }[] = [{ title: `Physical backup and restore, pgbench scale ${opt.scale} (${mib(dataBytes)} MiB), ${opt.rounds} interleaved rounds`, columns, rows: [...b.rows, ...rs.rows] }];
     for (const [what, p] of Object.entries(profiles) as [string, ReturnType<typeof summariseProfile>][]) {
@@ -309,7 +310,7 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
       tables,
       notes,
       options: { ...opt, flags: [...opt.flags] },
-      environment: { node: process.version, pgbackrest: pgbrVersion, cpus: cpus().length, totalMemGiB: totalmem() / 2 ** 30 },
+      environment: { node: process.version, git, pgbackrest: pgbrVersion, cpus: cpus().length, totalMemGiB: totalmem() / 2 ** 30 },
       cluster: { scale: opt.scale, dataBytes, initSeconds: cluster.initSeconds },
       backups,
       restores,

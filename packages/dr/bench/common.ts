@@ -391,3 +391,15 @@ export function summariseProfile(path: string, top = 12): { totalMs: number; fun
   const functions = [...byFn.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([fn, us]) => ({ fn, selfMs: us / 1000, pct: (100 * us) / total }));
   return { totalMs: total / 1000, functions };
 }
+
+/** The commit and the number of uncommitted changes under packages/dr/src: which fsdr was measured. */
+export async function gitState(): Promise<{ head: string; dirtySrcFiles: number }> {
+  const root = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..', '..', '..');
+  try {
+    const head = (await execFileP('git', ['-C', root, 'rev-parse', '--short', 'HEAD'])).stdout.trim();
+    const dirty = (await execFileP('git', ['-C', root, 'status', '--porcelain', '--', 'packages/dr/src'])).stdout.split('\n').filter(Boolean).length;
+    return { head, dirtySrcFiles: dirty };
+  } catch {
+    return { head: 'unknown', dirtySrcFiles: -1 };
+  }
+}

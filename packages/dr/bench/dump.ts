@@ -29,7 +29,7 @@ import { startMoto, startPostgres, type MotoHandle, type PostgresHandle } from '
 import { FSDR_BIN, giveToPostgres } from '../test/helpers/fsdr.js';
 import { createBucket, s3Client } from '../test/helpers/s3.js';
 import {
-  chownR, f1, f2, initProcesses, killLive, measure, measureOk, median, mib, mkdirPg, orderFor, parseScaleOptions, reap,
+  chownR, f1, f2, gitState, initProcesses, killLive, measure, measureOk, median, mib, mkdirPg, orderFor, parseScaleOptions, reap,
   startScaleCluster, MB, type BenchContext, type Measured, type ScaleCluster, type ScaleOptions,
 } from './common.js';
 
@@ -298,7 +298,9 @@ export async function dumpPhase(
     rows,
   }];
   if (replRows.length) tables.push({ title: 'S3 (moto) replication between two buckets', columns: ['what', 'objects / bytes', 'seconds', 'MB/s', 'peak RSS MiB', 'note'], rows: replRows });
+  const git = await gitState();
   const notes = [
+    `fsdr at ${git.head}${git.dirtySrcFiles ? ` + ${git.dirtySrcFiles} uncommitted file(s) in packages/dr/src` : ''}; node ${process.version}; ${cpus().length} CPUs.`,
     `Dump: fsdr dump = pg_dump -Fc -Z0 per database + pg_dumpall --globals-only through zstd level ${opt.level} and AES-256-GCM into the repository; ` +
       'pg_dump = the postgres database only, default compression (gzip), to a local file. Restores go into a fresh instance each; pgbench_accounts row counts checked. ' +
       'fsdr/peer time > 1: fsdr slower. Peak RSS includes the pg_dump/pg_restore children.',
@@ -307,7 +309,7 @@ export async function dumpPhase(
       `the SDK baseline reached ${f1((replication.sdkBaseline as { mbPerSec: number }).mbPerSec)} MB/s on the same moto server (${cpus().length} CPUs shared by moto, node and PostgreSQL). ` +
       'Objects over 8 MiB go through multipart upload (see the last row and the backup -> S3 row).'] : []),
   ];
-  return { tables, notes, dumps, restoreDumps: restores, replication };
+  return { tables, notes, git, dumps, restoreDumps: restores, replication };
 }
 
 /** Copy every object under `prefix` of one bucket to another with the SDK, `parallel` at a time (GET streamed into PUT). */
