@@ -289,7 +289,7 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
       `Cluster: pgbench -i -s ${opt.scale} (initialised in ${f1(cluster.initSeconds)} s), ${mib(dataBytes)} MiB of data without pg_wal = the MB/s denominator for every tool (MB = 10^6 bytes).`,
       verdict('Backup', b),
       verdict('Restore', rs),
-      `fsdr: zstd level ${opt.level}, AES-256-GCM, backup.processes ${opt.processes} (async workers in one Node process), 64 MiB bundles, fs repository. ` +
+      `fsdr: zstd level ${opt.level}, AES-256-GCM, backup.processes ${opt.processes} (bundle workers in one Node process: worker threads since 892a79b, async tasks before), 64 MiB bundles, fs repository. ` +
         `pgBackRest: ${pgbrVersion}, zst level ${opt.level}, aes-256-cbc, process-max ${opt.processes}, posix repo, start-fast. ` +
         `pg_basebackup: ${zstdOk ? `-Ft -Z client-zstd:${opt.level} -X stream -c fast` : '-Fp -X stream -c fast (no zstd in this build)'}; restore = ${zstdOk ? 'zstd -dc | tar -x' : 'cp -a'}.`,
       'Peak RSS = highest sampled sum of VmRSS over the tool\'s process tree (shared pages counted per process); for pg_basebackup the server-side walsender is not included. ' +
