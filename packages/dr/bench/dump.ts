@@ -4,7 +4,7 @@
 //   dump:         fsdr dump (pg_dump -Fc -Z0 of every database + globals, through the codec
 //                 (zstd level 3 by default, AES-256-GCM) into a directory repository)
 //                 vs plain pg_dump -Fc (its default compression) to a local file
-//   restore-dump: fsdr restore-dump --jobs 2 vs pg_restore -j 2 --no-owner of that file, each into
+//   restore-dump: fsdr restore-dump (streamed, one job) vs pg_restore -j 2 --no-owner of that file, each into
 //                 a fresh, empty PostgreSQL 15 instance; row counts checked afterwards
 //   replicate:    a moto S3 server, two buckets: the primary seeded with the stored objects of a
 //                 directory repository (full backup + WAL + dump; objects <= 8 MiB first, larger after),
@@ -143,7 +143,7 @@ export async function dumpPhase(
   // --- restores into fresh instances, interleaved ---------------------------------------------
   const restores: Row[] = [];
   const RTOOLS = ['fsdr', 'pg_restore'] as const;
-  log(`restore-dump: fsdr restore-dump --jobs 2 vs pg_restore -j 2 into fresh instances (${elapsed()})`);
+  log(`restore-dump: fsdr restore-dump (streamed, one job) vs pg_restore -j 2 into fresh instances (${elapsed()})`);
   for (let r = 0; r < opt.rounds; r++) {
     for (const tool of orderFor(RTOOLS, r + 1)) {
       check();
@@ -152,7 +152,7 @@ export async function dumpPhase(
         target = await startPostgres({ settings: { maintenance_work_mem: '256MB', max_wal_size: '4GB' } });
         const url = `postgres://postgres@127.0.0.1:${target.port}/postgres`;
         const m = tool === 'fsdr'
-          ? await measureOk(`exec ${fsdr} restore-dump --connection ${url} --jobs 2 --json`)
+          ? await measureOk(`exec ${fsdr} restore-dump --connection ${url} --json`)
           : await measureOk(`exec ${bin('pg_restore')} -j 2 --no-owner -h 127.0.0.1 -p ${target.port} -U postgres -d postgres ${pgDumpFile}`);
         const n = Number((await target.query<{ n: string }>('SELECT count(*)::text AS n FROM pgbench_accounts')).rows[0]!.n);
         if (n !== expectedAccounts) throw new Error(`${tool}: restored pgbench_accounts has ${n} rows, expected ${expectedAccounts}`);
@@ -290,7 +290,7 @@ export async function dumpPhase(
   };
   add(dumps, 'fsdr', `dump (zstd ${opt.level} + AES-GCM, fs repo)`, 'pg_dump', (x) => mib(x.bytes));
   add(dumps, 'pg_dump', 'pg_dump -Fc to a local file', 'pg_dump', (x) => mib(x.bytes));
-  add(restores, 'fsdr', 'restore-dump --jobs 2', 'pg_restore', () => '');
+  add(restores, 'fsdr', 'restore-dump', 'pg_restore', () => '');
   add(restores, 'pg_restore', 'pg_restore -j 2 from the local file', 'pg_restore', () => '');
   const tables: { title: string; columns: string[]; rows: (string | number)[][] }[] = [{
     title: `Logical dump and restore, pgbench scale ${opt.scale} (${mib(cluster.dataBytes)} MiB of data), ${opt.rounds} round(s)`,

@@ -24,13 +24,12 @@ export function addDumpCommands(program: Command): void {
     .option('--dump <id>', 'which dump (default: the newest)')
     .option('--database <name>', 'restore only this database (repeatable)', collect, [])
     .option('--table <name>', 'restore only this table (repeatable; with --database)', collect, [])
-    .option('--jobs <n>', 'parallel pg_restore jobs', (v) => Number(v), 1)
     .option('--repo <name>', 'repository to restore from', 'primary')
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExamples:\n  fsdr restore-dump --connection postgres://postgres@127.0.0.1:5433/postgres --jobs 4\n  fsdr restore-dump --connection postgres://postgres@10.0.0.5/postgres --database featuresignals --table flags\n')
-    .action(action(async (o: { connection: string; dump?: string; database: string[]; table: string[]; jobs: number; repo: string; json?: boolean }, cmd: Command) => {
+    .addHelpText('after', '\nExamples:\n  fsdr restore-dump --connection postgres://postgres@127.0.0.1:5433/postgres\n  fsdr restore-dump --connection postgres://postgres@10.0.0.5/postgres --database featuresignals --table flags\n')
+    .action(action(async (o: { connection: string; dump?: string; database: string[]; table: string[]; repo: string; json?: boolean }, cmd: Command) => {
       const { runRestoreDump } = await import('../commands/dump/restore-dump.js');
-      const r = await runRestoreDump(cfgOf(cmd), { connection: o.connection, dump: o.dump, databases: o.database, tables: o.table, jobs: o.jobs, repository: o.repo });
+      const r = await runRestoreDump(cfgOf(cmd), { connection: o.connection, dump: o.dump, databases: o.database, tables: o.table, repository: o.repo });
       print(!!o.json, r, () => `restored dump ${r.dump}: ${r.databases.join(', ')}`);
     }));
 }

@@ -25,10 +25,12 @@ export class EncryptStream extends Transform {
     masterKey: Buffer,
     compression: ObjectHeader['c'],
     private readonly trailer: () => Buffer,
+    digest: 'sha256' | 'none' = 'sha256',
     private readonly chunkSize = DEFAULT_CHUNK,
   ) {
     super();
     const h: ObjectHeader = {
+      ...(digest === 'none' ? { h: 'none' as const } : {}),
       c: compression,
       e: 'aes-256-gcm',
       k: keyId(masterKey),

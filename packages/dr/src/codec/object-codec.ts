@@ -16,12 +16,19 @@ export interface CompressionSettings {
 }
 
 export interface EncodeResult {
-  /** sha256 of the plaintext, hex: what restore compares and what names duplicates */
+  /** sha256 of the plaintext, hex ('' when encoded with digest: false) */
   sha256: string;
   size: number;
-  /** bytes and sha256 as stored (after compression and encryption) */
+  /** bytes as stored (after compression and encryption) */
   storedSize: number;
-  storedSha256: string;
+}
+
+export interface EncodeOptions {
+  /**
+   * Hash the plaintext into the trailer (default). Bundles turn it off: their manifest holds a
+   * sha256 per file, and hashing every byte twice costs a core's worth of backup throughput.
+   */
+  digest?: boolean;
 }
 
 export interface Encoded {
@@ -33,14 +40,14 @@ export interface Encoded {
 const noop = () => undefined;
 
 class VerifyTap extends DigestTap {
-  constructor(private readonly key: string, private readonly trailer: () => DecryptedTrailer | undefined) {
-    super();
+  constructor(private readonly key: string, private readonly trailer: () => DecryptedTrailer | undefined, private readonly hashing: boolean) {
+    super(hashing);
   }
   override _flush(cb: TransformCallback): void {
     const t = this.trailer();
     if (!t) return cb(new IntegrityError(this.key, 'truncated (the final frame is missing)'));
-    if (t.size !== this.size || t.sha256 !== this.sha256) {
-      return cb(new IntegrityError(this.key, `content does not match its recorded checksum (${this.size} bytes read, ${t.size} recorded)`));
+    if (t.size !== this.bytes || (this.hashing && t.sha256 !== this.sha256)) {
+      return cb(new IntegrityError(this.key, `content does not match its recorded checksum (${this.bytes} bytes read, ${t.size} recorded)`));
     }
     cb();
   }
@@ -49,18 +56,19 @@ class VerifyTap extends DigestTap {
 export class ObjectCodec {
   constructor(private readonly masterKey: Buffer, private readonly compression: CompressionSettings) {}
 
-  encode(source: Readable): Encoded {
-    const plain = new DigestTap();
+  encode(source: Readable, opts: EncodeOptions = {}): Encoded {
+    const digest = opts.digest ?? true;
+    const plain = new DigestTap(digest);
     const zstd = this.compression.algorithm === 'zstd';
-    const enc = new EncryptStream(this.masterKey, zstd ? 'zstd' : 'none', () => encodeTrailer(plain.digest(), plain.size));
-    const stored = new DigestTap();
+    const enc = new EncryptStream(this.masterKey, zstd ? 'zstd' : 'none', () => encodeTrailer(plain.digest(), plain.bytes), digest ? 'sha256' : 'none');
+    const stored = new DigestTap(false);
     const stages: NodeJS.ReadWriteStream[] = [plain];
     if (zstd) stages.push(new CompressStream({ compressionLevel: this.compression.level }));
     stages.push(enc, stored);
     pipeline([source, ...stages] as never, noop);
     return {
       stream: stored,
-      result: () => ({ sha256: plain.sha256, size: plain.size, storedSize: stored.size, storedSha256: stored.sha256 }),
+      result: () => ({ sha256: digest ? plain.sha256 : '', size: plain.bytes, storedSize: stored.bytes }),
     };
   }
 
@@ -80,7 +88,7 @@ export class ObjectCodec {
         resolve(h);
       });
     });
-    const verify = new VerifyTap(key, () => decrypt.trailer);
+    const verify = new VerifyTap(key, () => decrypt.trailer, header.h !== 'none');
     const stages: NodeJS.ReadWriteStream[] = [decrypt];
     if (header.c === 'zstd') stages.push(new DecompressStream());
     stages.push(verify);

@@ -27,6 +27,9 @@ export interface ObjectHeader {
   w: string;
   /** nonce prefix, base64 (8 bytes) */
   n: string;
+  /** what the trailer's digest is: sha256 of the plaintext, or none (size only; the content is
+   * covered by checksums kept elsewhere, e.g. per file in a backup manifest). Absent: sha256. */
+  h?: 'sha256' | 'none';
 }
 
 export function encodeHeader(h: ObjectHeader): Buffer {

@@ -58,7 +58,7 @@ export async function replicate(primary: Storage, replica: Storage, name: string
     // Read the copy back: what the replica stores must be byte for byte what the primary has.
     if ((await sha256OfStream(await replica.get(o.key))) !== tap.sha256) throw new IntegrityError(`${replica.description}/${o.key}`, 'copy differs from the primary');
     result.copied++;
-    result.bytes += tap.size;
+    result.bytes += tap.bytes;
   };
   // Phases keep the order invariant: nothing of phase n+1 starts before phase n is complete.
   for (const phase of [0, 1, 2]) {

@@ -5,14 +5,14 @@ import { rename, unlink } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sha256OfStream } from '../codec/digest.js';
-import type { ObjectCodec, EncodeResult } from '../codec/object-codec.js';
+import type { ObjectCodec, EncodeOptions, EncodeResult } from '../codec/object-codec.js';
 import type { Storage } from '../storage/storage.js';
 
 export class ObjectStore {
   constructor(readonly storage: Storage, readonly codec: ObjectCodec) {}
 
-  async put(key: string, source: Readable): Promise<EncodeResult> {
-    const enc = this.codec.encode(source);
+  async put(key: string, source: Readable, opts: EncodeOptions = {}): Promise<EncodeResult> {
+    const enc = this.codec.encode(source, opts);
     await this.storage.put(key, enc.stream, { ifAbsent: true });
     return enc.result();
   }

@@ -46,7 +46,7 @@ test('a dump restored into a new instance has the same row counts and content ch
 
   const dst = await startPostgres();
   try {
-    await fsdrOk(['--config', cfg, 'restore-dump', '--connection', dst.connectionString, '--jobs', '2']);
+    await fsdrOk(['--config', cfg, 'restore-dump', '--connection', dst.connectionString]);
     for (const [db, table] of [['featuresignals', 'flags'], ['featuresignals', 'audit'], ['postgres', 'pgbench_accounts']] as const) {
       assert.deepEqual((await dst.query(SUM(table), [], db)).rows[0], (await src.query(SUM(table), [], db)).rows[0], `${db}.${table}`);
     }

@@ -120,3 +120,15 @@ test('memory stays bounded while streaming 256 MiB through encode and decode', a
   assert.equal(n, total);
   assert.ok(peak - before < 96 * 1024 * 1024, `rss grew by ${((peak - before) / 1048576).toFixed(0)} MiB`);
 });
+
+test('without a digest the trailer still binds the size, and tampering is still caught', async () => {
+  const data = randomBytes(3 * DEFAULT_CHUNK + 11);
+  const e = plain.encode(Readable.from([data]), { digest: false });
+  const stored = await collect(e.stream);
+  assert.equal(e.result().sha256, '');
+  assert.deepEqual(await decode(plain, stored), data);
+  const bad = Buffer.from(stored);
+  bad[DEFAULT_CHUNK + 100] ^= 1;
+  await assert.rejects(decode(plain, bad), IntegrityError);
+  await assert.rejects(decode(plain, stored.subarray(0, stored.length - 60)), IntegrityError);
+});

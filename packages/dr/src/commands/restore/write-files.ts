@@ -21,16 +21,28 @@ function destPath(pgdata: string, rel: string): string {
 
 export async function extractBundle(objects: ObjectStore, key: string, entries: ManifestFile[], pgdata: string, onBytes: (n: number) => void): Promise<void> {
   let fh: FileHandle | undefined;
+  // Decoded pieces are small; write them in batches of about 1 MiB (one writev each).
+  let batch: Buffer[] = [];
+  let batched = 0;
+  const flush = async () => {
+    if (!batched) return;
+    await fh!.writev(batch);
+    onBytes(batched);
+    batch = [];
+    batched = 0;
+  };
   try {
     await readBundleFiles(key, await objects.open(key), entries, {
       begin: async (f) => {
         fh = await open(destPath(pgdata, f.path), 'wx', f.mode & 0o777);
       },
       data: async (_f, bytes) => {
-        await fh!.write(bytes);
-        onBytes(bytes.length);
+        batch.push(bytes);
+        batched += bytes.length;
+        if (batched >= 1 << 20) await flush();
       },
       end: async () => {
+        await flush();
         await fh!.close();
         fh = undefined;
       },

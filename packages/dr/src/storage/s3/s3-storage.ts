@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
-import { StorageError } from '../../errors.js';
+import { FsdrError, StorageError } from '../../errors.js';
 import type { S3RepositoryConfig } from '../../config/schema.js';
 import { ObjectExistsError, ObjectNotFoundError, unreachable } from '../errors.js';
 import type { ObjectInfo, ObjectVersionInfo, PutOptions, StorageFeatures, VersionedStorage } from '../storage.js';
@@ -50,10 +50,15 @@ export class S3Storage implements VersionedStorage {
   }
 
   private fail(op: string, key: string, err: unknown): never {
+    // Errors of our own making (a body stream that failed its integrity check) pass through.
+    if (err instanceof FsdrError) throw err;
     const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
     const name = e.name ?? '';
     if (NOT_FOUND.has(name) || e.$metadata?.httpStatusCode === 404) throw new ObjectNotFoundError(key, this.description);
-    if (NETWORK.has(e.code ?? '') || NETWORK.has(name) || !e.$metadata) throw unreachable(this.description, err);
+    if (NETWORK.has(e.code ?? '') || NETWORK.has(name) || (!e.$metadata && /ECONN|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|socket hang up/i.test(String((err as Error).message)))) throw unreachable(this.description, err);
+    if (err instanceof Error && !e.$metadata) {
+      throw new StorageError(`${op} ${key} in ${this.description} failed: ${err.message.split('\n')[0]}`, { cause: err });
+    }
     if (name === 'NoSuchBucket') {
       throw new StorageError(`bucket ${this.cfg.bucket} does not exist`, { code: 'FSDR_STORAGE_NO_BUCKET', hint: 'create it (with Object Lock if configured) or fix repositories.*.bucket', cause: err });
     }
