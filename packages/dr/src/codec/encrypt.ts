@@ -85,6 +85,8 @@ export interface DecryptedTrailer {
   size: number;
 }
 
+const OUTPUT_SLICE = 64 * 1024;
+
 export class DecryptStream extends Transform {
   private q = new ByteQueue();
   private dataKey?: Buffer;
@@ -160,7 +162,9 @@ export class DecryptStream extends Transform {
         if (plain.length !== TRAILER_BYTES) throw this.corrupt('malformed trailer');
         this.trailer = decodeTrailer(plain);
       } else {
-        this.push(plain);
+        // Hand the frame on in small slices: a 1 MiB frame of well-compressed data can inflate to
+        // tens of MiB in one zstd call, while slices let backpressure bound the memory downstream.
+        for (let off = 0; off < plain.length; off += OUTPUT_SLICE) this.push(plain.subarray(off, off + OUTPUT_SLICE));
       }
     }
   }
