@@ -1,33 +1,34 @@
 // The fsdr agent as an SRE runs it: two agents start on one repository with an overdue backup
 // (exactly one backup is taken), /health is open, /status and /metrics need the token, /metrics
-// shows WAL age and replication lag, and SIGTERM stops it cleanly.
+// shows WAL age and the lag of a standby-region bucket (moto), and SIGTERM stops it cleanly.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, startPostgres, waitUntil, type PostgresHandle } from '@featuresignals/testkit';
-import { archiveCommand, FSDR_BIN, fsdrOk, giveToPostgres, makeWorkspace, type Workspace } from '../helpers/fsdr.js';
+import { freePort, startMoto, startPostgres, waitUntil, type MotoHandle, type PostgresHandle } from '@featuresignals/testkit';
+import { createBucket, s3Client } from '../helpers/s3.js';
+import { archiveCommand, FSDR_BIN, fsdrOk, makeWorkspace, type Workspace } from '../helpers/fsdr.js';
 import { switchWal, waitArchived } from '../helpers/pg-load.js';
 
 const TOKEN = 'test-agent-token-3f9a';
 let ws: Workspace;
 let pg: PostgresHandle;
+let moto: MotoHandle;
 const agents: ChildProcess[] = [];
 
 async function startAgent(name: string): Promise<string> {
   const port = await freePort();
-  const replica = join(ws.dir, 'replica');
-  mkdirSync(replica, { recursive: true });
-  giveToPostgres(replica);
   const cfg = ws.writeConfig({
     cluster: { connection: pg.connectionString, pgdata: pg.pgdata },
-    repositories: { primary: { type: 'fs', path: ws.repoDir }, standby: { type: 'fs', path: replica } },
+    repositories: {
+      primary: { type: 'fs', path: ws.repoDir },
+      standby: { type: 's3', bucket: 'fsdr-standby-region', region: 'eu-west-1', endpoint: moto.endpoint, forcePathStyle: true, objectLock: { mode: 'compliance', days: 7 } },
+    },
     encryption: { masterKey: `file:${ws.keyFile}` },
     schedule: { backup: '0 3 * * *', dump: 'off', expire: 'off', verify: 'off', replicate: 'off' },
     agent: { listen: `127.0.0.1:${port}`, token: 'env:FSDR_AGENT_TOKEN' },
   }, `${name}.yaml`);
-  const child = spawn(process.execPath, [FSDR_BIN, '--config', cfg, 'agent'], { env: { ...process.env, FSDR_AGENT_TOKEN: TOKEN }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [FSDR_BIN, '--config', cfg, 'agent'], { env: { ...process.env, ...moto.env, FSDR_AGENT_TOKEN: TOKEN }, stdio: ['ignore', 'ignore', 'pipe'] });
   agents.push(child);
   const url = `http://127.0.0.1:${port}`;
   await waitUntil(async () => ((await fetch(`${url}/health`)).ok ? true : undefined), 30_000, `agent ${name}`);
@@ -37,6 +38,8 @@ async function startAgent(name: string): Promise<string> {
 const get = (url: string, token?: string) => fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
 
 before(async () => {
+  moto = await startMoto();
+  await createBucket(s3Client(moto), 'fsdr-standby-region', true);
   ws = makeWorkspace();
   const cfg = ws.writeConfig({ repositories: { primary: { type: 'fs', path: ws.repoDir } }, encryption: { masterKey: `file:${ws.keyFile}` } });
   pg = await startPostgres({ settings: { wal_level: 'replica', archive_mode: 'on', archive_command: archiveCommand(cfg) } });
@@ -48,6 +51,7 @@ before(async () => {
 after(async () => {
   for (const a of agents) if (a.exitCode === null) a.kill('SIGKILL');
   await pg?.stop();
+  await moto?.stop();
   ws?.cleanup();
 });
 

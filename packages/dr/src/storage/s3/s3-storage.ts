@@ -99,7 +99,9 @@ export class S3Storage implements VersionedStorage {
             : {}),
         },
         partSize: 8 * 1024 * 1024,
-        queueSize: 2,
+        // One part in flight per upload: backups already upload one bundle per worker in parallel,
+        // and every part buffered costs 8 MiB of memory.
+        queueSize: 1,
         leavePartsOnError: false,
       });
       const r = await upload.done();
