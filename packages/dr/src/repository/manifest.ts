@@ -4,12 +4,20 @@
 
 export const MANIFEST_FORMAT = 1;
 
+/**
+ * One piece of a file. A file larger than a bundle is split into pieces (each in its own bundle,
+ * so several workers can copy one large relation at once); every other file is one piece.
+ */
 export interface ManifestFile {
   /** path relative to the data directory ('base/5/1259', 'pg_tblspc/16384/PG_15_.../1') */
   path: string;
+  /** bytes of this piece */
   size: number;
+  /** where the piece starts in the file (absent: 0, the whole file) */
+  fileOffset?: number;
   mode: number;
   mtimeMs: number;
+  /** sha256 of this piece */
   sha256: string;
   /** the backup whose bundle holds the bytes (this one, or an earlier one for incremental) */
   backup: string;

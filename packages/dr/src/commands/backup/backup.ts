@@ -11,7 +11,8 @@ import { MANIFEST_FORMAT, newBackupId, type BackupManifest, type ManifestBundle,
 import type { Repository } from '../../repository/repository.js';
 import { openClusterSession } from '../cluster-session.js';
 import { Progress } from '../../util/progress.js';
-import type { writeBundle } from './bundle-writer.js';
+import { log } from '../../util/log.js';
+import type { FilePiece, writeBundle } from './bundle-writer.js';
 import { WorkerPool } from '../../util/worker-pool.js';
 import { walkPgdata, type PgdataFile } from './walk-pgdata.js';
 
@@ -24,27 +25,37 @@ export interface BackupOptions {
   archiveTimeoutMs?: number;
 }
 
-/** Files unchanged since before the prior backup started can be taken from it. */
-function unchanged(f: PgdataFile, prior: Map<string, ManifestFile>, priorStartMs: number): ManifestFile | undefined {
-  const p = prior.get(f.path);
-  if (!p || p.size !== f.size || p.mtimeMs !== f.mtimeMs) return undefined;
+/** Files unchanged since before the prior backup started can be taken from it (all their pieces). */
+function unchanged(f: PgdataFile, prior: Map<string, ManifestFile[]>, priorStartMs: number): ManifestFile[] | undefined {
+  const pieces = prior.get(f.path);
+  if (!pieces) return undefined;
+  const size = pieces.reduce((a, p) => a + p.size, 0);
+  if (size !== f.size || pieces[0]!.mtimeMs !== f.mtimeMs) return undefined;
   // A file touched after the prior backup began may have been copied mid-change: copy it again.
   if (f.mtimeMs >= priorStartMs - 1000) return undefined;
-  return p;
+  return pieces;
 }
 
-function partition(files: PgdataFile[], bundleBytes: number): PgdataFile[][] {
-  const bundles: PgdataFile[][] = [];
-  let cur: PgdataFile[] = [];
+/**
+ * Pieces of about `bundleBytes` each, packed into bundles of about `bundleBytes`: small files
+ * share a bundle, a large file spreads over several bundles (and so over several workers).
+ */
+export function partition(files: PgdataFile[], bundleBytes: number): FilePiece[][] {
+  const bundles: FilePiece[][] = [];
+  let cur: FilePiece[] = [];
   let size = 0;
-  for (const f of files) {
-    if (cur.length && size + f.size > bundleBytes) {
+  const add = (p: FilePiece) => {
+    if (cur.length && size + p.length > bundleBytes) {
       bundles.push(cur);
       cur = [];
       size = 0;
     }
-    cur.push(f);
-    size += f.size;
+    cur.push(p);
+    size += p.length;
+  };
+  for (const f of files) {
+    if (f.size <= bundleBytes) add({ file: f, start: 0, length: f.size });
+    else for (let start = 0; start < f.size; start += bundleBytes) add({ file: f, start, length: Math.min(bundleBytes, f.size - start) });
   }
   if (cur.length) bundles.push(cur);
   return bundles;
@@ -75,16 +86,19 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
     }
     const backupId = newBackupId(opts.type);
     const session = new BackupSession(client, id.pgVersionNum);
+    const t0 = Date.now();
     const start = await session.start(`fsdr ${backupId}`);
+    log().debug({ backupId, ms: Date.now() - t0 }, 'backup start (checkpoint)');
     const listing = await walkPgdata(cluster.pgdata);
 
-    const priorFiles = new Map((prior?.files ?? []).map((f) => [f.path, f]));
+    const priorFiles = new Map<string, ManifestFile[]>();
+    for (const f of prior?.files ?? []) priorFiles.set(f.path, [...(priorFiles.get(f.path) ?? []), f]);
     const priorStart = prior ? Date.parse(prior.startTime) : 0;
     const reused: ManifestFile[] = [];
     const toCopy: PgdataFile[] = [];
     for (const f of listing.files) {
       const p = prior ? unchanged(f, priorFiles, priorStart) : undefined;
-      if (p) reused.push({ ...p, mode: f.mode });
+      if (p) reused.push(...p.map((piece) => ({ ...piece, mode: f.mode })));
       else toCopy.push(f);
     }
     const groups = partition(toCopy, opts.bundleBytes);
@@ -92,7 +106,7 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
     const files: ManifestFile[] = [...reused];
     const bundles: ManifestBundle[] = [];
     // Bundles are written by worker threads: reading, hashing, zstd and AES-GCM on every core.
-    const pool = new WorkerPool<{ backupId: string; index: number; files: PgdataFile[] }, Awaited<ReturnType<typeof writeBundle>>>(
+    const pool = new WorkerPool<{ backupId: string; index: number; files: FilePiece[] }, Awaited<ReturnType<typeof writeBundle>>>(
       new URL('./bundle-worker.js', import.meta.url), { configPath: cfg.source }, Math.max(1, Math.min(opts.processes, groups.length)),
     );
     try {
@@ -105,13 +119,16 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
       await pool.close();
     }
     progress.finish();
+    log().debug({ backupId, ms: Date.now() - t0 }, 'files copied');
 
     const stop = await session.stop();
     const stopWal = lsnToSegment(start.timeline, parseLsn(stop.lsn), id.walSegmentSize);
     // The manifest may only exist once the WAL that makes the backup consistent is archived.
+    log().debug({ backupId, ms: Date.now() - t0 }, 'backup stopped');
     await waitForWal(repo, stopWal, opts.archiveTimeoutMs ?? 120_000);
+    log().debug({ backupId, ms: Date.now() - t0 }, 'stop WAL archived');
 
-    files.sort((a, b) => (a.path < b.path ? -1 : 1));
+    files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : (a.fileOffset ?? 0) - (b.fileOffset ?? 0)));
     bundles.sort((a, b) => a.index - b.index);
     const manifest: BackupManifest = {
       format: MANIFEST_FORMAT,
@@ -138,7 +155,7 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
       files,
       bundles,
       totals: {
-        files: files.length,
+        files: new Set(files.map((f) => f.path)).size,
         bytes: files.reduce((a, f) => a + f.size, 0),
         storedBytes: bundles.reduce((a, b) => a + b.storedSize, 0),
         newBytes: bundles.reduce((a, b) => a + b.size, 0),

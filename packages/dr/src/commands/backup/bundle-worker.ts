@@ -3,11 +3,10 @@ import { workerData } from 'node:worker_threads';
 import { loadConfigCached } from '../../config/cache.js';
 import { Repository } from '../../repository/repository.js';
 import { serveTasks } from '../../util/worker-main.js';
-import { writeBundle } from './bundle-writer.js';
-import type { PgdataFile } from './walk-pgdata.js';
+import { writeBundle, type FilePiece } from './bundle-writer.js';
 
 const { configPath, repository } = workerData as { configPath: string; repository?: string };
 const repo = await Repository.open(await loadConfigCached(configPath), repository);
-serveTasks<{ backupId: string; index: number; files: PgdataFile[] }, Awaited<ReturnType<typeof writeBundle>>>((m, progress) =>
+serveTasks<{ backupId: string; index: number; files: FilePiece[] }, Awaited<ReturnType<typeof writeBundle>>>((m, progress) =>
   writeBundle(repo.objects, m.backupId, m.index, m.files, progress),
 );

@@ -1,6 +1,7 @@
 // Rebuilds a data directory from a manifest: directories first, then every bundle decoded once,
 // in parallel, each file's bytes written and checked against its sha256. Tablespace files go to
 // <pgdata>_tblspc/<oid>, which the rewritten tablespace_map points PostgreSQL at.
+import { constants } from 'node:fs';
 import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { readBundleFiles } from '../../repository/bundle-reader.js';
@@ -21,12 +22,14 @@ function destPath(pgdata: string, rel: string): string {
 
 export async function extractBundle(objects: ObjectStore, key: string, entries: ManifestFile[], pgdata: string, onBytes: (n: number) => void): Promise<void> {
   let fh: FileHandle | undefined;
-  // Decoded pieces are small; write them in batches of about 1 MiB (one writev each).
+  let position = 0;
+  // Decoded pieces are small; write them in batches of about 1 MiB (one positioned writev each).
   let batch: Buffer[] = [];
   let batched = 0;
   const flush = async () => {
     if (!batched) return;
-    await fh!.writev(batch);
+    await fh!.writev(batch, position);
+    position += batched;
     onBytes(batched);
     batch = [];
     batched = 0;
@@ -34,7 +37,10 @@ export async function extractBundle(objects: ObjectStore, key: string, entries: 
   try {
     await readBundleFiles(key, await objects.open(key), entries, {
       begin: async (f) => {
-        fh = await open(destPath(pgdata, f.path), 'wx', f.mode & 0o777);
+        // Pieces of one large file are written by several workers at their own offsets: create
+        // without truncating (the data directory is new and empty; restore checked that).
+        fh = await open(destPath(pgdata, f.path), constants.O_WRONLY | constants.O_CREAT, f.mode & 0o777);
+        position = f.fileOffset ?? 0;
       },
       data: async (_f, bytes) => {
         batch.push(bytes);
