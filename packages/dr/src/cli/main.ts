@@ -80,6 +80,24 @@ export function buildProgram(): Command {
     }));
 
   program
+    .command('archive-get-async', { hidden: true })
+    .description('background prefetcher started by wal-fetch when archive.async is on')
+    .requiredOption('--from <segment>', 'the segment PostgreSQL asked for')
+    .option('--repo <name>', 'repository', 'primary')
+    .action(action(async (opts: { from: string; repo: string }, cmd: Command) => {
+      const cfg = cfgOf(cmd);
+      const { Repository } = await import('../repository/repository.js');
+      const { runPrefetcher } = await import('../commands/wal-fetch/prefetch.js');
+      const { spoolDir } = await import('../commands/wal-push/spool.js');
+      const repo = await Repository.open(cfg, opts.repo);
+      try {
+        await runPrefetcher(repo, { spool: spoolDir(cfg.archive.spoolPath, cfg.source), from: opts.from, depth: Math.max(4, cfg.archive.processes * 2) });
+      } finally {
+        await repo.close();
+      }
+    }));
+
+  program
     .command('info')
     .description('show a repository: its cluster and the archived WAL per timeline (first, last, gaps)')
     .option('--repo <name>', 'repository name from the config', 'primary')

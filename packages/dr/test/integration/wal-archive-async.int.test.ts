@@ -3,20 +3,23 @@
 // repository that refuses writes makes wal-push fail (PostgreSQL retries) until it is fixed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { startPostgres, waitUntil, type PostgresHandle } from '@featuresignals/testkit';
+import { freePort, startPostgres, waitUntil, type PostgresHandle } from '@featuresignals/testkit';
+import { queryPort, stopRestored } from '../helpers/restored.js';
 import { archiveCommand, fsdrOk, giveToPostgres, makeWorkspace, type Workspace } from '../helpers/fsdr.js';
 import { archiverStats, pgbench, switchWal, waitArchived } from '../helpers/pg-load.js';
 
 let ws: Workspace;
 let pg: PostgresHandle;
 let cfg: string;
+let spool: string;
+const restored: string[] = [];
 
 before(async () => {
   ws = makeWorkspace();
-  const spool = join(ws.dir, 'spool');
+  spool = join(ws.dir, 'spool');
   mkdirSync(spool);
   giveToPostgres(spool);
   const doc = {
@@ -33,6 +36,7 @@ before(async () => {
 });
 
 after(async () => {
+  for (const d of restored) await stopRestored(d);
   await pg?.stop();
   ws?.cleanup();
 });
@@ -71,4 +75,28 @@ test('a repository that refuses writes fails wal-push; archiving resumes once it
   await waitArchived(pg, last, 120_000);
   const info = JSON.parse(await fsdrOk(['--config', cfg, 'info', '--json']));
   assert.deepEqual(info.wal.timelines[0].gaps, []);
+});
+
+test('async wal-fetch prefetches the next segments into the spool and serves them from there', async () => {
+  const done = readdirSync(join(pg.pgdata, 'pg_wal', 'archive_status')).filter((n) => /^[0-9A-F]{24}\.done$/.test(n)).map((n) => n.slice(0, -5)).sort();
+  assert.ok(done.length >= 3);
+  const out = mkdtempSync(join(tmpdir(), 'fsdr-prefetch-'));
+  await fsdrOk(['--config', cfg, 'wal-fetch', done[0]!, join(out, done[0]!)]);
+  const spooled = join(spool, 'archive-in', done[1]!);
+  await waitUntil(async () => (existsSync(spooled) ? true : undefined), 30_000, 'the prefetcher to fetch the next segment');
+  await fsdrOk(['--config', cfg, 'wal-fetch', done[1]!, join(out, done[1]!)]);
+  assert.equal(existsSync(spooled), false, 'served from the spool (moved, not copied)');
+  for (const n of done.slice(0, 2)) assert.ok(readFileSync(join(out, n)).equals(readFileSync(join(pg.pgdata, 'pg_wal', n))), n);
+});
+
+test('a point-in-time restore with async fetching recovers everything', async () => {
+  await fsdrOk(['--config', cfg, 'backup']);
+  await pgbench(pg, ['-c', '2', '-t', '500', '-n']);
+  await waitArchived(pg, await switchWal(pg), 120_000);
+  const pgdata = join(ws.dir, 'restored-async');
+  restored.push(pgdata);
+  const port = await freePort();
+  await fsdrOk(['--config', cfg, 'restore', '--pgdata', pgdata, '--port', String(port), '--latest', '--archive-off']);
+  const sum = 'SELECT count(*)::int AS n, sum(abalance)::text AS s FROM pgbench_accounts';
+  assert.deepEqual((await queryPort(port, sum))[0], (await pg.query(sum)).rows[0]);
 });

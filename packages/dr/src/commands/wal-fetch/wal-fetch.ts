@@ -1,16 +1,45 @@
 // fsdr wal-fetch %f %p: PostgreSQL's restore_command. A missing file is normal (PostgreSQL probes
 // for history files and for the end of the archive), so it exits 1 without a word.
-import { resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { copyFile, rename, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Config } from '../../config/load.js';
 import { FsdrError } from '../../errors.js';
 import { parseWalName } from '../../postgres/wal-name.js';
 import { Repository } from '../../repository/repository.js';
 import { ObjectNotFoundError } from '../../storage/errors.js';
 
+const FSDR_BIN = fileURLToPath(new URL('../../../../bin/fsdr.js', import.meta.url));
+
+/** Async mode: take the segment from the prefetch spool if it is there, and keep a prefetcher running. */
+async function fromSpool(cfg: Config, name: string, dest: string, repoName: string): Promise<boolean> {
+  const { spoolDir, inDir, lockHolder } = await import('../wal-push/spool.js');
+  const spool = spoolDir(cfg.archive.spoolPath, cfg.source);
+  const ready = join(inDir(spool), name);
+  let served = false;
+  try {
+    await rename(ready, dest);
+    served = true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EXDEV') {
+      await copyFile(ready, dest);
+      await unlink(ready);
+      served = true;
+    }
+  }
+  if (lockHolder(spool, 'archive-get') === undefined) {
+    const child = spawn(process.execPath, [FSDR_BIN, 'archive-get-async', '--from', name, '--repo', repoName, '--config', cfg.source], { detached: true, stdio: 'ignore' });
+    child.unref();
+  }
+  return served;
+}
+
 /** Returns false when the file is not in the repository. */
 export async function walFetch(cfg: Config, name: string, dest: string, repoName = 'primary'): Promise<boolean> {
   const w = parseWalName(name);
   if (!w) throw new FsdrError('FSDR_WAL_NAME', `${name} is not a WAL file name`, { hint: "restore_command must pass %f %p: restore_command = 'fsdr wal-fetch %f %p'" });
+  if (cfg.archive.async && w.kind === 'segment' && (await fromSpool(cfg, name, resolve(dest), repoName))) return true;
   const repo = await Repository.open(cfg, repoName);
   try {
     await repo.readInfo();

@@ -10,6 +10,12 @@ export function spoolDir(configured: string | undefined, configSource: string): 
   return configured ?? join(tmpdir(), `fsdr-spool-${createHash('sha1').update(configSource).digest('hex').slice(0, 10)}`);
 }
 
+export function inDir(spool: string): string {
+  const d = join(spool, 'archive-in');
+  mkdirSync(d, { recursive: true, mode: 0o700 });
+  return d;
+}
+
 export function outDir(spool: string): string {
   const d = join(spool, 'archive-out');
   mkdirSync(d, { recursive: true, mode: 0o700 });
@@ -25,14 +31,16 @@ function alive(pid: number): boolean {
   }
 }
 
-export function lockPath(spool: string): string {
-  return join(spool, 'archive-push.lock');
+export type SpoolLock = 'archive-push' | 'archive-get';
+
+export function lockPath(spool: string, lock: SpoolLock = 'archive-push'): string {
+  return join(spool, `${lock}.lock`);
 }
 
 /** Pid of the live pusher holding the lock, if any. */
-export function lockHolder(spool: string): number | undefined {
+export function lockHolder(spool: string, lock: SpoolLock = 'archive-push'): number | undefined {
   try {
-    const pid = Number(readFileSync(lockPath(spool), 'utf8'));
+    const pid = Number(readFileSync(lockPath(spool, lock), 'utf8'));
     return pid > 0 && alive(pid) ? pid : undefined;
   } catch {
     return undefined;
@@ -40,19 +48,19 @@ export function lockHolder(spool: string): number | undefined {
 }
 
 /** Take the pusher lock; false when a live process holds it. */
-export function acquireLock(spool: string): boolean {
+export function acquireLock(spool: string, lock: SpoolLock = 'archive-push'): boolean {
   mkdirSync(spool, { recursive: true, mode: 0o700 });
   for (let i = 0; i < 2; i++) {
     try {
-      const fd = openSync(lockPath(spool), 'wx', 0o600);
+      const fd = openSync(lockPath(spool, lock), 'wx', 0o600);
       writeSync(fd, String(process.pid));
       closeSync(fd);
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (lockHolder(spool) !== undefined) return false;
+      if (lockHolder(spool, lock) !== undefined) return false;
       try {
-        unlinkSync(lockPath(spool)); // stale: its pusher died
+        unlinkSync(lockPath(spool, lock)); // stale: its owner died
       } catch {
         /* another process took it over first */
       }
@@ -61,9 +69,9 @@ export function acquireLock(spool: string): boolean {
   return false;
 }
 
-export function releaseLock(spool: string): void {
+export function releaseLock(spool: string, lock: SpoolLock = 'archive-push'): void {
   try {
-    if (Number(readFileSync(lockPath(spool), 'utf8')) === process.pid) unlinkSync(lockPath(spool));
+    if (Number(readFileSync(lockPath(spool, lock), 'utf8')) === process.pid) unlinkSync(lockPath(spool, lock));
   } catch {
     /* already gone */
   }

@@ -1,0 +1,64 @@
+// Async archive-get: while PostgreSQL replays segment N, a background fetcher decodes N+1 … N+depth
+// into the spool (archive-in), so each restore_command call only renames a ready file. It follows
+// PostgreSQL: it refills as files are consumed, stops at the end of the archive, and exits when idle.
+import { readdir, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseWalName, segmentFromNumber, segmentNumber } from '../../postgres/wal-name.js';
+import type { Repository } from '../../repository/repository.js';
+import { ObjectNotFoundError } from '../../storage/errors.js';
+import { acquireLock, inDir, releaseLock } from '../wal-push/spool.js';
+
+export interface PrefetchOptions {
+  spool: string;
+  /** the segment PostgreSQL asked for; prefetching starts after it */
+  from: string;
+  depth: number;
+  idleMs?: number;
+}
+
+/** Returns how many segments it fetched; false if another fetcher holds the lock. */
+export async function runPrefetcher(repo: Repository, opts: PrefetchOptions): Promise<number | false> {
+  if (!acquireLock(opts.spool, 'archive-get')) return false;
+  const dir = inDir(opts.spool);
+  const info = await repo.readInfo();
+  const start = parseWalName(opts.from);
+  if (!start || start.kind !== 'segment') return 0;
+  const tli = start.timeline;
+  const size = info.walSegmentSize;
+  const first = segmentNumber(start, size);
+  let fetched = 0;
+  try {
+    // Segments before the one asked for will not be asked for again.
+    for (const n of await readdir(dir)) {
+      const w = parseWalName(n);
+      if (!w || w.kind !== 'segment' || w.timeline !== tli || segmentNumber(w, size) <= first) await unlink(join(dir, n)).catch(() => undefined);
+    }
+    let next = first + 1;
+    let idleSince = Date.now();
+    while (Date.now() - idleSince < (opts.idleMs ?? 10_000)) {
+      const present = (await readdir(dir)).filter((n) => !n.endsWith('.tmp'));
+      const ahead = present.map((n) => parseWalName(n)).filter((w) => w && w.timeline === tli && w.kind === 'segment').map((w) => segmentNumber(w!, size));
+      // Files consumed by PostgreSQL are gone: keep `depth` ready after the oldest one left.
+      const low = ahead.length ? Math.min(...ahead) : next;
+      if (next - low >= opts.depth) {
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      const name = segmentFromNumber(tli, next, size);
+      const tmp = join(dir, `${name}.tmp`);
+      try {
+        await repo.wal.fetch(parseWalName(name)!, tmp);
+      } catch (err) {
+        if (err instanceof ObjectNotFoundError) break; // the end of the archive (for now)
+        throw err;
+      }
+      await rename(tmp, join(dir, name));
+      fetched++;
+      next++;
+      idleSince = Date.now();
+    }
+    return fetched;
+  } finally {
+    releaseLock(opts.spool, 'archive-get');
+  }
+}
