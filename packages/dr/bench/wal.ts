@@ -14,8 +14,7 @@
 //              pgbackrest archive-async=y process-max=4; rounds in ABBA order, fresh repo and spool each.
 //
 // Options (after `wal`): --segments N (30), --load-seconds S (60), --rounds R (2 per tool), --keep.
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { promisify } from 'node:util';
+import { spawn, type ChildProcess } from 'node:child_process';
 import {
   chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync,
   renameSync, rmSync, statSync, writeFileSync,
@@ -29,10 +28,9 @@ import { FSDR_BIN, fsdrOk, giveToPostgres } from '../test/helpers/fsdr.js';
 import { loadConfig } from '../src/config/load.js';
 import { Repository } from '../src/repository/repository.js';
 import { pushWalFile } from '../src/commands/wal-push/push-wal-file.js';
+import { execFileP, f1, f2, median, PGBACKREST, pidsWith, reap, sum } from './common.js';
 
-const execFileP = promisify(execFile);
 const SEG = 16 * 1024 * 1024;
-const PGBACKREST = '/usr/bin/pgbackrest';
 const STANZA = 'bench';
 
 export interface BenchContext {
@@ -121,53 +119,10 @@ async function shOk(cmd: string, cwd: string): Promise<RunResult> {
   return r;
 }
 
-/** Pids of processes (other than this one) whose command line contains `marker`. */
-function pidsWith(marker: string): number[] {
-  const pids: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    const pid = Number(e);
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)) pids.push(pid);
-    } catch {
-      /* gone */
-    }
-  }
-  return pids;
-}
-
-/** Wait up to `ms` for processes naming `marker` to exit on their own, then end them by pid. */
-async function reap(marker: string, ms: number): Promise<number> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline && pidsWith(marker).length > 0) await sleep(100);
-  const left = pidsWith(marker);
-  for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
-    for (const pid of pidsWith(marker)) {
-      try {
-        process.kill(pid, sig);
-      } catch {
-        /* gone */
-      }
-    }
-    for (let i = 0; i < 30 && pidsWith(marker).length > 0; i++) await sleep(100);
-  }
-  return left.length;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Small statistics helpers.
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 };
-const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
-const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '');
-const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '');
 
 function dirBytes(dir: string): number {
   let total = 0;
