@@ -1,7 +1,7 @@
 // The fsdr command line: commander wiring only. Each verb calls into commands/ and prints;
 // errors become one line and an exit code in exit.ts.
 import { Command } from 'commander';
-import { action } from './exit.js';
+import { action, fail, RESTORE_COMMAND_FATAL } from './exit.js';
 import { addBackupCommands, addDemoCommand } from './backup-commands.js';
 import { cfgOf, print } from './shared.js';
 import { addAgentCommand, addDumpCommands, addExpireCommand, addReplicateCommand } from './dump-commands.js';
@@ -53,10 +53,14 @@ export function buildProgram(): Command {
     .description("restore one WAL file (PostgreSQL's restore_command); exits 1 quietly when it is not archived")
     .option('--repo <name>', 'repository to fetch from', 'primary')
     .addHelpText('after', "\nExample (postgresql.conf):\n  restore_command = 'FSDR_CONFIG=/etc/fsdr.yaml fsdr wal-fetch %f %p'\n")
-    .action(action(async (name: string, dest: string, o: { repo: string }, cmd: Command) => {
-      const { walFetch } = await import('../commands/wal-fetch/wal-fetch.js');
-      if (!(await walFetch(cfgOf(cmd), name, dest, o.repo))) process.exit(1);
-    }));
+    .action(async (name: string, dest: string, o: { repo: string }, cmd: Command) => {
+      try {
+        const { walFetch } = await import('../commands/wal-fetch/wal-fetch.js');
+        if (!(await walFetch(cfgOf(cmd), name, dest, o.repo))) process.exit(1);
+      } catch (err) {
+        fail(err, RESTORE_COMMAND_FATAL);
+      }
+    });
 
   program
     .command('archive-push-async', { hidden: true })

@@ -1,7 +1,7 @@
 // The lean path for archive_command/restore_command: PostgreSQL runs these once per WAL file, so
 // they skip commander and load only what pushing or fetching needs (storage backends lazily).
 import { loadConfigCached } from '../config/cache.js';
-import { fail } from './exit.js';
+import { fail, RESTORE_COMMAND_FATAL } from './exit.js';
 
 function parse(args: string[]): { config?: string; repo?: string; rest: string[] } {
   const rest: string[] = [];
@@ -33,6 +33,6 @@ export async function main(argv: string[]): Promise<void> {
       if (!(await walFetch(cfg, rest[0]!, rest[1]!, repo))) process.exit(1);
     }
   } catch (err) {
-    fail(err);
+    fail(err, cmd === 'wal-fetch' ? RESTORE_COMMAND_FATAL : undefined);
   }
 }

@@ -80,6 +80,8 @@ export class ObjectCodec {
   async decode(key: string, stored: Readable): Promise<Readable> {
     const decrypt = new DecryptStream(this.masterKey, key);
     stored.on('error', (e) => decrypt.destroy(e));
+    // A decode failure must release the source too (a file handle, an S3 socket).
+    decrypt.on('error', () => stored.destroy());
     stored.pipe(decrypt);
     const header = await new Promise<Awaited<typeof decrypt.headerReady>>((resolve, reject) => {
       decrypt.once('error', reject);

@@ -33,11 +33,15 @@ export class BackupSession {
     }
   }
 
-  /** Ends the backup; waits until PostgreSQL has archived the WAL the backup needs. */
+  /**
+   * Ends the backup. It does not wait for archiving inside PostgreSQL (that wait has no timeout and
+   * hangs for ever when archiving is broken): the caller waits for the stop segment in the
+   * repository, with a timeout and a clear error.
+   */
   async stop(): Promise<BackupStop> {
     const sql = this.versionNum >= 150000
-      ? 'SELECT lsn::text, labelfile, spcmapfile, now() AS t FROM pg_backup_stop(true)'
-      : 'SELECT lsn::text, labelfile, spcmapfile, now() AS t FROM pg_stop_backup(false, true)';
+      ? 'SELECT lsn::text, labelfile, spcmapfile, now() AS t FROM pg_backup_stop(false)'
+      : 'SELECT lsn::text, labelfile, spcmapfile, now() AS t FROM pg_stop_backup(false, false)';
     const r = await this.client.query(sql);
     const row = r.rows[0];
     return { lsn: row.lsn, backupLabel: row.labelfile, tablespaceMap: row.spcmapfile ?? '', time: row.t };

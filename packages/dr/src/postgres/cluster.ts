@@ -42,3 +42,15 @@ export async function readIdentity(client: pg.Client): Promise<ClusterIdentity> 
     timeline: row.tli,
   };
 }
+
+/**
+ * A connection URL for a client program's command line, without its password, and the
+ * environment that carries the password instead (argv is readable by every local user via ps).
+ */
+export function clientConnection(url: string, database?: string): { url: string; env: NodeJS.ProcessEnv } {
+  const u = new URL(url);
+  const password = u.password ? decodeURIComponent(u.password) : undefined;
+  u.password = '';
+  if (database !== undefined) u.pathname = '/' + encodeURIComponent(database);
+  return { url: u.toString(), env: password ? { ...process.env, PGPASSWORD: password } : process.env };
+}

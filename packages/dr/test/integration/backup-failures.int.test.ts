@@ -4,13 +4,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { waitUntil, type PostgresHandle } from '@featuresignals/testkit';
 import { archivingCluster } from '../helpers/cluster.js';
 import { FSDR_BIN, fsdrOk, makeWorkspace, runFsdr, type Workspace } from '../helpers/fsdr.js';
 import { pgbench } from '../helpers/pg-load.js';
+import { queryPort, stopRestored } from '../helpers/restored.js';
+import { freePort } from '@featuresignals/testkit';
 
 let ws: Workspace;
 let pg: PostgresHandle;
@@ -103,4 +105,23 @@ test('a flipped byte in a backup object: verify and restore fail naming the obje
   const all = await runFsdr(['--config', cfg, 'verify']);
   assert.equal(all.code, 1, 'a full verify finds it too');
   assert.match(all.stdout, /FAULT backups\/\S+\/bundle-00002/);
+});
+
+test('a data directory whose pg_wal is a link to another disk (initdb --waldir) backs up and restores', async () => {
+  await pg.stopServer();
+  const waldir = join(ws.dir, 'waldisk');
+  renameSync(join(pg.pgdata, 'pg_wal'), waldir);
+  symlinkSync(waldir, join(pg.pgdata, 'pg_wal'));
+  await pg.start();
+  await pg.query("CREATE TABLE linked (v text); INSERT INTO linked VALUES ('on a linked pg_wal')");
+  const b = JSON.parse(await fsdrOk(['--config', cfg, 'backup', '--json']));
+  const pgdata = join(ws.dir, 'from-linked');
+  const port = await freePort();
+  try {
+    const r = JSON.parse(await fsdrOk(['--config', cfg, 'restore', '--backup', b.id, '--pgdata', pgdata, '--port', String(port), '--latest', '--archive-off', '--json']));
+    assert.equal(r.started, true);
+    assert.deepEqual(await queryPort(port, 'SELECT v FROM linked'), [{ v: 'on a linked pg_wal' }]);
+  } finally {
+    await stopRestored(pgdata);
+  }
 });

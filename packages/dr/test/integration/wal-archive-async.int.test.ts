@@ -20,8 +20,11 @@ const restored: string[] = [];
 before(async () => {
   ws = makeWorkspace();
   spool = join(ws.dir, 'spool');
-  mkdirSync(spool);
-  giveToPostgres(spool);
+  // The spool belongs to the PostgreSQL user (the test itself also calls wal-fetch, as root).
+  for (const d of [spool, join(spool, 'archive-in'), join(spool, 'archive-out')]) {
+    mkdirSync(d, { mode: 0o700 });
+    giveToPostgres(d);
+  }
   const doc = {
     cluster: { connection: 'postgres://postgres@127.0.0.1:1/postgres', pgdata: '/unused' },
     repositories: { primary: { type: 'fs', path: ws.repoDir } },

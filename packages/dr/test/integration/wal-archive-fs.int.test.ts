@@ -91,7 +91,8 @@ test('a flipped byte or a truncated object is refused naming the object; nothing
   for (const f of [a, b]) {
     const name = f.slice(-24);
     const r = await runFsdr(['wal-fetch', name, join(out, name)], { FSDR_CONFIG: cfg });
-    assert.notEqual(r.code, 0);
+    // Above 125: PostgreSQL aborts recovery instead of taking a damaged segment for the archive's end.
+    assert.equal(r.code, 126);
     assert.match(r.stderr, new RegExp(`object wal/${name.slice(0, 16)}/${name}`));
     assert.equal(r.stderr.trim().split('\n').length, 1, 'one line');
     assert.equal(existsSync(join(out, name)), false, 'no partial file left behind');

@@ -128,6 +128,8 @@ test('an unreachable endpoint gives a one-line error and a non-zero exit', async
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /cannot reach s3:\/\/fsdr-primary\/featuresignals/);
     assert.equal(r.stderr.trim().split('\n').length, 1);
+    const f = await runFsdr(['--config', cfg, 'wal-fetch', '000000010000000000000001', join(tmpdir(), 'fsdr-unreachable-seg')], env);
+    assert.equal(f.code, 126, 'an unreachable repository is not "not archived": recovery must stop, not promote early');
   } finally {
     proxy.restore();
   }

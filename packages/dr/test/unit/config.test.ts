@@ -85,3 +85,14 @@ test('no config given, missing file, bad YAML', () => {
   assert.throws(() => loadConfig(join(dir, 'absent.yaml')), /cannot read configuration file .*absent\.yaml \(ENOENT\)/);
   assert.throws(() => loadConfig(write('y.yaml', 'a: [1,\n')), /is not valid YAML/);
 });
+
+test('passwords stay out of printed configs and client command lines', async () => {
+  const { clientConnection } = await import('../../src/postgres/cluster.js');
+  process.env.FSDR_TEST_KEY = KEY;
+  const cfg = loadConfig(write('pw.yaml', good.replace('postgres://postgres@127.0.0.1:5432/postgres', 'postgres://admin:s3cr%40t@db.internal:5432/postgres')));
+  assert.ok(!JSON.stringify(redactedConfig(cfg)).includes('s3cr'), 'config check never prints the password');
+  const c = clientConnection(cfg.cluster!.connection, 'featuresignals');
+  assert.ok(!c.url.includes('s3cr'));
+  assert.match(c.url, /^postgres:\/\/admin@db\.internal:5432\/featuresignals$/);
+  assert.equal(c.env.PGPASSWORD, 's3cr@t');
+});

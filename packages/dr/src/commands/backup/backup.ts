@@ -7,6 +7,7 @@ import { FsdrError } from '../../errors.js';
 import { BackupSession } from '../../postgres/backup-session.js';
 import { lsnToSegment, parseLsn } from '../../postgres/lsn.js';
 import { parseWalName } from '../../postgres/wal-name.js';
+import { backupBundleKey } from '../../repository/layout.js';
 import { MANIFEST_FORMAT, newBackupId, type BackupManifest, type ManifestBundle, type ManifestFile } from '../../repository/manifest.js';
 import type { Repository } from '../../repository/repository.js';
 import { openClusterSession } from '../cluster-session.js';
@@ -161,6 +162,15 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
         newBytes: bundles.reduce((a, b) => a + b.size, 0),
       },
     };
+    // An incremental reads bundles of earlier backups: if retention removed one while this backup
+    // ran, fail now rather than write a manifest that cannot be restored.
+    for (const key of new Set(reused.map((f) => backupBundleKey(f.backup, f.bundle)))) {
+      if (!(await repo.storage.head(key))) {
+        throw new FsdrError('FSDR_PRIOR_BUNDLE_GONE', `bundle ${key} of the prior backup disappeared during this incremental backup`, {
+          hint: 'take a full backup (fsdr backup --type full); retention may have expired the prior backup meanwhile',
+        });
+      }
+    }
     await repo.backups.write(manifest);
     return manifest;
   } finally {

@@ -45,15 +45,18 @@ export async function walkPgdata(pgdata: string): Promise<PgdataListing> {
         await walk(abs, rel);
         continue;
       }
-      if (e.isDirectory()) {
-        const s = await lstat(abs).catch(() => undefined);
+      // A link elsewhere in the data directory (pg_wal on another disk via initdb --waldir, a
+      // config file linked from /etc) is backed up as what it points to and restored as such.
+      const linked = e.isSymbolicLink() ? await stat(abs).catch(() => undefined) : undefined;
+      if (e.isDirectory() || linked?.isDirectory()) {
+        const s = linked ?? (await lstat(abs).catch(() => undefined));
         if (!s) continue;
         out.directories.push({ path: rel, mode: s.mode & 0o7777 });
         if (isEmptiedDir(rel)) continue;
         await walk(abs, rel);
-      } else if (e.isFile()) {
+      } else if (e.isFile() || linked?.isFile()) {
         if (isSkippedFile(rel)) continue;
-        const s = await lstat(abs).catch(() => undefined);
+        const s = linked ?? (await lstat(abs).catch(() => undefined));
         if (!s) continue;
         if (e.name.endsWith('_init')) initForks.add(`${relDir}/${e.name.slice(0, -5)}`);
         raw.push({ path: rel, abs, size: s.size, mode: s.mode & 0o7777, mtimeMs: s.mtimeMs });

@@ -3,16 +3,11 @@
 // to local disk — and the manifest is written last.
 import type { Config } from '../../config/load.js';
 import { clientBinDir, requireAtLeast, toolPath } from '../../postgres/client-tools.js';
+import { clientConnection } from '../../postgres/cluster.js';
 import { toolOutput } from '../../postgres/tool-stream.js';
 import { type DumpManifest, dumpObjectKey } from '../../repository/dump-catalog.js';
 import { newBackupId } from '../../repository/manifest.js';
 import { openClusterSession } from '../cluster-session.js';
-
-function urlFor(connection: string, db: string): string {
-  const u = new URL(connection);
-  u.pathname = '/' + encodeURIComponent(db);
-  return u.toString();
-}
 
 export async function runDump(cfg: Config): Promise<DumpManifest> {
   const session = await openClusterSession(cfg, 'dump');
@@ -27,12 +22,14 @@ export async function runDump(cfg: Config): Promise<DumpManifest> {
     const startTime = new Date().toISOString();
 
     const globalsKey = dumpObjectKey(dumpId, 'globals.sql');
-    const g = await repo.objects.put(globalsKey, toolOutput(pgDumpall, ['--globals-only', '-d', cluster.connection]));
+    const globalsConn = clientConnection(cluster.connection);
+    const g = await repo.objects.put(globalsKey, toolOutput(pgDumpall, ['--globals-only', '-d', globalsConn.url], globalsConn.env));
     const databases: DumpManifest['databases'] = [];
     for (const db of dbs) {
       const key = dumpObjectKey(dumpId, `db-${Buffer.from(db).toString('hex')}.dump`);
       // -Z 0: the codec compresses with zstd; compressing twice only costs CPU.
-      const r = await repo.objects.put(key, toolOutput(pgDump, ['-Fc', '-Z', '0', '-d', urlFor(cluster.connection, db)]));
+      const conn = clientConnection(cluster.connection, db);
+      const r = await repo.objects.put(key, toolOutput(pgDump, ['-Fc', '-Z', '0', '-d', conn.url], conn.env));
       databases.push({ name: db, key, size: r.size, storedSize: r.storedSize, sha256: r.sha256 });
     }
     const manifest: DumpManifest = {

@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { Config } from '../../config/load.js';
 import { FsdrError, PostgresError } from '../../errors.js';
 import { clientBinDir, requireAtLeast, toolPath } from '../../postgres/client-tools.js';
+import { clientConnection } from '../../postgres/cluster.js';
 import { Repository } from '../../repository/repository.js';
 
 export interface RestoreDumpOptions {
@@ -16,14 +17,8 @@ export interface RestoreDumpOptions {
   repository?: string;
 }
 
-function urlFor(connection: string, db: string): string {
-  const u = new URL(connection);
-  u.pathname = '/' + encodeURIComponent(db);
-  return u.toString();
-}
-
-async function runTool(path: string, args: string[], stdin?: NodeJS.ReadableStream): Promise<void> {
-  const child = spawn(path, args, { stdio: [stdin ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
+async function runTool(path: string, args: string[], env: NodeJS.ProcessEnv, stdin?: NodeJS.ReadableStream): Promise<void> {
+  const child = spawn(path, args, { env, stdio: [stdin ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const done = new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -57,15 +52,17 @@ export async function runRestoreDump(cfg: Config, opts: RestoreDumpOptions): Pro
       if (!opts.tables.length) {
         // Roles first (errors for roles that already exist are expected and ignored by psql).
         const psql = toolPath(binDir, 'psql');
-        await runTool(psql, ['-q', '-d', opts.connection, '-v', 'ON_ERROR_STOP=0', '-f', '-'], await repo.objects.open(m.globals.key)).catch(() => undefined);
+        const c = clientConnection(opts.connection);
+        await runTool(psql, ['-q', '-d', c.url, '-v', 'ON_ERROR_STOP=0', '-f', '-'], c.env, await repo.objects.open(m.globals.key)).catch(() => undefined);
       }
       for (const db of chosen) {
         const exists = (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [db.name])).rowCount;
         if (!exists) await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(db.name)}`);
-        const args = ['--no-owner', '-d', urlFor(opts.connection, db.name), ...opts.tables.flatMap((t) => ['-t', t])];
+        const c = clientConnection(opts.connection, db.name);
+        const args = ['--no-owner', '-d', c.url, ...opts.tables.flatMap((t) => ['-t', t])];
         // The archive was written through a pipe, so it has no data offsets: pg_restore -j would
         // have to rescan it per table (measured 2x slower than one job). Stream it to one job.
-        await runTool(pgRestore, args, await repo.objects.open(db.key));
+        await runTool(pgRestore, args, c.env, await repo.objects.open(db.key));
       }
     } finally {
       await admin.end();

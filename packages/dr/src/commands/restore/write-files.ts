@@ -5,6 +5,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { readBundleFiles } from '../../repository/bundle-reader.js';
+import { FsdrError } from '../../errors.js';
 import { backupBundleKey } from '../../repository/layout.js';
 import type { BackupManifest, ManifestFile } from '../../repository/manifest.js';
 import type { ObjectStore } from '../../repository/object-store.js';
@@ -28,7 +29,8 @@ export async function extractBundle(objects: ObjectStore, key: string, entries: 
   let batched = 0;
   const flush = async () => {
     if (!batched) return;
-    await fh!.writev(batch, position);
+    const { bytesWritten } = await fh!.writev(batch, position);
+    if (bytesWritten !== batched) throw new FsdrError('FSDR_SHORT_WRITE', `short write to the restored data directory (${bytesWritten} of ${batched} bytes)`, { hint: 'check free space on the target filesystem' });
     position += batched;
     onBytes(batched);
     batch = [];

@@ -1,7 +1,7 @@
 // The async archiver: reads pg_wal/archive_status/*.ready ahead of PostgreSQL and pushes those
 // WAL files in parallel (as pgBackRest's archive-push-async), leaving <name>.ok or <name>.error in
 // the spool. It exits after a short idle period; the next wal-push starts it again.
-import { readdir, writeFile, rename, stat } from 'node:fs/promises';
+import { readdir, writeFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError } from '../../errors.js';
 import type { Repository } from '../../repository/repository.js';
@@ -49,6 +49,12 @@ export async function runAsyncPusher(repo: Repository, opts: AsyncPusherOptions)
   });
   try {
     await repo.readInfo();
+    // Markers whose .ready is gone are left from an earlier run (or cluster): never answer with them.
+    const ready = new Set(await readyFiles(opts.pgWalDir));
+    for (const m of await readdir(out)) {
+      const name = m.replace(/\.(ok|error)$/, '');
+      if (name !== m && !ready.has(name)) await unlink(join(out, m)).catch(() => undefined);
+    }
     let idleSince = Date.now();
     while (Date.now() - idleSince < idleMs) {
       const todo: string[] = [];
@@ -69,7 +75,9 @@ export async function runAsyncPusher(repo: Repository, opts: AsyncPusherOptions)
           inFlight.add(name);
           try {
             await push(join(opts.pgWalDir, name));
-            await mark(out, name, 'ok');
+            // PostgreSQL may have archived it meanwhile (a marker consumed, .ready now .done):
+            // a fresh marker then would answer for nothing, or for a later file of the same name.
+            if (await exists(join(opts.pgWalDir, 'archive_status', `${name}.ready`))) await mark(out, name, 'ok');
             pushed++;
           } catch (err) {
             await mark(out, name, 'error', describeError(err));

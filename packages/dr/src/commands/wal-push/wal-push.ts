@@ -44,8 +44,15 @@ async function asyncWalPush(cfg: Config, abs: string): Promise<PushOutcome> {
   const error = join(out, `${name}.error`);
   const deadline = Date.now() + cfg.archive.timeoutSeconds * 1000;
   let lastStart = 0;
+  const walMtime = (await stat(abs)).mtimeMs;
   while (Date.now() < deadline) {
-    if (await unlink(ok).then(() => true, () => false)) return 'archived';
+    // A marker older than the WAL file cannot be about this file (a stale spool): ignore it.
+    const okAt = await stat(ok).then((s) => s.mtimeMs, () => undefined);
+    if (okAt !== undefined && okAt >= walMtime - 1000) {
+      await unlink(ok).catch(() => undefined);
+      return 'archived';
+    }
+    if (okAt !== undefined) await unlink(ok).catch(() => undefined);
     const msg = await readFile(error, 'utf8').catch(() => undefined);
     if (msg !== undefined) {
       await unlink(error).catch(() => undefined);

@@ -54,13 +54,13 @@ export class S3Storage implements VersionedStorage {
     if (err instanceof FsdrError) throw err;
     const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
     const name = e.name ?? '';
+    if (name === 'NoSuchBucket') {
+      throw new StorageError(`bucket ${this.cfg.bucket} does not exist`, { code: 'FSDR_STORAGE_NO_BUCKET', hint: 'create it (with Object Lock if configured) or fix repositories.*.bucket', cause: err });
+    }
     if (NOT_FOUND.has(name) || e.$metadata?.httpStatusCode === 404) throw new ObjectNotFoundError(key, this.description);
     if (NETWORK.has(e.code ?? '') || NETWORK.has(name) || (!e.$metadata && /ECONN|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|socket hang up/i.test(String((err as Error).message)))) throw unreachable(this.description, err);
     if (err instanceof Error && !e.$metadata) {
       throw new StorageError(`${op} ${key} in ${this.description} failed: ${err.message.split('\n')[0]}`, { cause: err });
-    }
-    if (name === 'NoSuchBucket') {
-      throw new StorageError(`bucket ${this.cfg.bucket} does not exist`, { code: 'FSDR_STORAGE_NO_BUCKET', hint: 'create it (with Object Lock if configured) or fix repositories.*.bucket', cause: err });
     }
     if (name === 'AccessDenied') {
       throw new StorageError(`${op} ${key} in ${this.description}: access denied`, { code: 'FSDR_STORAGE_DENIED', hint: 'check the credentials the AWS SDK found (env, profile, role) and the bucket policy; a locked object version cannot be deleted', cause: err });
