@@ -18,16 +18,17 @@
 // Options (after `backup`/`restore`): --scale N (70), --rounds R (4: ABC CBA BCA ACB), --processes N (2),
 // --level N (1), --profile (one extra fsdr backup and restore under node --cpu-prof, summarised;
 // the .cpuprofile files are saved under bench/results/), --dump (also run the dump benchmark, 1 round, fsdr level 3, on the same cluster), --keep.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
 import { sleep, type PostgresHandle } from '@featuresignals/testkit';
 import { FSDR_BIN, giveToPostgres } from '../test/helpers/fsdr.js';
 import {
-  PGBACKREST, chownR, dirBytes, execFileP, f1, f2, initProcesses, killLive, measure, measureOk, median, mib, mkdirPg,
-  gitState, orderFor, parseScaleOptions, reap, startScaleCluster, summariseProfile, MB, type BenchContext, type Measured, type ScaleCluster, type ScaleOptions,
+  PGBACKREST, dirBytes, execFileP, f1, f2, measure, measureOk, median, mib, mkdirPg,
+  gitState, orderFor, parseScaleOptions, startScaleCluster, summariseProfile, MB, type BenchContext, type Measured, type ScaleCluster, type ScaleOptions,
+  openBenchRun,
 } from './common.js';
 import { dumpPhase } from './dump.js';
 
@@ -76,21 +77,9 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
   const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(0)}s`;
   if (!existsSync(PGBACKREST)) throw new Error(`${PGBACKREST} not found: apt-get install pgbackrest`);
   const pgbrVersion = (await execFileP(PGBACKREST, ['version'])).stdout.trim();
-  const work = mkdtempSync(join(tmpdir(), 'fsdr-bench-backup-'));
-  mkdirPg(work);
-  await initProcesses(work);
+  const bench = await openBenchRun('fsdr-bench-backup-', log, opt.keep);
+  const { work, check } = bench;
   let cluster: ScaleCluster | undefined;
-  let interrupted = false;
-  const onSignal = (sig: NodeJS.Signals) => {
-    interrupted = true;
-    log(`${sig}: cleaning up`);
-    killLive();
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const check = () => {
-    if (interrupted) throw new Error('interrupted');
-  };
 
   try {
     log(`work dir ${work}; ${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM`);
@@ -319,17 +308,8 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
       ...(dump ? { dump: { ...dump, tables: undefined, notes: undefined } } : {}),
     };
   } catch (err) {
-    throw interrupted ? new Error('interrupted; cleaned up') : err;
+    throw bench.interrupted() ? new Error('interrupted; cleaned up') : err;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    killLive();
-    await cluster?.pg.stop().catch((err: unknown) => log(`stopping PostgreSQL: ${String(err)}`));
-    const left = await reap(work, 3000);
-    if (left > 0) log(`ended ${left} leftover process(es) of this run`);
-    if (opt.keep) {
-      await chownR(work).catch(() => undefined);
-      log(`kept ${work}`);
-    } else rmSync(work, { recursive: true, force: true });
+    await bench.close(cluster);
   }
 }

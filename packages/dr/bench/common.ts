@@ -4,8 +4,9 @@
 // process and temp dir a run started.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { startPostgres, sleep, type PostgresHandle } from '@featuresignals/testkit';
 import { giveToPostgres } from '../test/helpers/fsdr.js';
 
@@ -402,4 +403,47 @@ export async function gitState(): Promise<{ head: string; dirtySrcFiles: number 
   } catch {
     return { head: 'unknown', dirtySrcFiles: -1 };
   }
+}
+
+/** One benchmark run's work directory, signal handling and teardown (shared by backup and dump). */
+export interface BenchRun {
+  work: string;
+  /** Throws once SIGINT/SIGTERM arrived, so a long run stops at its next step. */
+  check(): void;
+  interrupted(): boolean;
+  /** Stop everything this run started and remove (or keep) its work directory. */
+  close(cluster?: ScaleCluster): Promise<void>;
+}
+
+export async function openBenchRun(prefix: string, log: (m: string) => void, keep: boolean): Promise<BenchRun> {
+  const work = mkdtempSync(join(tmpdir(), prefix));
+  mkdirPg(work);
+  await initProcesses(work);
+  let interrupted = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupted = true;
+    log(`${sig}: cleaning up`);
+    killLive();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    work,
+    check: () => {
+      if (interrupted) throw new Error('interrupted');
+    },
+    interrupted: () => interrupted,
+    close: async (cluster) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      killLive();
+      await cluster?.pg.stop().catch((err: unknown) => log(`stopping PostgreSQL: ${String(err)}`));
+      const left = await reap(work, 3000);
+      if (left > 0) log(`ended ${left} leftover process(es) of this run`);
+      if (keep) {
+        await chownR(work).catch(() => undefined);
+        log(`kept ${work}`);
+      } else rmSync(work, { recursive: true, force: true });
+    },
+  };
 }

@@ -17,8 +17,8 @@
 //
 // Options (after `dump`): --scale N (70), --rounds R (1), --level N (3, fsdr's compression level),
 // --no-replicate, --keep. `npm run bench -- backup --dump` runs this on the backup run's cluster.
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
@@ -29,8 +29,9 @@ import { startMoto, startPostgres, type MotoHandle, type PostgresHandle } from '
 import { FSDR_BIN, giveToPostgres } from '../test/helpers/fsdr.js';
 import { createBucket, s3Client } from '../test/helpers/s3.js';
 import {
-  chownR, f1, f2, gitState, initProcesses, killLive, measure, measureOk, median, mib, mkdirPg, orderFor, parseScaleOptions, reap,
+  f1, f2, gitState, measure, measureOk, median, mib, mkdirPg, orderFor, parseScaleOptions,
   startScaleCluster, MB, type BenchContext, type Measured, type ScaleCluster, type ScaleOptions,
+  openBenchRun,
 } from './common.js';
 
 export type { BenchContext } from './common.js';
@@ -38,21 +39,9 @@ export type { BenchContext } from './common.js';
 export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
   const opt = parseScaleOptions(ctx.args, { rounds: 1, level: 3 }, ['--no-replicate']);
   const log = ctx.log;
-  const work = mkdtempSync(join(tmpdir(), 'fsdr-bench-dump-'));
-  mkdirPg(work);
-  await initProcesses(work);
+  const bench = await openBenchRun('fsdr-bench-dump-', log, opt.keep);
+  const { work, check } = bench;
   let cluster: ScaleCluster | undefined;
-  let interrupted = false;
-  const onSignal = (sig: NodeJS.Signals) => {
-    interrupted = true;
-    log(`${sig}: cleaning up`);
-    killLive();
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const check = () => {
-    if (interrupted) throw new Error('interrupted');
-  };
   try {
     cluster = await startScaleCluster(opt.scale, log);
     const keyFile = join(work, 'master.key');
@@ -61,18 +50,9 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const r = await dumpPhase(ctx, opt, cluster, work, keyFile, check);
     return { ...r, options: { ...opt, flags: [...opt.flags] }, cluster: { scale: opt.scale, dataBytes: cluster.dataBytes, initSeconds: cluster.initSeconds } };
   } catch (err) {
-    throw interrupted ? new Error('interrupted; cleaned up') : err;
+    throw bench.interrupted() ? new Error('interrupted; cleaned up') : err;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    killLive();
-    await cluster?.pg.stop().catch((err: unknown) => log(`stopping PostgreSQL: ${String(err)}`));
-    const left = await reap(work, 3000);
-    if (left > 0) log(`ended ${left} leftover process(es) of this run`);
-    if (opt.keep) {
-      await chownR(work).catch(() => undefined);
-      log(`kept ${work}`);
-    } else rmSync(work, { recursive: true, force: true });
+    await bench.close(cluster);
   }
 }
 
