@@ -80,7 +80,7 @@ export class Agent {
       const { spoolDir } = await import('../commands/wal-push/spool.js');
       const { PushPool } = await import('../commands/wal-push/push-pool.js');
       const spool = spoolDir(this.cfg.archive.spoolPath, this.cfg.source);
-      const pool = new PushPool(this.cfg.source, this.cfg.archive.processes);
+      const pool = new PushPool(this.cfg, this.cfg.archive.processes);
       while (this.archiving) {
         try {
           const r = await runAsyncPusher(this.repo!, { pgWalDir, spool, processes: this.cfg.archive.processes, idleMs: 2000, push: (p) => pool.push(p) });

@@ -2,18 +2,16 @@
 import { Command, Option } from 'commander';
 import { FsdrError } from '../errors.js';
 import type { RecoveryTarget } from '../commands/restore/select-backup.js';
+type RestoreTimeline = number | 'latest' | 'current' | undefined;
 import { action } from './exit.js';
 import { cfgOf, print } from './shared.js';
+import { isoTime, port, seconds, timeline } from './options.js';
 
 function target(o: { targetTime?: string; targetLsn?: string; targetXid?: string; targetName?: string; targetImmediate?: boolean; latest?: boolean }): RecoveryTarget {
   const given = [o.targetTime, o.targetLsn, o.targetXid, o.targetName].filter((x) => x !== undefined).length + (o.latest ? 1 : 0) + (o.targetImmediate ? 1 : 0);
   if (given > 1) throw new FsdrError('FSDR_USAGE', 'give one recovery target: --target-time, --target-lsn, --target-xid, --target-name, --target-immediate or --latest', { exitCode: 2 });
   if (o.targetImmediate) return { kind: 'immediate' };
-  if (o.targetTime !== undefined) {
-    const t = Date.parse(o.targetTime);
-    if (Number.isNaN(t)) throw new FsdrError('FSDR_USAGE', `--target-time ${o.targetTime} is not a time`, { hint: 'use ISO 8601 with a zone, e.g. 2026-11-27T14:05:00Z', exitCode: 2 });
-    return { kind: 'time', value: new Date(t).toISOString() };
-  }
+  if (o.targetTime !== undefined) return { kind: 'time', value: o.targetTime };
   if (o.targetLsn !== undefined) {
     if (!/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/.test(o.targetLsn)) throw new FsdrError('FSDR_USAGE', `--target-lsn ${o.targetLsn} is not an LSN (like 0/3000060)`, { exitCode: 2 });
     return { kind: 'lsn', value: o.targetLsn };
@@ -51,27 +49,31 @@ export function addBackupCommands(program: Command): void {
     .command('restore')
     .description('provision a new PostgreSQL instance from the repository and recover it to a target')
     .requiredOption('--pgdata <dir>', 'data directory of the new instance (must be empty or absent)')
-    .option('--port <n>', 'port of the new instance', (v) => Number(v), 5433)
-    .option('--target-time <time>', 'recover to this time (ISO 8601), inclusive')
+    .option('--port <n>', 'port of the new instance', port, 5433)
+    .option('--target-time <time>', 'recover to this time (ISO 8601 with a zone), inclusive', isoTime)
     .option('--target-lsn <lsn>', 'recover to this LSN')
     .option('--target-xid <xid>', 'recover to this transaction id')
     .option('--target-name <name>', 'recover to a restore point made with pg_create_restore_point()')
     .option('--target-immediate', 'stop as soon as the backup is consistent')
-    .option('--latest', 'recover everything archived (the default)')
+    .option('--latest', 'recover everything archived (the default); fails if the archive has a hole or recovery stops short')
+    .option('--accept-gap', 'with --latest: recover only up to a hole in the archive, knowingly')
+    .option('--target-timeline <tli>', 'follow this timeline (a number, latest or current); needed when two timelines continue', timeline)
     .option('--backup <id>', 'start from this backup (default: the newest that ends before the target)')
     .option('--repo <name>', 'repository to restore from', 'primary')
     .option('--no-start', 'write the data directory and recovery settings, but do not start the instance')
-    .option('--archive-off', 'start the new instance with archive_mode = off (an isolated copy, e.g. a drill)')
+    .option('--archive', 'keep the source\'s archiving on: only for the instance that becomes the new primary (default: archive_mode = off, so a copy never writes into the repository)')
+    .addOption(new Option('--archive-off', 'archive_mode = off (the default; kept for scripts)').hideHelp())
     .option('--set <name=value>', 'extra postgresql.conf setting for the new instance (repeatable)', parseSet, {})
-    .option('--timeout <seconds>', 'how long to wait for recovery', (v) => Number(v), 3600)
+    .option('--timeout <seconds>', 'how long to wait for recovery', seconds, 3600)
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExamples:\n  fsdr restore --pgdata /var/lib/postgresql/15/restored --port 5433 --target-time 2026-11-27T14:05:00Z\n  fsdr restore --pgdata /srv/pg-copy --latest --archive-off --json\n')
+    .addHelpText('after', '\nExamples:\n  fsdr restore --pgdata /var/lib/postgresql/15/restored --port 5433 --target-time 2026-11-27T14:05:00Z\n  fsdr restore --pgdata /srv/pg-copy --latest --json\n  fsdr restore --pgdata /srv/pg-new --latest --target-timeline 1 --archive   # the new primary\n')
     .action(action(async (o: Record<string, unknown>, cmd: Command) => {
       const cfg = cfgOf(cmd);
       const { runRestore } = await import('../commands/restore/restore.js');
       const r = await runRestore(cfg, {
         pgdata: o.pgdata as string, port: o.port as number, target: target(o), backup: o.backup as string | undefined,
-        start: o.start as boolean, archiveOff: !!o.archiveOff, set: o.set as Record<string, string>,
+        start: o.start as boolean, archive: !!o.archive && !o.archiveOff, set: o.set as Record<string, string>,
+        timeline: o.targetTimeline as RestoreTimeline, acceptGap: !!o.acceptGap,
         processes: cfg.backup.processes, timeoutMs: (o.timeout as number) * 1000, repository: o.repo as string,
       });
       print(!!o.json, r, () => r.recoveredTo

@@ -10,7 +10,10 @@ export function buildProgram(): Command {
   const program = new Command('fsdr')
     .description('FeatureSignals DR: WAL archiving, backups, point-in-time restore and drills for PostgreSQL')
     .option('-c, --config <file>', 'configuration file (default: $FSDR_CONFIG)')
-    .addHelpText('after', '\nExample:\n  FSDR_CONFIG=/etc/fsdr.yaml fsdr info\n');
+    .addHelpText('after', '\nExample:\n  FSDR_CONFIG=/etc/fsdr.yaml fsdr info\n')
+    // Usage errors (unknown option, bad value) exit 2, as the README promises; help exits 0.
+    .configureOutput({ outputError: (msg, write) => write(`fsdr: ${msg.replace(/^error: /, '')}`) })
+    .exitOverride((err) => process.exit(err.exitCode === 0 || /help|version/.test(err.code) ? 0 : 2));
 
   const config = program.command('config').description('configuration tools');
   config
@@ -74,7 +77,7 @@ export function buildProgram(): Command {
       const { PushPool } = await import('../commands/wal-push/push-pool.js');
       const repo = await Repository.open(cfg);
       // Worker threads: compression and encryption of several segments on several cores.
-      const pool = new PushPool(cfg.source, cfg.archive.processes);
+      const pool = new PushPool(cfg, cfg.archive.processes);
       try {
         await runAsyncPusher(repo, { pgWalDir: opts.pgWal, spool: spoolDir(cfg.archive.spoolPath, cfg.source), processes: cfg.archive.processes, push: (p) => pool.push(p) });
       } finally {

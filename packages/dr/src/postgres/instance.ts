@@ -41,6 +41,13 @@ function postmasterAlive(pgdata: string): boolean {
   }
 }
 
+/** PostgreSQL ran out of WAL before it reached the recovery target (it says so, and stops). */
+export class RecoveryEndedEarlyError extends PostgresError {
+  constructor(readonly detail?: string) {
+    super(`recovery ended before the recovery target was reached${detail ? `: ${detail}` : ''}`);
+  }
+}
+
 export interface PromotedState {
   replayedTo: string | null;
   lsn: string;
@@ -57,12 +64,10 @@ export async function waitForPromotion(connection: pg.ClientConfig, pgdata: stri
     if (!alive && (started || Date.now() > deadline - timeoutMs + 15_000)) {
       const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
       const fatal = log.split('\n').filter((l) => /FATAL|PANIC/.test(l)).pop() ?? log.trim().split('\n').pop() ?? '';
-      if (/recovery ended before configured recovery target was reached/.test(log)) {
-        throw new PostgresError('the archive ends before the recovery target: no transaction after the target was archived', {
-          hint: 'choose an earlier target, or --latest (see fsdr info for the archived WAL)',
-        });
-      }
-      throw new PostgresError(`the restored instance stopped during recovery: ${fatal.replace(/^.*?(FATAL|PANIC):\s*/, '')}`, { hint: `see ${logFile}` });
+      // restore_command's own complaint (fsdr wal-fetch writes "fsdr: ..." to the server log) is the cause.
+      const fetchError = log.split('\n').filter((l) => l.startsWith('fsdr: ')).pop();
+      if (/recovery ended before configured recovery target was reached/.test(log)) throw new RecoveryEndedEarlyError(fetchError?.slice(6));
+      throw new PostgresError(`the restored instance stopped during recovery: ${fetchError ? fetchError.slice(6) : fatal.replace(/^.*?(FATAL|PANIC):\s*/, '')}`, { hint: `see ${logFile}` });
     }
     if (Date.now() > deadline) throw new PostgresError(`recovery did not finish within ${Math.round(timeoutMs / 1000)}s`, { hint: `see ${logFile}` });
     const c = new pg.Client({ ...connection, connectionTimeoutMillis: 2000 });

@@ -39,6 +39,26 @@ export class BackupCatalog {
     return out;
   }
 
+  /**
+   * Every manifest that can be read, and the ones that cannot (with why): one damaged manifest
+   * must not stop a restore from another backup, but must never be skipped silently either.
+   * Retention keeps using list(), which fails on any: deleting on a partial view is unsafe.
+   */
+  async listReadable(): Promise<{ manifests: BackupManifest[]; unreadable: Array<{ id: string; error: Error }> }> {
+    const manifests: BackupManifest[] = [];
+    const unreadable: Array<{ id: string; error: Error }> = [];
+    for (const id of await this.ids()) {
+      try {
+        manifests.push(await this.read(id));
+      } catch (err) {
+        // Damage is reported per manifest; an unreachable store or a wrong key fails the whole listing.
+        if (!(err instanceof IntegrityError)) throw err;
+        unreadable.push({ id, error: err });
+      }
+    }
+    return { manifests, unreadable };
+  }
+
   async write(m: BackupManifest): Promise<void> {
     await this.objects.put(backupManifestKey(m.id), Readable.from([Buffer.from(JSON.stringify(m))]));
   }

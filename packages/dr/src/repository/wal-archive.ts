@@ -8,6 +8,7 @@ import type { WalName } from '../postgres/wal-name.js';
 import { ObjectExistsError } from '../storage/errors.js';
 import type { ObjectInfo } from '../storage/storage.js';
 import { parseWalKey, WAL_PREFIX, walKey } from './layout.js';
+import { parseHistory, type HistoryEntry } from './timelines.js';
 import type { ObjectStore } from './object-store.js';
 
 export type PushOutcome = 'archived' | 'already-archived';
@@ -49,6 +50,15 @@ export class WalArchive {
       const w = parseWalKey(o.key);
       if (w) yield { ...w, key: o.key, storedSize: o.size, lastModified: o.lastModified };
     }
+  }
+
+  /** Every archived timeline history file, parsed (authenticated like any other object). */
+  async histories(files: Iterable<ArchivedWal>): Promise<Map<number, HistoryEntry[]>> {
+    const out = new Map<number, HistoryEntry[]>();
+    for (const f of files) {
+      if (f.kind === 'history') out.set(f.timeline, parseHistory((await this.objects.getBuffer(f.key)).toString('utf8')));
+    }
+    return out;
   }
 
   async head(w: WalName): Promise<ObjectInfo | undefined> {

@@ -68,13 +68,13 @@ test('restore to a time gives exactly the rows committed at or before it; latest
   assert.equal(info.recoveryWindows.length, 1);
   assert.ok(info.recoveryWindows[0].earliest <= T && T <= info.recoveryWindows[0].latest);
 
-  const byTime = await restore('pitr-time', ['--target-time', T, '--archive-off']);
+  const byTime = await restore('pitr-time', ['--target-time', T]);
   assert.equal(byTime.result.backup, full.id);
   assert.equal(byTime.result.recoveredTo.timeline, 2, 'promotion at the target opens a new timeline');
   assert.deepEqual(await content(byTime.port), atT);
   assert.equal(atT.n, 3);
 
-  const latest = await restore('pitr-latest', ['--latest', '--archive-off']);
+  const latest = await restore('pitr-latest', ['--latest']);
   assert.deepEqual(await content(latest.port), all);
   assert.equal(all.n, 5);
 });
@@ -92,8 +92,8 @@ test('an incremental chain (full + 2 incr) restores to the same content as a ful
   const expected = await content();
   const expectedAccounts = (await pg.query('SELECT sum(abalance)::text AS s, count(*)::int AS n FROM pgbench_accounts')).rows[0];
 
-  const fromIncr = await restore('incr-chain', ['--backup', i2.id, '--target-immediate', '--archive-off']);
-  const fromFull = await restore('full-same-point', ['--backup', f2.id, '--target-immediate', '--archive-off']);
+  const fromIncr = await restore('incr-chain', ['--backup', i2.id, '--target-immediate']);
+  const fromFull = await restore('full-same-point', ['--backup', f2.id, '--target-immediate']);
   for (const r of [fromIncr, fromFull]) {
     assert.deepEqual(await content(r.port), expected);
     assert.deepEqual((await queryPort(r.port, 'SELECT sum(abalance)::text AS s, count(*)::int AS n FROM pgbench_accounts'))[0], expectedAccounts);
@@ -101,7 +101,7 @@ test('an incremental chain (full + 2 incr) restores to the same content as a ful
 });
 
 test('timelines: restore, promote, write, archive on timeline 2, then restore again to latest on timeline 2', async () => {
-  const first = await restore('tl2-source', ['--latest']); // archiving stays on: it archives timeline 2
+  const first = await restore('tl2-source', ['--latest', '--archive']); // this copy becomes the primary: it archives timeline 2
   assert.equal(first.result.recoveredTo.timeline, 2);
   await queryPort(first.port, "INSERT INTO status (marker) VALUES ('on-timeline-2')");
   const seg = (await queryPort<{ f: string }>(first.port, 'SELECT pg_walfile_name(pg_switch_wal()) AS f'))[0]!.f;
@@ -117,7 +117,7 @@ test('timelines: restore, promote, write, archive on timeline 2, then restore ag
   assert.ok(info.wal.historyFiles.includes('00000002.history'));
   assert.ok(info.wal.timelines.some((t: { timeline: number }) => t.timeline === 2));
 
-  const again = await restore('tl2-again', ['--latest', '--archive-off']);
+  const again = await restore('tl2-again', ['--latest']);
   assert.equal(again.result.recoveredTo.timeline, 3);
   assert.deepEqual(await content(again.port), expected);
   assert.ok((await content(again.port)).n >= 1);

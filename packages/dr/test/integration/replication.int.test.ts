@@ -108,7 +108,7 @@ test('with the primary region gone, a restore from the standby bucket alone reco
     const pgdata = join(ws.dir, 'from-standby');
     restoredDirs.push(pgdata);
     const port = await freePort();
-    const out = JSON.parse(await fsdrOk(['--config', cfg, 'restore', '--repo', 'standby', '--pgdata', pgdata, '--port', String(port), '--latest', '--archive-off', '--json'], env));
+    const out = JSON.parse(await fsdrOk(['--config', cfg, 'restore', '--repo', 'standby', '--pgdata', pgdata, '--port', String(port), '--latest', '--json'], env));
     assert.equal(out.started, true);
     assert.deepEqual((await queryPort(port, CONTENT_SQL))[0], expected);
   } finally {

@@ -86,7 +86,7 @@ test('expire keeps the last 30 days and the WAL they need; PITR from the oldest 
   const pgdata = join(ws.dir, 'oldest-kept');
   restored.push(pgdata);
   const port = await freePort();
-  await fsdrOk(['--config', fsCfg, 'restore', '--backup', b2.id, '--pgdata', pgdata, '--port', String(port), '--latest', '--archive-off']);
+  await fsdrOk(['--config', fsCfg, 'restore', '--backup', b2.id, '--pgdata', pgdata, '--port', String(port), '--latest']);
   assert.deepEqual((await queryPort(port, CONTENT_SQL))[0], (await pg.query(CONTENT_SQL)).rows[0]);
 });
 

@@ -99,7 +99,7 @@ test('a point-in-time restore with async fetching recovers everything', async ()
   const pgdata = join(ws.dir, 'restored-async');
   restored.push(pgdata);
   const port = await freePort();
-  await fsdrOk(['--config', cfg, 'restore', '--pgdata', pgdata, '--port', String(port), '--latest', '--archive-off']);
+  await fsdrOk(['--config', cfg, 'restore', '--pgdata', pgdata, '--port', String(port), '--latest']);
   const sum = 'SELECT count(*)::int AS n, sum(abalance)::text AS s FROM pgbench_accounts';
   assert.deepEqual((await queryPort(port, sum))[0], (await pg.query(sum)).rows[0]);
 });

@@ -94,7 +94,7 @@ export async function runDemo(opts: { dir?: string; keep?: boolean; say: (line: 
     const port = await freePort();
     const restored = await runRestore(cfg, {
       pgdata: restoredPgdata, port, target: { kind: 'time', value: target.toISOString() }, start: true,
-      archiveOff: true, set: { listen_addresses: '127.0.0.1' }, processes: 2, timeoutMs: 600_000, quiet: true,
+      archive: false, set: { listen_addresses: '127.0.0.1' }, processes: 2, timeoutMs: 600_000, quiet: true,
     });
     const rto = (Date.now() - t0) / 1000;
 

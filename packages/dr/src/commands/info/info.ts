@@ -4,6 +4,7 @@ import { Repository } from '../../repository/repository.js';
 import type { RepoInfo } from '../../repository/repo-info.js';
 import type { ArchivedWal } from '../../repository/wal-archive.js';
 import { summariseWal, type WalSummary } from './wal-summary.js';
+import { timelineTree, type TimelineNode } from './timeline-tree.js';
 import { recoveryWindows, type RecoveryWindow } from '../restore/recovery-window.js';
 
 export interface BackupSummary {
@@ -25,7 +26,11 @@ export interface RepositoryReport {
   location: string;
   cluster: RepoInfo;
   wal: WalSummary;
+  /** every timeline with where it forked and whether it still continues past its children's forks */
+  timelineTree: TimelineNode[];
   backups: BackupSummary[];
+  /** manifests that exist but cannot be read (damaged or swapped): those backups are unusable */
+  unreadableBackups: Array<{ id: string; problem: string }>;
   dumps: string[];
   recoveryWindows: RecoveryWindow[];
   /** For a replica: what it still lacks of the primary. */
@@ -38,14 +43,16 @@ export async function repositoryInfo(cfg: Config, name = 'primary'): Promise<Rep
     const info = await repo.readInfo();
     const files: ArchivedWal[] = [];
     for await (const f of repo.wal.list()) files.push(f);
-    const manifests = await repo.backups.list();
+    const { manifests, unreadable } = await repo.backups.listReadable();
     const backups = manifests.map((m) => ({
       id: m.id, type: m.type, prior: m.prior, timeline: m.timeline, startTime: m.startTime, stopTime: m.stopTime,
       startLsn: m.startLsn, stopLsn: m.stopLsn, files: m.totals.files, bytes: m.totals.bytes, storedBytes: m.totals.storedBytes,
     }));
+    const histories = await repo.wal.histories(files);
     return {
       repository: name, location: repo.storage.description, cluster: info, wal: summariseWal(files, info.walSegmentSize),
-      backups, dumps: await repo.dumps.ids(), recoveryWindows: recoveryWindows(manifests, files),
+      timelineTree: timelineTree(histories, files, info.walSegmentSize),
+      backups, unreadableBackups: unreadable.map((u) => ({ id: u.id, problem: u.error.message })), dumps: await repo.dumps.ids(), recoveryWindows: recoveryWindows(manifests, files),
       replication: name === 'primary' ? undefined : await replicationOf(cfg, name),
     };
   } finally {
@@ -76,9 +83,14 @@ export function formatInfo(r: RepositoryReport): string {
   for (const b of r.backups) {
     lines.push(`  backup    ${b.id}  ${b.type}${b.prior ? ` on ${b.prior}` : ''}  tl ${b.timeline}  ${b.startTime} .. ${b.stopTime}  ${mib(b.bytes)} (${mib(b.storedBytes)} stored)`);
   }
+  for (const u of r.unreadableBackups) lines.push(`  backup    ${u.id}  UNREADABLE: ${u.problem}`);
   if (r.dumps.length) lines.push(`  dumps     ${r.dumps.join(' ')}`);
   if (r.replication) lines.push(`  replica   ${r.replication.missingObjects} objects behind the primary, lag ${r.replication.lagSeconds.toFixed(0)}s`);
   for (const w of r.recoveryWindows) lines.push(`  PITR tl ${w.timeline}  ${w.earliest} .. ${w.latest}`);
   if (r.wal.historyFiles.length) lines.push(`  history   ${r.wal.historyFiles.join(' ')}`);
+  for (const n of r.timelineTree.filter((x) => x.parent !== undefined || x.continues)) {
+    const from = n.parent !== undefined ? `forked from tl ${n.parent} at ${n.forkLsn}` : 'root';
+    lines.push(`  tl ${n.timeline}     ${from}${n.continues ? ', continues' : ''}${n.continues && r.timelineTree.filter((x) => x.continues).length > 1 ? ' (more than one timeline continues: restore needs --target-timeline)' : ''}`);
+  }
   return lines.join('\n');
 }

@@ -1,11 +1,11 @@
 // Worker thread of a restore: decodes the bundles it is sent into the new data directory.
 import { workerData } from 'node:worker_threads';
-import { loadConfigCached } from '../../config/cache.js';
+import { reviveConfig, type Config } from '../../config/load.js';
 import type { ManifestFile } from '../../repository/manifest.js';
 import { Repository } from '../../repository/repository.js';
 import { serveTasks } from '../../util/worker-main.js';
 import { extractBundle } from './write-files.js';
 
-const { configPath, repository } = workerData as { configPath: string; repository?: string };
-const repo = await Repository.open(await loadConfigCached(configPath), repository);
+const { config, repository } = workerData as { config: Config; repository?: string };
+const repo = await Repository.open(reviveConfig(config), repository);
 serveTasks<{ key: string; entries: ManifestFile[]; pgdata: string }, void>((m, progress) => extractBundle(repo.objects, m.key, m.entries, m.pgdata, progress));

@@ -1,6 +1,10 @@
 // The settings a restored instance starts with: fsdr as restore_command, the recovery target,
-// promotion at the target, the latest timeline, and the instance's own port and socket directory.
-import { appendFile, writeFile } from 'node:fs/promises';
+// promotion at the target, the timeline, the instance's own port and socket directory, and no
+// archiving unless asked (a copy must never write into the production repository).
+// Settings a backup carries from an earlier restore or standby (its own recovery target, port,
+// archive_mode = off, primary_conninfo) are commented out, as pgBackRest does, so a restore of a
+// restore recovers as far as the first did not.
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RecoveryTarget } from './select-backup.js';
@@ -11,14 +15,24 @@ export function confValue(v: string): string {
   return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
 
-export function restoreCommand(configPath: string, repository = 'primary'): string {
-  return `FSDR_CONFIG=${configPath} ${process.execPath} ${FSDR_BIN} wal-fetch --repo ${repository} %f %p`;
+/** POSIX shell single-quoting: PostgreSQL runs restore_command through /bin/sh. */
+export function shQuote(v: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`;
 }
 
-export function recoverySettings(target: RecoveryTarget, opts: { configPath: string; repository: string; port: number; socketDir: string; archiveOff: boolean; extra: Record<string, string> }): Record<string, string> {
+export function restoreCommand(configPath: string, repository = 'primary'): string {
+  return `FSDR_CONFIG=${shQuote(configPath)} ${shQuote(process.execPath)} ${shQuote(FSDR_BIN)} wal-fetch --repo ${shQuote(repository)} %f %p`;
+}
+
+/** Settings that only mean something during recovery, or that tie an instance to its source. */
+const STALE = /^(restore_command|recovery_target\w*|recovery_end_command|archive_cleanup_command|primary_conninfo|primary_slot_name|promote_trigger_file|archive_mode|port|unix_socket_directories)$/;
+/** What may outlive recovery and make a later recovery of this instance's backups stop early. */
+export const RECOVERY_ONLY = /^(restore_command|recovery_target\w*)$/;
+
+export function recoverySettings(target: RecoveryTarget, opts: { configPath: string; repository: string; port: number; socketDir: string; archive: boolean; timeline: string; extra: Record<string, string> }): Record<string, string> {
   const s: Record<string, string> = {
     restore_command: restoreCommand(opts.configPath, opts.repository),
-    recovery_target_timeline: 'latest',
+    recovery_target_timeline: opts.timeline,
     port: String(opts.port),
     unix_socket_directories: opts.socketDir,
   };
@@ -29,12 +43,33 @@ export function recoverySettings(target: RecoveryTarget, opts: { configPath: str
   if (target.kind !== 'latest') {
     s.recovery_target_action = 'promote';
   }
-  if (opts.archiveOff) s.archive_mode = 'off';
+  if (!opts.archive) s.archive_mode = 'off';
   return { ...s, ...opts.extra };
 }
 
+/** Comment out every active line of postgresql.auto.conf whose setting matches `drop`. */
+export function commentOut(text: string, drop: (name: string) => boolean, why: string): string {
+  return text.split('\n').map((line) => {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*=?/.exec(line);
+    return m && !line.trimStart().startsWith('#') && drop(m[1]!.toLowerCase()) ? `# ${line}  # ${why}` : line;
+  }).join('\n');
+}
+
+async function readAutoConf(pgdata: string): Promise<string> {
+  return readFile(join(pgdata, 'postgresql.auto.conf'), 'utf8').catch(() => '');
+}
+
 export async function writeRecoveryConfig(pgdata: string, settings: Record<string, string>, note: string): Promise<void> {
+  const mine = new Set(Object.keys(settings).map((k) => k.toLowerCase()));
+  const old = commentOut(await readAutoConf(pgdata), (k) => STALE.test(k) || mine.has(k), 'fsdr restore: from the source');
   const lines = Object.entries(settings).map(([k, v]) => `${k} = ${/^\d+$/.test(v) ? v : confValue(v)}`);
-  await appendFile(join(pgdata, 'postgresql.auto.conf'), `\n# ${note}\n${lines.join('\n')}\n`);
-  await writeFile(join(pgdata, 'recovery.signal'), '');
+  await writeFile(join(pgdata, 'postgresql.auto.conf'), `${old.replace(/\n*$/, '\n')}\n# ${note}\n${lines.join('\n')}\n`, { mode: 0o600 });
+  await writeFile(join(pgdata, 'recovery.signal'), '', { mode: 0o600 });
+}
+
+/** After promotion: the recovery target and restore_command must not travel into this instance's backups. */
+export async function retireRecoveryConfig(pgdata: string): Promise<void> {
+  const text = await readAutoConf(pgdata);
+  const next = commentOut(text, (k) => RECOVERY_ONLY.test(k), 'fsdr restore: recovery finished');
+  if (next !== text) await writeFile(join(pgdata, 'postgresql.auto.conf'), next);
 }

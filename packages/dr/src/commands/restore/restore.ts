@@ -3,21 +3,24 @@
 // target outside the window, wrong key, missing binaries); a failure while writing removes what
 // was written, so a broken restore never leaves a startable data directory behind.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmod, chown, mkdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Config } from '../../config/load.js';
 import { FsdrError } from '../../errors.js';
 import { findBinDir } from '../../postgres/binaries.js';
-import { startInstance, waitForPromotion } from '../../postgres/instance.js';
+import { RecoveryEndedEarlyError, startInstance, stopInstance, waitForPromotion } from '../../postgres/instance.js';
+import { formatLsn } from '../../postgres/lsn.js';
 import { serverUser } from '../../postgres/os-user.js';
 import { Repository } from '../../repository/repository.js';
 import type { ArchivedWal } from '../../repository/wal-archive.js';
 import { Progress } from '../../util/progress.js';
+import { log } from '../../util/log.js';
 import { recoveryWindows } from './recovery-window.js';
-import { recoverySettings, writeRecoveryConfig } from './recovery-settings.js';
+import { recoverySettings, retireRecoveryConfig, writeRecoveryConfig } from './recovery-settings.js';
 import { selectBackup, type RecoveryTarget } from './select-backup.js';
-import { tablespaceDir, writeDataDirectory } from './write-files.js';
+import { planWal, recoveryEnd, RecoveryShortError, type TimelineChoice, type WalPlan } from './wal-plan.js';
+import { tablespaceDir, tablespaceRoot, writeDataDirectory } from './write-files.js';
 
 export interface RestoreOptions {
   pgdata: string;
@@ -25,7 +28,11 @@ export interface RestoreOptions {
   target: RecoveryTarget;
   backup?: string;
   start: boolean;
-  archiveOff: boolean;
+  /** keep archive_mode from the source: only for the instance that becomes the primary */
+  archive: boolean;
+  timeline?: TimelineChoice;
+  /** --latest: accept recovering only up to a hole in the archive */
+  acceptGap?: boolean;
   set: Record<string, string>;
   processes: number;
   timeoutMs: number;
@@ -39,7 +46,9 @@ export interface RestoreResult {
   port: number;
   target: RecoveryTarget;
   started: boolean;
-  recoveredTo?: { time: string | null; lsn: string; timeline: number };
+  recoveredTo?: { time: string | null; lsn: string; timeline: number; endOfRecovery?: string };
+  wal: { timeline: number; lastSegment?: string; firstMissing?: string };
+  logFile: string;
   seconds: { files: number; recovery: number; total: number };
 }
 
@@ -60,54 +69,86 @@ function connectionFor(cfg: Config, port: number) {
   };
 }
 
+/** fsdr's own log of the restored instance: beside the data directory, never inside what a backup holds. */
+export function restoreLogFile(pgdata: string): string {
+  return `${pgdata}.fsdr-restore.log`;
+}
+
+async function removeRestored(pgdata: string, manifest: { tablespaces: Array<{ oid: string }> }, created: boolean): Promise<void> {
+  await rm(pgdata, { recursive: true, force: true }).catch(() => undefined);
+  for (const t of manifest.tablespaces) await rm(tablespaceDir(pgdata, t.oid), { recursive: true, force: true }).catch(() => undefined);
+  if (manifest.tablespaces.length) await rmdir(tablespaceRoot(pgdata)).catch(() => undefined);
+  if (!created) await mkdir(pgdata, { recursive: true, mode: 0o700 }).catch(() => undefined);
+}
+
 export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<RestoreResult> {
   const t0 = Date.now();
   const pgdata = resolve(opts.pgdata);
   checkEmpty(pgdata);
-  const repo = await Repository.open(cfg, opts.repository ?? 'primary');
+  const repoName = opts.repository ?? 'primary';
+  const repo = await Repository.open(cfg, repoName);
   try {
     await repo.readInfo();
-    const backups = await repo.backups.list();
+    const { manifests: backups, unreadable } = await repo.backups.listReadable();
+    const named = unreadable.find((u) => u.id === opts.backup);
+    if (named) throw named.error;
+    // A damaged manifest is passed over (the WAL still carries its changes), never silently.
+    for (const u of unreadable) log().warn({ backup: u.id, err: u.error.message }, `backup ${u.id} is unreadable and was not considered: ${u.error.message}`);
     const wal: ArchivedWal[] = [];
     for await (const w of repo.wal.list()) wal.push(w);
     const windows = recoveryWindows(backups, wal);
     const manifest = selectBackup(backups, opts.target, windows, opts.backup);
+    const plan = planWal(manifest, opts.target, opts.timeline, wal, await repo.wal.histories(wal), !!opts.acceptGap);
     const binDir = findBinDir(manifest.pgVersion, cfg.cluster?.binDir);
     const user = serverUser();
     for (const t of manifest.tablespaces) checkEmpty(tablespaceDir(pgdata, t.oid));
 
     const created = !existsSync(pgdata);
+    const logFile = restoreLogFile(pgdata);
     const progress = new Progress(`restore ${manifest.id}`, manifest.totals.bytes, opts.quiet);
+    // The server user must own (and so traverse) the tablespace root too, not only each tablespace.
+    const dirs = [pgdata, ...(manifest.tablespaces.length ? [tablespaceRoot(pgdata)] : [])];
     try {
       await mkdir(pgdata, { recursive: true, mode: 0o700 });
-      await writeDataDirectory({ configPath: cfg.source, repository: opts.repository ?? 'primary' }, manifest, pgdata, opts.processes, (n) => progress.add(n));
+      // PostgreSQL refuses a data directory other than 0700 (or 0750 with group access), whoever made it.
+      const rootMode = manifest.directories.find((d) => d.path === '.')?.mode;
+      await chmod(pgdata, rootMode !== undefined && (rootMode & 0o050) === 0o050 ? 0o750 : 0o700);
+      await writeDataDirectory({ config: cfg, repository: repoName }, manifest, pgdata, opts.processes, (n) => progress.add(n));
       progress.finish();
-      await mkdir(join(pgdata, 'log'), { recursive: true, mode: 0o700 });
-      const settings = recoverySettings(opts.target, { configPath: cfg.source, repository: opts.repository ?? 'primary', port: opts.port, socketDir: pgdata, archiveOff: opts.archiveOff, extra: opts.set });
+      const settings = recoverySettings(opts.target, { configPath: cfg.source, repository: repoName, port: opts.port, socketDir: pgdata, archive: opts.archive, timeline: plan.setting, extra: opts.set });
       await writeRecoveryConfig(pgdata, settings, `fsdr restore of backup ${manifest.id} at ${new Date().toISOString()}`);
+      await writeFile(logFile, '', { mode: 0o600 });
       if (user) {
-        const dirs = [pgdata, ...manifest.tablespaces.map((t) => tablespaceDir(pgdata, t.oid))];
         const r = spawnSync('chown', ['-R', `${user.uid}:${user.gid}`, ...dirs]);
         if (r.status !== 0) throw new FsdrError('FSDR_CHOWN', `cannot give ${pgdata} to user ${user.name}: ${r.stderr}`);
+        await chown(logFile, user.uid, user.gid);
       }
+      await syncTree(dirs);
     } catch (err) {
       // Nothing half-written stays behind.
-      await rm(pgdata, { recursive: true, force: true }).catch(() => undefined);
-      for (const t of manifest.tablespaces) await rm(tablespaceDir(pgdata, t.oid), { recursive: true, force: true }).catch(() => undefined);
-      if (!created) await mkdir(pgdata, { recursive: true, mode: 0o700 }).catch(() => undefined);
+      await removeRestored(pgdata, manifest, created);
       throw err;
     }
     const tFiles = Date.now();
     const result: RestoreResult = {
-      backup: manifest.id, pgdata, port: opts.port, target: opts.target, started: false,
+      backup: manifest.id, pgdata, port: opts.port, target: opts.target, started: false, logFile,
+      wal: { timeline: plan.timeline, lastSegment: plan.coverage.lastSegment, firstMissing: plan.coverage.firstMissing },
       seconds: { files: (tFiles - t0) / 1000, recovery: 0, total: 0 },
     };
     if (opts.start) {
-      const logFile = join(pgdata, 'log', 'fsdr-restore.log');
-      await startInstance(binDir, pgdata, logFile, user);
-      const state = await waitForPromotion(connectionFor(cfg, opts.port), pgdata, logFile, opts.timeoutMs);
-      result.started = true;
-      result.recoveredTo = { time: state.replayedTo, lsn: state.lsn, timeline: state.timeline };
+      try {
+        await startInstance(binDir, pgdata, logFile, user);
+        const state = await waitForPromotion(connectionFor(cfg, opts.port), pgdata, logFile, opts.timeoutMs);
+        const end = await checkReached(pgdata, state.timeline, plan, manifest.walSegmentSize, logFile);
+        await retireRecoveryConfig(pgdata);
+        result.started = true;
+        result.recoveredTo = { time: state.replayedTo, lsn: state.lsn, timeline: state.timeline, endOfRecovery: end === undefined ? undefined : formatLsn(end) };
+      } catch (err) {
+        // An instance that did not recover what it had to is not a restore: stop it and remove it.
+        await stopInstance(binDir, pgdata, user, 'immediate').catch(() => undefined);
+        await removeRestored(pgdata, manifest, created);
+        throw explainEarlyEnd(err, plan);
+      }
     }
     result.seconds.recovery = (Date.now() - tFiles) / 1000;
     result.seconds.total = (Date.now() - t0) / 1000;
@@ -115,4 +156,43 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
   } finally {
     await repo.close();
   }
+}
+
+/** Recovery to the end of the archive must have replayed into its last segment; say so when it did not. */
+async function checkReached(pgdata: string, newTimeline: number, plan: WalPlan, segSize: number, logFile: string): Promise<bigint | undefined> {
+  const end = await recoveryEnd(pgdata, newTimeline);
+  if (plan.mustReach === undefined) return end;
+  if (end === undefined || end < plan.mustReach) {
+    throw new RecoveryShortError(end ?? 0n, plan, segSize, lastLogComplaint(logFile));
+  }
+  return end;
+}
+
+function lastLogComplaint(logFile: string): string {
+  let log = '';
+  try {
+    log = readFileSync(logFile, 'utf8');
+  } catch {
+    return '';
+  }
+  const lines = log.split('\n').filter((l) => /^fsdr: |invalid record|unexpected pageaddr|incorrect resource manager|invalid magic|contrecord/.test(l.replace(/^.*?(LOG|WARNING|FATAL):\s*/, '')));
+  return (lines.pop() ?? '').replace(/^.*?(LOG|WARNING|FATAL):\s*/, '');
+}
+
+function explainEarlyEnd(err: unknown, plan: WalPlan): unknown {
+  if (!(err instanceof RecoveryEndedEarlyError)) return err;
+  const c = plan.coverage;
+  if (c.firstMissing) {
+    return new FsdrError('FSDR_WAL_GAP', `recovery stopped at a hole in the archive before reaching the target: WAL segment ${c.firstMissing} is missing (timeline ${c.timeline})`, {
+      hint: 'copy the segment back from a replica or the source, or choose a target before the hole (fsdr info shows the gaps)',
+    });
+  }
+  return new FsdrError('FSDR_TARGET_NOT_REACHED', `the archive of timeline ${c.timeline} ends (last segment ${c.lastSegment ?? 'none'}) before the recovery target${err.detail ? `: ${err.detail}` : ''}`, {
+    hint: 'check the target (a --target-name must be a restore point that exists; a --target-xid must have committed), or choose an earlier one; fsdr info shows what is archived',
+  });
+}
+
+/** fsync what was written, so a crash right after "restored" cannot lose it. */
+async function syncTree(dirs: string[]): Promise<void> {
+  for (const d of dirs) spawnSync('sync', ['-f', d]);
 }

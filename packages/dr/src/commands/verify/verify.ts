@@ -7,6 +7,8 @@ import { parseWalName, segmentFromNumber, segmentNumber } from '../../postgres/w
 import { backupBundleKey, walKey } from '../../repository/layout.js';
 import type { BackupManifest, ManifestFile } from '../../repository/manifest.js';
 import { Repository } from '../../repository/repository.js';
+import type { ArchivedWal } from '../../repository/wal-archive.js';
+import { summariseWal } from '../info/wal-summary.js';
 
 export interface VerifyFault {
   object: string;
@@ -87,8 +89,15 @@ export async function runVerify(cfg: Config, opts: { backup?: string; repository
       }
     }
     if (!opts.backup) {
+      // A hole inside a timeline breaks every recovery that has to cross it: a fault, not a detail.
+      const all: ArchivedWal[] = [];
+      for await (const w of repo.wal.list()) all.push(w);
+      const info = await repo.readInfo();
+      for (const t of summariseWal(all, info.walSegmentSize).timelines) {
+        for (const g of t.gaps) report.faults.push({ object: `wal timeline ${t.timeline}`, problem: `segments ${g.from}${g.to !== g.from ? `..${g.to}` : ''} are missing (a hole in the archive: recovery stops before it)` });
+      }
       // The weekly verification: every archived WAL file, not only what backups start from.
-      for await (const w of repo.wal.list()) {
+      for (const w of all) {
         if (walDone.has(w.key)) continue;
         walDone.add(w.key);
         report.walChecked++;
