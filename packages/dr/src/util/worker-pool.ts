@@ -1,6 +1,8 @@
 // A small pool of worker threads for CPU-bound repository work (zstd, AES-GCM and SHA-256 run
 // synchronously on the calling thread, so parallelism across cores needs threads). A task is one
 // message in; the worker answers with progress messages and then one result or one error.
+// A worker that dies (an uncaught error, out of memory, process.exit) fails the task it held and
+// leaves the pool; when none is left, every waiting task fails too: a job never hangs on a corpse.
 import { Worker } from 'node:worker_threads';
 import { FsdrError } from '../errors.js';
 
@@ -12,11 +14,24 @@ interface Task<R> {
   onProgress?: (bytes: number) => void;
 }
 
+interface Waiter {
+  take(w: Worker): void;
+  fail(e: Error): void;
+}
+
+export class WorkerDiedError extends FsdrError {
+  constructor(detail: string) {
+    super('FSDR_WORKER_DIED', `a worker thread died: ${detail}`, { hint: 'the job was not completed; see the error above, then run it again' });
+  }
+}
+
 export class WorkerPool<M, R> {
   private readonly idle: Worker[] = [];
-  private readonly waiting: Array<(w: Worker) => void> = [];
+  private readonly waiting: Waiter[] = [];
   private readonly tasks = new Map<Worker, Task<R>>();
-  private readonly workers: Worker[] = [];
+  private readonly live = new Set<Worker>();
+  private closing = false;
+  private lastDeath?: Error;
 
   constructor(script: URL, workerData: unknown, size: number) {
     for (let i = 0; i < Math.max(1, size); i++) {
@@ -30,25 +45,35 @@ export class WorkerPool<M, R> {
         if (m.type === 'done') t.resolve(m.result);
         else t.reject(new FsdrError(m.code ?? 'FSDR_WORKER_FAILED', m.error));
       });
-      w.on('error', (err) => {
-        const t = this.tasks.get(w);
-        this.tasks.delete(w);
-        t?.reject(err);
-      });
-      this.workers.push(w);
+      w.on('error', (err) => this.died(w, err instanceof FsdrError ? err : new WorkerDiedError(err.message)));
+      w.on('exit', (code) => this.died(w, new WorkerDiedError(`it exited with code ${code}`)));
+      this.live.add(w);
       this.idle.push(w);
     }
   }
 
+  private died(w: Worker, err: Error): void {
+    if (!this.live.delete(w)) return;
+    const i = this.idle.indexOf(w);
+    if (i >= 0) this.idle.splice(i, 1);
+    const t = this.tasks.get(w);
+    this.tasks.delete(w);
+    if (this.closing) return;
+    this.lastDeath = err;
+    t?.reject(err);
+    if (this.live.size === 0) for (const waiter of this.waiting.splice(0)) waiter.fail(err);
+  }
+
   private release(w: Worker): void {
     const next = this.waiting.shift();
-    if (next) next(w);
+    if (next) next.take(w);
     else this.idle.push(w);
   }
 
   private acquire(): Promise<Worker> {
+    if (this.live.size === 0) return Promise.reject(this.lastDeath ?? new WorkerDiedError('the pool has no workers left'));
     const w = this.idle.pop();
-    return w ? Promise.resolve(w) : new Promise((r) => this.waiting.push(r));
+    return w ? Promise.resolve(w) : new Promise((take, fail) => this.waiting.push({ take, fail }));
   }
 
   async run(message: M, onProgress?: (bytes: number) => void): Promise<R> {
@@ -60,6 +85,7 @@ export class WorkerPool<M, R> {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.closing = true;
+    await Promise.all([...this.live].map((w) => w.terminate()));
   }
 }

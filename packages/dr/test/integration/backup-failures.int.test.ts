@@ -13,6 +13,9 @@ import { FSDR_BIN, fsdrOk, makeWorkspace, runFsdr, type Workspace } from '../hel
 import { pgbench } from '../helpers/pg-load.js';
 import { queryPort, stopRestored } from '../helpers/restored.js';
 import { freePort } from '@featuresignals/testkit';
+import { parse as parseYaml } from 'yaml';
+import { loadConfig } from '../../src/config/load.js';
+import { runBackup } from '../../src/commands/backup/backup.js';
 
 let ws: Workspace;
 let pg: PostgresHandle;
@@ -118,10 +121,50 @@ test('a data directory whose pg_wal is a link to another disk (initdb --waldir) 
   const pgdata = join(ws.dir, 'from-linked');
   const port = await freePort();
   try {
-    const r = JSON.parse(await fsdrOk(['--config', cfg, 'restore', '--backup', b.id, '--pgdata', pgdata, '--port', String(port), '--latest', '--archive-off', '--json']));
+    const r = JSON.parse(await fsdrOk(['--config', cfg, 'restore', '--backup', b.id, '--pgdata', pgdata, '--port', String(port), '--latest', '--json']));
     assert.equal(r.started, true);
     assert.deepEqual(await queryPort(port, 'SELECT v FROM linked'), [{ v: 'on a linked pg_wal' }]);
   } finally {
     await stopRestored(pgdata);
   }
+});
+
+test('a wrong cluster.pgdata is refused before anything is written (empty dir, another cluster, a stale copy)', async () => {
+  const doc = parseYaml(readFileSync(cfg, 'utf8'));
+  const empty = join(ws.dir, 'empty-pgdata');
+  mkdirSync(empty);
+  const other = join(ws.dir, 'other-cluster');
+  mkdirSync(join(other, 'global'), { recursive: true });
+  writeFileSync(join(other, 'PG_VERSION'), '15\n');
+  writeFileSync(join(other, 'global', 'pg_control'), randomBytes(8192));
+  const stale = join(ws.dir, 'stale-copy');
+  mkdirSync(join(stale, 'global'), { recursive: true });
+  writeFileSync(join(stale, 'PG_VERSION'), readFileSync(join(pg.pgdata, 'PG_VERSION')));
+  writeFileSync(join(stale, 'global', 'pg_control'), readFileSync(join(pg.pgdata, 'global', 'pg_control')));
+  const before = backupDirs();
+  for (const [dir, why] of [[empty, /cannot read PG_VERSION/], [other, /system identifier \d+, the server \d+/], [stale, /the server's data_directory is /]] as const) {
+    const bad = ws.writeConfig({ ...doc, cluster: { ...doc.cluster, pgdata: dir } }, 'wrong-pgdata.yaml');
+    const r = await runFsdr(['--config', bad, 'backup']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^fsdr: cluster\.pgdata .* is not the data directory of the connected server/);
+    assert.match(r.stderr, why);
+    assert.deepEqual(backupDirs(), before, 'nothing was written');
+  }
+});
+
+test('worker threads use the validated config, not fsdr.yaml as edited during the backup', async () => {
+  // The backup's own copy of the config (archive_command keeps reading the original).
+  const doc = parseYaml(readFileSync(cfg, 'utf8'));
+  const own = ws.writeConfig(doc, 'backup-own.yaml');
+  const config = loadConfig(own);
+  const elsewhere = join(ws.dir, 'elsewhere');
+  mkdirSync(elsewhere);
+  // An edit while the backup runs: another repository and another key. The running backup must
+  // keep writing where its manifest will say.
+  ws.writeConfig({ ...doc, repositories: { primary: { type: 'fs', path: elsewhere } }, encryption: { masterKey: 'env:FSDR_NEVER_SET' } }, 'backup-own.yaml');
+  const m = await runBackup(config, { type: 'full', processes: 2, bundleBytes: 1 << 20, quiet: true });
+  assert.deepEqual(readdirSync(elsewhere), []);
+  assert.ok(existsSync(join(ws.repoDir, 'backups', m.id, 'manifest.json')));
+  const latest = JSON.parse(await fsdrOk(['--config', cfg, 'info', '--json'])).backups.at(-1).id;
+  assert.equal((await runFsdr(['--config', cfg, 'verify', '--backup', latest])).code, 0);
 });

@@ -7,6 +7,7 @@ import { FsdrError } from '../../errors.js';
 import { BackupSession } from '../../postgres/backup-session.js';
 import { lsnToSegment, parseLsn } from '../../postgres/lsn.js';
 import { parseWalName } from '../../postgres/wal-name.js';
+import { checkPgdata } from '../../postgres/pgdata-check.js';
 import { backupBundleKey } from '../../repository/layout.js';
 import { MANIFEST_FORMAT, newBackupId, type BackupManifest, type ManifestBundle, type ManifestFile } from '../../repository/manifest.js';
 import type { Repository } from '../../repository/repository.js';
@@ -79,6 +80,7 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
   const session = await openClusterSession(cfg, 'backup');
   const { repo, client, id, cluster } = session;
   try {
+    await checkPgdata(client, cluster.pgdata, id);
     let prior: BackupManifest | undefined;
     if (opts.type === 'incr') {
       const ids = await repo.backups.ids();
@@ -108,7 +110,7 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
     const bundles: ManifestBundle[] = [];
     // Bundles are written by worker threads: reading, hashing, zstd and AES-GCM on every core.
     const pool = new WorkerPool<{ backupId: string; index: number; files: FilePiece[] }, Awaited<ReturnType<typeof writeBundle>>>(
-      new URL('./bundle-worker.js', import.meta.url), { configPath: cfg.source }, Math.max(1, Math.min(opts.processes, groups.length)),
+      new URL('./bundle-worker.js', import.meta.url), { config: cfg }, Math.max(1, Math.min(opts.processes, groups.length)),
     );
     try {
       await Promise.all(groups.map(async (g, index) => {

@@ -1,12 +1,12 @@
 // Worker thread of a backup: writes the bundles it is sent (read, hash, compress, encrypt, store).
 import { workerData } from 'node:worker_threads';
-import { loadConfigCached } from '../../config/cache.js';
+import { reviveConfig, type Config } from '../../config/load.js';
 import { Repository } from '../../repository/repository.js';
 import { serveTasks } from '../../util/worker-main.js';
 import { writeBundle, type FilePiece } from './bundle-writer.js';
 
-const { configPath, repository } = workerData as { configPath: string; repository?: string };
-const repo = await Repository.open(await loadConfigCached(configPath), repository);
+const { config, repository } = workerData as { config: Config; repository?: string };
+const repo = await Repository.open(reviveConfig(config), repository);
 serveTasks<{ backupId: string; index: number; files: FilePiece[] }, Awaited<ReturnType<typeof writeBundle>>>((m, progress) =>
   writeBundle(repo.objects, m.backupId, m.index, m.files, progress),
 );
