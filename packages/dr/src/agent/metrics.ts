@@ -8,6 +8,9 @@ export class AgentMetrics {
   private readonly g = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers: [this.registry] });
   readonly walLastArchived = this.g('fsdr_wal_last_archived_timestamp_seconds', 'Time the newest WAL segment reached the primary repository');
   readonly walAge = this.g('fsdr_wal_archive_age_seconds', 'Age of the newest archived WAL segment (RPO exposure for corruption and instance failure)');
+  readonly walGaps = this.g('fsdr_wal_gaps', 'Holes in the archived WAL (any hole breaks recoveries that must cross it)');
+  readonly walMissing = this.g('fsdr_wal_missing_segments', 'WAL segments missing inside the archive, per timeline', ['timeline']);
+  readonly walRecoveryBlocked = this.g('fsdr_wal_recovery_blocked', '1 when a hole after the newest backup stops recovery short of the newest archived WAL');
   readonly backupLast = this.g('fsdr_backup_last_success_timestamp_seconds', 'End time of the newest complete base backup');
   readonly backupAge = this.g('fsdr_backup_age_seconds', 'Age of the newest complete base backup');
   readonly replicationLag = this.g('fsdr_replication_lag_seconds', 'Age of the oldest primary object not yet on the replica (0 when in sync)', ['replica']);
@@ -24,6 +27,12 @@ export class AgentMetrics {
     const sec = (iso?: string) => (iso ? Date.parse(iso) / 1000 : undefined);
     if (e.lastWalArchivedAt) this.walLastArchived.set(sec(e.lastWalArchivedAt)!);
     if (e.walAgeSeconds !== undefined) this.walAge.set(e.walAgeSeconds);
+    if (e.wal) {
+      this.walGaps.set(e.wal.gaps.length);
+      this.walMissing.reset();
+      for (const g of e.wal.gaps) this.walMissing.inc({ timeline: String(g.timeline) }, g.segments);
+      this.walRecoveryBlocked.set(e.wal.firstMissing ? 1 : 0);
+    }
     if (e.lastBackupAt) this.backupLast.set(sec(e.lastBackupAt)!);
     if (e.backupAgeSeconds !== undefined) this.backupAge.set(e.backupAgeSeconds);
     for (const r of e.replicas) {

@@ -6,6 +6,9 @@ import type { Config } from '../config/load.js';
 import { lagSeconds, missingOn } from '../replication/replicator.js';
 import type { Repository } from '../repository/repository.js';
 import { openStorage } from '../storage/open-storage.js';
+import type { ArchivedWal } from '../repository/wal-archive.js';
+import type { BackupManifest } from '../repository/manifest.js';
+import { walHoles, type WalHoles } from './wal-holes.js';
 
 export interface Exposure {
   checkedAt: string;
@@ -13,6 +16,8 @@ export interface Exposure {
   walAgeSeconds?: number;
   lastBackupAt?: string;
   backupAgeSeconds?: number;
+  /** holes in the archive; a hole after the newest backup caps what recovery reaches */
+  wal?: WalHoles;
   replicas: Array<{ name: string; missingObjects: number; lagSeconds: number }>;
   storage?: { freeBytes: number; totalBytes: number };
   objectives: Array<{ scenario: string; objective: 'rpo'; limitSeconds: number; exposureSeconds?: number; ok: boolean }>;
@@ -22,17 +27,24 @@ export interface Exposure {
 export async function measureExposure(cfg: Config, repo: Repository, now = new Date()): Promise<Exposure> {
   const e: Exposure = { checkedAt: now.toISOString(), replicas: [], objectives: [] };
   let newestWal = 0;
-  for await (const w of repo.wal.list()) if (w.kind === 'segment' || w.kind === 'partial') newestWal = Math.max(newestWal, w.lastModified.getTime());
-  if (newestWal) {
-    e.lastWalArchivedAt = new Date(newestWal).toISOString();
-    e.walAgeSeconds = Math.max(0, (now.getTime() - newestWal) / 1000);
+  const files: ArchivedWal[] = [];
+  for await (const w of repo.wal.list()) {
+    files.push(w);
+    if (w.kind === 'segment' || w.kind === 'partial') newestWal = Math.max(newestWal, w.lastModified.getTime());
   }
+  if (newestWal) e.lastWalArchivedAt = new Date(newestWal).toISOString();
   const ids = await repo.backups.ids();
+  let m: BackupManifest | undefined;
   if (ids.length) {
-    const m = await repo.backups.read(ids[ids.length - 1]!);
+    m = await repo.backups.read(ids[ids.length - 1]!);
     e.lastBackupAt = m.stopTime;
     e.backupAgeSeconds = Math.max(0, (now.getTime() - Date.parse(m.stopTime)) / 1000);
   }
+  const info = await repo.readInfo();
+  e.wal = walHoles(files, await repo.wal.histories(files), m, info.walSegmentSize);
+  // Exposure is what a recovery reaches, so a hole after the newest backup counts from before it.
+  const recoverable = e.wal.recoverableUntil?.getTime() ?? newestWal;
+  if (recoverable) e.walAgeSeconds = Math.max(0, (now.getTime() - recoverable) / 1000);
   for (const name of Object.keys(cfg.repositories).filter((n) => n !== 'primary')) {
     const replica = await openStorage(cfg.repositories[name]!);
     try {

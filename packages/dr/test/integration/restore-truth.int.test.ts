@@ -12,6 +12,10 @@ import { archivingCluster } from '../helpers/cluster.js';
 import { fsdrOk, makeWorkspace, runFsdr, type Workspace } from '../helpers/fsdr.js';
 import { switchWal, waitArchived } from '../helpers/pg-load.js';
 import { CONTENT_SQL, queryPort, stopRestored } from '../helpers/restored.js';
+import { loadConfig } from '../../src/config/load.js';
+import { Repository } from '../../src/repository/repository.js';
+import { measureExposure } from '../../src/agent/monitor.js';
+import { AgentMetrics } from '../../src/agent/metrics.js';
 
 let ws: Workspace;
 let pg: PostgresHandle;
@@ -177,6 +181,24 @@ test('a hole in the archive: verify and restore --latest fail naming the segment
     assert.match(v.stdout, new RegExp(`FAULT wal timeline 1: segments ${missing}`));
     const info = JSON.parse(await fsdrOk(['--config', h.cfg, 'info', '--json']));
     assert.deepEqual(info.wal.timelines[0].gaps, [{ from: missing, to: missing }]);
+
+    // The agent's monitor sees it too: the hole, and an exposure measured from before it.
+    const cfgObj = loadConfig(h.cfg);
+    const repo = await Repository.open(cfgObj);
+    try {
+      const e = await measureExposure(cfgObj, repo);
+      assert.deepEqual(e.wal!.gaps.map((g) => [g.from, g.segments]), [[missing, 1]]);
+      assert.equal(e.wal!.firstMissing, missing);
+      assert.ok(e.walAgeSeconds! >= (Date.now() - e.wal!.recoverableUntil!.getTime()) / 1000 - 1);
+      const metrics = new AgentMetrics();
+      metrics.observe(e);
+      const text = await metrics.registry.metrics();
+      assert.match(text, /^fsdr_wal_gaps 1$/m);
+      assert.match(text, /^fsdr_wal_missing_segments\{timeline="1"\} 1$/m);
+      assert.match(text, /^fsdr_wal_recovery_blocked 1$/m);
+    } finally {
+      await repo.close();
+    }
 
     const pgdata = join(hws.dir, 'gap');
     const port = await freePort();
