@@ -12,7 +12,7 @@ export class ObjectStore {
   constructor(readonly storage: Storage, readonly codec: ObjectCodec) {}
 
   async put(key: string, source: Readable, opts: EncodeOptions = {}): Promise<EncodeResult> {
-    const enc = this.codec.encode(source, opts);
+    const enc = this.codec.encode(key, source, opts);
     await this.storage.put(key, enc.stream, { ifAbsent: true });
     return enc.result();
   }
