@@ -62,7 +62,10 @@ export async function waitForPromotion(connection: pg.ClientConfig, pgdata: stri
           hint: 'choose an earlier target, or --latest (see fsdr info for the archived WAL)',
         });
       }
-      throw new PostgresError(`the restored instance stopped during recovery: ${fatal.replace(/^.*?(FATAL|PANIC):\s*/, '')}`, { hint: `see ${logFile}` });
+      // restore_command's stderr lands in the server log: its own words say why a fetch failed.
+      const fetchError = log.split('\n').filter((l) => l.startsWith('fsdr: ')).pop();
+      const why = fetchError ? ` (restore_command: ${fetchError.slice(6).replace(/ \(hint: .*\)$/, '')})` : '';
+      throw new PostgresError(`the restored instance stopped during recovery: ${fatal.replace(/^.*?(FATAL|PANIC):\s*/, '')}${why}`, { hint: `see ${logFile}` });
     }
     if (Date.now() > deadline) throw new PostgresError(`recovery did not finish within ${Math.round(timeoutMs / 1000)}s`, { hint: `see ${logFile}` });
     const c = new pg.Client({ ...connection, connectionTimeoutMillis: 2000 });

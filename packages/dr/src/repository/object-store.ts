@@ -36,12 +36,16 @@ export class ObjectStore {
     return Buffer.concat(parts);
   }
 
-  /** Write the plaintext to `dest` via a temp file and rename, so a failure leaves no partial file. */
-  async getToFile(key: string, dest: string): Promise<void> {
+  /**
+   * Write the plaintext to `dest` via a temp file and rename, so a failure leaves no partial file.
+   * `accept` may inspect the complete temp file first and throw to refuse it.
+   */
+  async getToFile(key: string, dest: string, accept?: (tmp: string) => Promise<void>): Promise<void> {
     const src = await this.open(key);
     const tmp = `${dest}.fsdr-partial`;
     try {
       await pipeline(src, createWriteStream(tmp, { mode: 0o600 }));
+      await accept?.(tmp);
       await rename(tmp, dest);
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
