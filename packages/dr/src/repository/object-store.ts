@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { sha256OfStream } from '../codec/digest.js';
 import type { ObjectCodec, EncodeOptions, EncodeResult } from '../codec/object-codec.js';
 import type { Storage } from '../storage/storage.js';
+import { ExpectContent, type ExpectedContent } from './expected-content.js';
 
 export class ObjectStore {
   constructor(readonly storage: Storage, readonly codec: ObjectCodec) {}
@@ -28,6 +29,20 @@ export class ObjectStore {
   /** A decoded, verified stream of the object's plaintext. */
   async open(key: string): Promise<Readable> {
     return this.codec.decode(key, await this.storage.get(key));
+  }
+
+  /** Like open, for an object whose size and sha256 a manifest recorded (see ExpectContent). */
+  async openExpected(key: string, expected: ExpectedContent): Promise<Readable> {
+    const src = await this.open(key);
+    const tap = new ExpectContent(key, expected);
+    src.on('error', (e) => tap.destroy(e));
+    tap.on('close', () => src.destroy());
+    return src.pipe(tap);
+  }
+
+  /** Check an object's header (master key, format, the key it was written under) without reading it. */
+  async checkHeader(key: string): Promise<void> {
+    (await this.open(key)).destroy();
   }
 
   async getBuffer(key: string): Promise<Buffer> {
