@@ -20,6 +20,19 @@ export interface RestoreDumpOptions {
   repository?: string;
 }
 
+/** Wait for 'drain' or 'close', leaving no listener behind (a long stream waits many times). */
+function writable(dest: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      dest.off('drain', done);
+      dest.off('close', done);
+      resolve();
+    };
+    dest.on('drain', done);
+    dest.on('close', done);
+  });
+}
+
 /**
  * Feed `src` to a tool's stdin. If the tool stops reading early (pg_restore -t), the rest is still
  * read, so the archive's check runs to the end; a failing source cuts the tool's input short.
@@ -30,7 +43,7 @@ async function feed(src: Readable, dest: Writable): Promise<void> {
   dest.on('close', () => (open = false));
   try {
     for await (const c of src) {
-      if (open && !dest.write(c)) await new Promise((r) => { dest.once('drain', r); dest.once('close', r); });
+      if (open && !dest.write(c)) await writable(dest);
     }
   } catch (err) {
     dest.destroy();
