@@ -44,6 +44,15 @@ export class IntegrityError extends FsdrError {
   }
 }
 
+/** A valid object found under a key other than the one it was written under (format 2 binds it). */
+export class MisplacedObjectError extends IntegrityError {
+  constructor(key: string, readonly writtenAs: string) {
+    super(key, `was written as ${writtenAs}: it is a copy of another object`, {
+      hint: `the object at ${key} is a copy of ${writtenAs}: the repository was tampered with or mis-copied; restore the object from a replica repository, or restore from a backup that does not need it`,
+    });
+  }
+}
+
 /** The configured master key is not the one the repository or object was written with. */
 export class WrongKeyError extends FsdrError {
   constructor(what: string, expectedKeyId: string, actualKeyId: string) {

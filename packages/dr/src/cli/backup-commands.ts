@@ -83,7 +83,7 @@ export function addBackupCommands(program: Command): void {
 
   program
     .command('verify')
-    .description('re-read every object of a backup (or all backups and all WAL) and report what is missing or corrupt')
+    .description('re-read every object of a backup (or all backups, all WAL and all dumps) and report what is missing or corrupt')
     .option('--backup <id>', 'only this backup and the WAL it needs')
     .option('--repo <name>', 'repository to verify', 'primary')
     .option('--immutability', 'instead: check every object carries the configured Object Lock retention')
@@ -104,7 +104,7 @@ export function addBackupCommands(program: Command): void {
       const { runVerify } = await import('../commands/verify/verify.js');
       const r = await runVerify(cfgOf(cmd), { backup: o.backup, repository: o.repo });
       print(!!o.json, r, () => [
-        `verified ${r.backups.length} backup(s), ${r.objectsChecked} objects, ${(r.bytesChecked / 1048576).toFixed(1)} MiB, ${r.walChecked} WAL files`,
+        `verified ${r.backups.length} backup(s), ${r.dumps.length} dump(s), ${r.objectsChecked} objects, ${(r.bytesChecked / 1048576).toFixed(1)} MiB, ${r.walChecked} WAL files`,
         ...r.faults.map((f) => `FAULT ${f.object}: ${f.problem}`),
         r.faults.length ? `${r.faults.length} fault(s)` : 'no faults',
       ].join('\n'));

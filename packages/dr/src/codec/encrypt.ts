@@ -2,14 +2,24 @@
 // ends with an authenticated trailer; DecryptStream checks every frame before it emits a byte of it.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { IntegrityError, WrongKeyError } from '../errors.js';
+import { IntegrityError, MisplacedObjectError, WrongKeyError } from '../errors.js';
 import { keyId } from '../keys/master-key.js';
 import { ByteQueue } from './byte-queue.js';
 import { newDataKey, unwrapKey, wrapKey } from './envelope.js';
 import {
-  DEFAULT_CHUNK, FINAL_BIT, MAGIC, MAX_FRAME, TAG_BYTES, TRAILER_BYTES,
+  DEFAULT_CHUNK, FINAL_BIT, FORMAT_VERSION, MAGIC, MAX_FRAME, READABLE_VERSIONS, TAG_BYTES, TRAILER_BYTES,
   decodeTrailer, encodeHeader, frameAad, frameNonce, headerHash, type ObjectHeader,
 } from './object-format.js';
+
+export interface EncryptOptions {
+  compression: ObjectHeader['c'];
+  /** asked at the end for the trailer (plaintext digest and size, measured upstream) */
+  trailer: () => Buffer;
+  digest?: 'sha256' | 'none';
+  /** object format version to write; only tests write 1 (objects not bound to their key) */
+  version?: number;
+  chunkSize?: number;
+}
 
 export class EncryptStream extends Transform {
   private readonly dataKey = newDataKey();
@@ -19,25 +29,22 @@ export class EncryptStream extends Transform {
   private pending = new ByteQueue();
   private index = 0;
   private headerSent = false;
+  private readonly chunkSize: number;
 
-  /** `trailer` is asked at the end for the plaintext digest and size (measured upstream). */
-  constructor(
-    masterKey: Buffer,
-    compression: ObjectHeader['c'],
-    private readonly trailer: () => Buffer,
-    digest: 'sha256' | 'none' = 'sha256',
-    private readonly chunkSize = DEFAULT_CHUNK,
-  ) {
+  constructor(masterKey: Buffer, objectKey: string, private readonly opts: EncryptOptions) {
     super();
+    this.chunkSize = opts.chunkSize ?? DEFAULT_CHUNK;
+    const version = opts.version ?? FORMAT_VERSION;
     const h: ObjectHeader = {
-      ...(digest === 'none' ? { h: 'none' as const } : {}),
-      c: compression,
+      ...(opts.digest === 'none' ? { h: 'none' as const } : {}),
+      c: opts.compression,
       e: 'aes-256-gcm',
       k: keyId(masterKey),
       w: wrapKey(masterKey, this.dataKey).toString('base64'),
       n: this.noncePrefix.toString('base64'),
+      ...(version >= 2 ? { o: objectKey } : {}),
     };
-    this.header = encodeHeader(h);
+    this.header = encodeHeader(h, version);
     this.hHash = headerHash(this.header);
   }
 
@@ -72,7 +79,7 @@ export class EncryptStream extends Transform {
     try {
       this.sendHeader();
       if (this.pending.length > 0) this.seal(this.pending.take(this.pending.length), false);
-      this.seal(this.trailer(), true);
+      this.seal(this.opts.trailer(), true);
       cb();
     } catch (err) {
       cb(err as Error);
@@ -113,7 +120,8 @@ export class DecryptStream extends Transform {
     if (this.q.length < 7) return false;
     const pre = this.q.peek(7);
     if (!pre.subarray(0, 4).equals(MAGIC)) throw this.corrupt('not an fsdr object (bad magic)');
-    if (pre.readUInt8(4) !== 1) throw this.corrupt(`unsupported format version ${pre.readUInt8(4)}`);
+    const version = pre.readUInt8(4);
+    if (!READABLE_VERSIONS.includes(version)) throw this.corrupt(`unsupported format version ${version}`);
     const hlen = pre.readUInt16BE(5);
     if (this.q.length < 7 + hlen) return false;
     const raw = this.q.take(7 + hlen);
@@ -124,10 +132,14 @@ export class DecryptStream extends Transform {
       throw this.corrupt('unreadable header');
     }
     if (h.e !== 'aes-256-gcm' || typeof h.w !== 'string' || typeof h.n !== 'string') throw this.corrupt('malformed header');
+    if (version >= 2 && typeof h.o !== 'string') throw this.corrupt('malformed header (no object key)');
     const mine = keyId(this.masterKey);
     if (h.k !== mine) throw new WrongKeyError(`object ${this.objectKey}`, h.k, mine);
     const dk = unwrapKey(this.masterKey, Buffer.from(h.w, 'base64'));
     if (!dk) throw this.corrupt('data key does not authenticate (header damaged)');
+    // The bound key is authenticated by every frame (the header hash is in their AAD), so a header
+    // edited to name this key fails at frame 0; an intact one naming another key is a copy.
+    if (h.o !== undefined && h.o !== this.objectKey) throw new MisplacedObjectError(this.objectKey, h.o);
     this.dataKey = dk;
     this.noncePrefix = Buffer.from(h.n, 'base64');
     this.hHash = headerHash(raw);

@@ -29,6 +29,8 @@ export interface EncodeOptions {
    * sha256 per file, and hashing every byte twice costs a core's worth of backup throughput.
    */
   digest?: boolean;
+  /** Object format version to write (default: the current one). Tests write 1 to check old repositories. */
+  version?: number;
 }
 
 export interface Encoded {
@@ -56,11 +58,17 @@ class VerifyTap extends DigestTap {
 export class ObjectCodec {
   constructor(private readonly masterKey: Buffer, private readonly compression: CompressionSettings) {}
 
-  encode(source: Readable, opts: EncodeOptions = {}): Encoded {
+  /** Encode `source` as the object stored under `key` (bound into its authenticated header). */
+  encode(key: string, source: Readable, opts: EncodeOptions = {}): Encoded {
     const digest = opts.digest ?? true;
     const plain = new DigestTap(digest);
     const zstd = this.compression.algorithm === 'zstd';
-    const enc = new EncryptStream(this.masterKey, zstd ? 'zstd' : 'none', () => encodeTrailer(plain.digest(), plain.bytes), digest ? 'sha256' : 'none');
+    const enc = new EncryptStream(this.masterKey, key, {
+      compression: zstd ? 'zstd' : 'none',
+      trailer: () => encodeTrailer(plain.digest(), plain.bytes),
+      digest: digest ? 'sha256' : 'none',
+      version: opts.version,
+    });
     const stored = new DigestTap(false);
     const stages: NodeJS.ReadWriteStream[] = [plain];
     if (zstd) stages.push(new CompressStream({ compressionLevel: this.compression.level }));
@@ -73,8 +81,9 @@ export class ObjectCodec {
   }
 
   /**
-   * Decode a stored stream. Resolves once the header has been read and checked (wrong key and
-   * bad magic fail here, before a byte is returned); the returned stream errors with an
+   * Decode the stream stored under `key`. Resolves once the header has been read and checked
+   * (wrong master key, bad magic, and an object written under another key fail here, before a byte
+   * is returned); the returned stream errors with an
    * IntegrityError naming `key` if anything later fails authentication or is truncated.
    */
   async decode(key: string, stored: Readable): Promise<Readable> {

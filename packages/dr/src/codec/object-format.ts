@@ -4,10 +4,14 @@
 // The last frame (FINAL) holds the trailer: sha256 and byte count of the plaintext. Each frame's
 // nonce is the header's 8-byte prefix + the frame index, and the AAD binds the header hash, the
 // index and the FINAL flag, so a flipped bit, a reordered or dropped frame, or a truncation fails.
+// Version 2 adds the object's key to the header (`o`): since the header hash is in every frame's
+// AAD, an object copied under another name no longer authenticates there. Version 1 is still read.
 import { createHash } from 'node:crypto';
 
 export const MAGIC = Buffer.from('FSDR');
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+/** Versions a reader accepts; 1 has no bound key. */
+export const READABLE_VERSIONS: readonly number[] = [1, 2];
 export const FINAL_BIT = 0x80000000;
 export const TAG_BYTES = 16;
 export const TRAILER_BYTES = 40; // sha256 (32) + plaintext size u64 (8)
@@ -30,13 +34,15 @@ export interface ObjectHeader {
   /** what the trailer's digest is: sha256 of the plaintext, or none (size only; the content is
    * covered by checksums kept elsewhere, e.g. per file in a backup manifest). Absent: sha256. */
   h?: 'sha256' | 'none';
+  /** (version 2) the storage key the object was written under, relative to the repository root */
+  o?: string;
 }
 
-export function encodeHeader(h: ObjectHeader): Buffer {
+export function encodeHeader(h: ObjectHeader, version = FORMAT_VERSION): Buffer {
   const json = Buffer.from(JSON.stringify(h));
   const pre = Buffer.alloc(7);
   MAGIC.copy(pre, 0);
-  pre.writeUInt8(FORMAT_VERSION, 4);
+  pre.writeUInt8(version, 4);
   pre.writeUInt16BE(json.length, 5);
   return Buffer.concat([pre, json]);
 }

@@ -64,10 +64,11 @@ export async function waitForPromotion(connection: pg.ClientConfig, pgdata: stri
     if (!alive && (started || Date.now() > deadline - timeoutMs + 15_000)) {
       const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
       const fatal = log.split('\n').filter((l) => /FATAL|PANIC/.test(l)).pop() ?? log.trim().split('\n').pop() ?? '';
-      // restore_command's own complaint (fsdr wal-fetch writes "fsdr: ..." to the server log) is the cause.
+      // restore_command's stderr lands in the server log: its own words say why a fetch failed.
       const fetchError = log.split('\n').filter((l) => l.startsWith('fsdr: ')).pop();
       if (/recovery ended before configured recovery target was reached/.test(log)) throw new RecoveryEndedEarlyError(fetchError?.slice(6));
-      throw new PostgresError(`the restored instance stopped during recovery: ${fetchError ? fetchError.slice(6) : fatal.replace(/^.*?(FATAL|PANIC):\s*/, '')}`, { hint: `see ${logFile}` });
+      const why = fetchError ? ` (restore_command: ${fetchError.slice(6).replace(/ \(hint: .*\)$/, '')})` : '';
+      throw new PostgresError(`the restored instance stopped during recovery: ${fatal.replace(/^.*?(FATAL|PANIC):\s*/, '')}${why}`, { hint: `see ${logFile}` });
     }
     if (Date.now() > deadline) throw new PostgresError(`recovery did not finish within ${Math.round(timeoutMs / 1000)}s`, { hint: `see ${logFile}` });
     const c = new pg.Client({ ...connection, connectionTimeoutMillis: 2000 });

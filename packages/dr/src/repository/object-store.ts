@@ -7,12 +7,13 @@ import { pipeline } from 'node:stream/promises';
 import { sha256OfStream } from '../codec/digest.js';
 import type { ObjectCodec, EncodeOptions, EncodeResult } from '../codec/object-codec.js';
 import type { Storage } from '../storage/storage.js';
+import { ExpectContent, type ExpectedContent } from './expected-content.js';
 
 export class ObjectStore {
   constructor(readonly storage: Storage, readonly codec: ObjectCodec) {}
 
   async put(key: string, source: Readable, opts: EncodeOptions = {}): Promise<EncodeResult> {
-    const enc = this.codec.encode(source, opts);
+    const enc = this.codec.encode(key, source, opts);
     await this.storage.put(key, enc.stream, { ifAbsent: true });
     return enc.result();
   }
@@ -30,18 +31,36 @@ export class ObjectStore {
     return this.codec.decode(key, await this.storage.get(key));
   }
 
+  /** Like open, for an object whose size and sha256 a manifest recorded (see ExpectContent). */
+  async openExpected(key: string, expected: ExpectedContent): Promise<Readable> {
+    const src = await this.open(key);
+    const tap = new ExpectContent(key, expected);
+    src.on('error', (e) => tap.destroy(e));
+    tap.on('close', () => src.destroy());
+    return src.pipe(tap);
+  }
+
+  /** Check an object's header (master key, format, the key it was written under) without reading it. */
+  async checkHeader(key: string): Promise<void> {
+    (await this.open(key)).destroy();
+  }
+
   async getBuffer(key: string): Promise<Buffer> {
     const parts: Buffer[] = [];
     for await (const c of await this.open(key)) parts.push(c as Buffer);
     return Buffer.concat(parts);
   }
 
-  /** Write the plaintext to `dest` via a temp file and rename, so a failure leaves no partial file. */
-  async getToFile(key: string, dest: string): Promise<void> {
+  /**
+   * Write the plaintext to `dest` via a temp file and rename, so a failure leaves no partial file.
+   * `accept` may inspect the complete temp file first and throw to refuse it.
+   */
+  async getToFile(key: string, dest: string, accept?: (tmp: string) => Promise<void>): Promise<void> {
     const src = await this.open(key);
     const tmp = `${dest}.fsdr-partial`;
     try {
       await pipeline(src, createWriteStream(tmp, { mode: 0o600 }));
+      await accept?.(tmp);
       await rename(tmp, dest);
     } catch (err) {
       await unlink(tmp).catch(() => undefined);

@@ -40,9 +40,12 @@ export class WalArchive {
     return 'already-archived';
   }
 
-  /** Restore one WAL file to `dest` (whole or not at all). Throws ObjectNotFoundError if absent. */
-  async fetch(w: WalName, dest: string): Promise<void> {
-    await this.objects.getToFile(walKey(w), dest);
+  /**
+   * Restore one WAL file to `dest` (whole or not at all, and only if `accept` does not throw on
+   * the complete file). Throws ObjectNotFoundError if absent.
+   */
+  async fetch(w: WalName, dest: string, accept?: (path: string) => Promise<void>): Promise<void> {
+    await this.objects.getToFile(walKey(w), dest, accept);
   }
 
   async *list(): AsyncIterable<ArchivedWal> {

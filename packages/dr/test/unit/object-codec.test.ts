@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { ObjectCodec } from '../../src/codec/object-codec.js';
-import { IntegrityError, WrongKeyError } from '../../src/errors.js';
+import { ObjectCodec, type EncodeOptions } from '../../src/codec/object-codec.js';
+import { IntegrityError, MisplacedObjectError, WrongKeyError } from '../../src/errors.js';
 import { DEFAULT_CHUNK } from '../../src/codec/object-format.js';
 
 const key = randomBytes(32);
@@ -17,8 +17,8 @@ async function collect(r: Readable): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-async function encode(codec: ObjectCodec, data: Buffer) {
-  const e = codec.encode(Readable.from([data]));
+async function encode(codec: ObjectCodec, data: Buffer, name = 'wal/x', opts: EncodeOptions = {}) {
+  const e = codec.encode(name, Readable.from([data]), opts);
   const stored = await collect(e.stream);
   return { stored, result: e.result() };
 }
@@ -92,7 +92,7 @@ test('reordered frames are detected', async () => {
 });
 
 test('a wrong master key is reported as such, not as corruption', async () => {
-  const { stored } = await encode(zstd, randomBytes(100));
+  const { stored } = await encode(zstd, randomBytes(100), 'dumps/a/b');
   const other = new ObjectCodec(randomBytes(32), { algorithm: 'zstd', level: 3 });
   await assert.rejects(decode(other, stored, 'dumps/a/b'), (err: unknown) => err instanceof WrongKeyError && /dumps\/a\/b/.test((err as Error).message));
 });
@@ -110,7 +110,7 @@ test('memory stays bounded while streaming 256 MiB through encode and decode', a
   });
   const before = process.memoryUsage().rss;
   let peak = before;
-  const e = plain.encode(source);
+  const e = plain.encode('big', source);
   const out = await plain.decode('big', e.stream);
   let n = 0;
   for await (const c of out) {
@@ -123,7 +123,7 @@ test('memory stays bounded while streaming 256 MiB through encode and decode', a
 
 test('without a digest the trailer still binds the size, and tampering is still caught', async () => {
   const data = randomBytes(3 * DEFAULT_CHUNK + 11);
-  const e = plain.encode(Readable.from([data]), { digest: false });
+  const e = plain.encode('wal/x', Readable.from([data]), { digest: false });
   const stored = await collect(e.stream);
   assert.equal(e.result().sha256, '');
   assert.deepEqual(await decode(plain, stored), data);
@@ -131,4 +131,47 @@ test('without a digest the trailer still binds the size, and tampering is still 
   bad[DEFAULT_CHUNK + 100] ^= 1;
   await assert.rejects(decode(plain, bad), IntegrityError);
   await assert.rejects(decode(plain, stored.subarray(0, stored.length - 60)), IntegrityError);
+});
+
+const SEG_A = 'wal/0000000100000000/000000010000000000000003';
+const SEG_B = 'wal/0000000100000000/000000010000000000000004';
+
+test('an object read under another key than it was written under is refused, naming both keys', async () => {
+  const { stored } = await encode(zstd, randomBytes(5000), SEG_A);
+  await assert.rejects(decode(zstd, stored, SEG_B), (err: unknown) => {
+    assert.ok(err instanceof MisplacedObjectError && err instanceof IntegrityError, String(err));
+    assert.match((err as Error).message, /000000010000000000000004.*000000010000000000000003/);
+    assert.match((err as MisplacedObjectError).hint!, /is a copy of wal\/0000000100000000\/000000010000000000000003/);
+    return true;
+  });
+});
+
+test('editing the bound key in the header to match the new name fails authentication', async () => {
+  const { stored } = await encode(plain, randomBytes(5000), SEG_A);
+  // Same length, so only the header's bytes change: the frames' AAD (header hash) no longer matches.
+  const forged = Buffer.from(stored.toString('latin1').replace(SEG_A, SEG_B), 'latin1');
+  assert.notDeepEqual(forged, stored);
+  await assert.rejects(decode(plain, forged, SEG_B), (err: unknown) => err instanceof IntegrityError && !(err instanceof MisplacedObjectError) && /fails authentication/.test((err as Error).message));
+});
+
+test('format 1 objects (no bound key) are still readable; new objects are format 2', async () => {
+  const data = randomBytes(3 * DEFAULT_CHUNK + 3);
+  for (const codec of [zstd, plain]) {
+    const v1 = await encode(codec, data, SEG_A, { version: 1 });
+    assert.equal(v1.stored.readUInt8(4), 1);
+    assert.deepEqual(await decode(codec, v1.stored, SEG_A), data);
+    // Unbound, so it decodes under any name: the reason format 2 exists (and wal-fetch checks page headers).
+    assert.deepEqual(await decode(codec, v1.stored, SEG_B), data);
+    const bad = Buffer.from(v1.stored);
+    bad[bad.length - 20] ^= 1;
+    await assert.rejects(decode(codec, bad, SEG_A), IntegrityError);
+    assert.equal((await encode(codec, data, SEG_A)).stored.readUInt8(4), 2);
+  }
+});
+
+test('an unknown format version is refused', async () => {
+  const { stored } = await encode(plain, randomBytes(10), SEG_A);
+  const v9 = Buffer.from(stored);
+  v9.writeUInt8(9, 4);
+  await assert.rejects(decode(plain, v9, SEG_A), /unsupported format version 9/);
 });

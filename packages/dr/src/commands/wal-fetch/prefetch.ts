@@ -7,6 +7,7 @@ import { parseWalName, segmentFromNumber, segmentNumber } from '../../postgres/w
 import type { Repository } from '../../repository/repository.js';
 import { ObjectNotFoundError } from '../../storage/errors.js';
 import { acquireLock, inDir, releaseLock } from '../wal-push/spool.js';
+import { checkSegmentFile } from './segment-check.js';
 
 export interface PrefetchOptions {
   spool: string;
@@ -47,7 +48,10 @@ export async function runPrefetcher(repo: Repository, opts: PrefetchOptions): Pr
       const name = segmentFromNumber(tli, next, size);
       const tmp = join(dir, `${name}.tmp`);
       try {
-        await repo.wal.fetch(parseWalName(name)!, tmp);
+        const w = parseWalName(name)!;
+        // A segment that does not match its name is never spooled: wal-fetch then fetches it
+        // itself and reports it.
+        await repo.wal.fetch(w, tmp, (file) => checkSegmentFile(file, w, info));
       } catch (err) {
         if (err instanceof ObjectNotFoundError) break; // the end of the archive (for now)
         throw err;

@@ -1,27 +1,33 @@
 // fsdr wal-fetch %f %p: PostgreSQL's restore_command. A missing file is normal (PostgreSQL probes
-// for history files and for the end of the archive), so it exits 1 without a word.
+// for history files and for the end of the archive), so it exits 1 without a word. A segment is
+// handed over only once its first page header matches its name (segment-check.ts).
 import { spawn } from 'node:child_process';
 import { copyFile, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../config/load.js';
 import { FsdrError } from '../../errors.js';
-import { parseWalName } from '../../postgres/wal-name.js';
+import { parseWalName, type WalName } from '../../postgres/wal-name.js';
 import { Repository } from '../../repository/repository.js';
 import { ObjectNotFoundError } from '../../storage/errors.js';
+import { checkSegmentFile } from './segment-check.js';
 
 const FSDR_BIN = fileURLToPath(new URL('../../../../bin/fsdr.js', import.meta.url));
 
 /** Async mode: take the segment from the prefetch spool if it is there, and keep a prefetcher running. */
-async function fromSpool(cfg: Config, name: string, dest: string, repoName: string): Promise<boolean> {
+async function fromSpool(cfg: Config, w: WalName, dest: string, repoName: string): Promise<boolean> {
   const { spoolDir, inDir, lockHolder } = await import('../wal-push/spool.js');
   const spool = spoolDir(cfg.archive.spoolPath, cfg.source);
+  const name = w.name;
   const ready = join(inDir(spool), name);
   let served = false;
   try {
+    // The prefetcher checked it against repo.json; check again what is about to be handed over.
+    await checkSegmentFile(ready, w, {});
     await rename(ready, dest);
     served = true;
   } catch (err) {
+    if (err instanceof FsdrError) throw err;
     if ((err as NodeJS.ErrnoException).code === 'EXDEV') {
       await copyFile(ready, dest);
       await unlink(ready);
@@ -39,11 +45,11 @@ async function fromSpool(cfg: Config, name: string, dest: string, repoName: stri
 export async function walFetch(cfg: Config, name: string, dest: string, repoName = 'primary'): Promise<boolean> {
   const w = parseWalName(name);
   if (!w) throw new FsdrError('FSDR_WAL_NAME', `${name} is not a WAL file name`, { hint: "restore_command must pass %f %p: restore_command = 'fsdr wal-fetch %f %p'" });
-  if (cfg.archive.async && w.kind === 'segment' && (await fromSpool(cfg, name, resolve(dest), repoName))) return true;
+  if (cfg.archive.async && w.kind === 'segment' && (await fromSpool(cfg, w, resolve(dest), repoName))) return true;
   const repo = await Repository.open(cfg, repoName);
   try {
-    await repo.readInfo();
-    await repo.wal.fetch(w, resolve(dest));
+    const info = await repo.readInfo();
+    await repo.wal.fetch(w, resolve(dest), (tmp) => checkSegmentFile(tmp, w, info));
     return true;
   } catch (err) {
     if (err instanceof ObjectNotFoundError) return false;
