@@ -34,7 +34,7 @@ export async function measureExposure(cfg: Config, repo: Repository, now = new D
     e.backupAgeSeconds = Math.max(0, (now.getTime() - Date.parse(m.stopTime)) / 1000);
   }
   for (const name of Object.keys(cfg.repositories).filter((n) => n !== 'primary')) {
-    const replica = await openStorage(cfg.repositories[name]!);
+    const replica = await openStorage(cfg.repositories[name]!, name);
     try {
       const missing = await missingOn(repo.storage, replica);
       e.replicas.push({ name, missingObjects: missing.length, lagSeconds: lagSeconds(missing, now.getTime()) });
