@@ -14,7 +14,8 @@ const FSDR_BIN = fileURLToPath(new URL('../../../../bin/fsdr.js', import.meta.ur
 
 /** Async mode: take the segment from the prefetch spool if it is there, and keep a prefetcher running. */
 async function fromSpool(cfg: Config, name: string, dest: string, repoName: string): Promise<boolean> {
-  const { spoolDir, inDir, lockHolder } = await import('../wal-push/spool.js');
+  const { spoolDir, inDir } = await import('../wal-push/spool.js');
+  const { lockHeld } = await import('../wal-push/spool-lock.js');
   const spool = spoolDir(cfg.archive.spoolPath, cfg.source);
   const ready = join(inDir(spool), name);
   let served = false;
@@ -28,7 +29,7 @@ async function fromSpool(cfg: Config, name: string, dest: string, repoName: stri
       served = true;
     }
   }
-  if (lockHolder(spool, 'archive-get') === undefined) {
+  if (!(await lockHeld(spool, 'archive-get'))) {
     const child = spawn(process.execPath, [FSDR_BIN, 'archive-get-async', '--from', name, '--repo', repoName, '--config', cfg.source], { detached: true, stdio: 'ignore' });
     child.unref();
   }
