@@ -6,7 +6,7 @@ import pg from 'pg';
 import type { Config } from '../../config/load.js';
 import { FsdrError, PostgresError } from '../../errors.js';
 import { clientBinDir, requireAtLeast, toolPath } from '../../postgres/client-tools.js';
-import { clientConnection } from '../../postgres/cluster.js';
+import { clientConnection, newClient } from '../../postgres/cluster.js';
 import { Repository } from '../../repository/repository.js';
 
 export interface RestoreDumpOptions {
@@ -44,7 +44,7 @@ export async function runRestoreDump(cfg: Config, opts: RestoreDumpOptions): Pro
     const missing = opts.databases.filter((d) => !m.databases.some((x) => x.name === d));
     if (missing.length) throw new FsdrError('FSDR_DUMP_NO_DATABASE', `dump ${id} has no database ${missing.join(', ')}`, { hint: `it has: ${m.databases.map((d) => d.name).join(', ')}` });
 
-    const admin = new pg.Client({ connectionString: opts.connection });
+    const admin = newClient({ connectionString: opts.connection }, 'fsdr restore-dump');
     await admin.connect().catch((err: Error) => {
       throw new PostgresError(`cannot connect to the target instance: ${err.message}`, { hint: 'check --connection' });
     });
