@@ -85,6 +85,15 @@ export class PostgresError extends FsdrError {
   }
 }
 
+/** A PostgreSQL session a running command holds was ended under it (terminated, restart, network). */
+export class SessionLostError extends FsdrError {
+  constructor(session: string, pid: number | undefined, reason: string) {
+    super('FSDR_PG_SESSION_LOST', `the PostgreSQL session "${session}"${pid ? ` (backend pid ${pid})` : ''} was lost: ${reason.split('\n')[0]}`, {
+      hint: 'the command stopped and recorded nothing as complete; the server log says why the session ended (pg_terminate_backend, a restart, the network); run it again',
+    });
+  }
+}
+
 /** Turn anything thrown into a one-line message for the terminal. */
 export function describeError(err: unknown): string {
   if (err instanceof FsdrError) return err.hint ? `${err.message} (hint: ${err.hint})` : err.message;

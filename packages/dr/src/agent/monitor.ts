@@ -46,7 +46,7 @@ export async function measureExposure(cfg: Config, repo: Repository, now = new D
   const recoverable = e.wal.recoverableUntil?.getTime() ?? newestWal;
   if (recoverable) e.walAgeSeconds = Math.max(0, (now.getTime() - recoverable) / 1000);
   for (const name of Object.keys(cfg.repositories).filter((n) => n !== 'primary')) {
-    const replica = await openStorage(cfg.repositories[name]!);
+    const replica = await openStorage(cfg.repositories[name]!, name);
     try {
       const missing = await missingOn(repo.storage, replica);
       e.replicas.push({ name, missingObjects: missing.length, lagSeconds: lagSeconds(missing, now.getTime()) });

@@ -20,7 +20,8 @@ export async function openClusterSession(cfg: Config, command: string): Promise<
   const repo = await Repository.open(cfg);
   let client: pg.Client | undefined;
   try {
-    client = await connect(cluster.connection);
+    // Named for the DBA: pg_stat_activity shows "fsdr backup", "fsdr dump".
+    client = await connect(cluster.connection, `fsdr ${command}`);
     const info = await repo.readInfo();
     const id = await readIdentity(client);
     if (id.systemIdentifier !== info.systemIdentifier) {

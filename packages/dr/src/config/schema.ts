@@ -33,6 +33,16 @@ const fsRepository = z.strictObject({
   path: z.string().min(1),
 });
 
+// Every S3 request is bounded, so a store that accepts connections and never answers fails an
+// archive_command in seconds instead of stalling archiving while pg_wal grows.
+const s3Timeouts = z.strictObject({
+  // To open the TCP (and TLS) connection.
+  connectSeconds: z.int().min(1).max(300).default(5),
+  // How long a request may go without a byte sent or received. An idle limit, not a total one:
+  // a large upload or download that keeps moving is never cut off; a silent endpoint is.
+  idleSeconds: z.int().min(1).max(3600).default(60),
+});
+
 const s3Repository = z.strictObject({
   type: z.literal('s3'),
   bucket: z.string().min(3),
@@ -41,6 +51,9 @@ const s3Repository = z.strictObject({
   prefix: z.string().default(''),
   forcePathStyle: z.boolean().default(false),
   objectLock: objectLock.optional(),
+  timeouts: s3Timeouts.prefault({}),
+  // Tries per request (the first included), with the SDK's exponential backoff between them.
+  attempts: z.int().min(1).max(10).default(3),
 });
 
 export const repositorySchema = z.discriminatedUnion('type', [fsRepository, s3Repository]);

@@ -4,7 +4,8 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
+import type pg from 'pg';
+import { newClient } from './cluster.js';
 import { PostgresError } from '../errors.js';
 import type { OsUser } from './os-user.js';
 
@@ -71,8 +72,7 @@ export async function waitForPromotion(connection: pg.ClientConfig, pgdata: stri
       throw new PostgresError(`the restored instance stopped during recovery: ${fatal.replace(/^.*?(FATAL|PANIC):\s*/, '')}${why}`, { hint: `see ${logFile}` });
     }
     if (Date.now() > deadline) throw new PostgresError(`recovery did not finish within ${Math.round(timeoutMs / 1000)}s`, { hint: `see ${logFile}` });
-    const c = new pg.Client({ ...connection, connectionTimeoutMillis: 2000 });
-    c.on('error', () => undefined);
+    const c = newClient({ ...connection, connectionTimeoutMillis: 2000 }, 'fsdr restore');
     try {
       await c.connect();
       const r = await c.query(`SELECT pg_is_in_recovery() AS rec, pg_last_xact_replay_timestamp() AS ts,

@@ -36,7 +36,7 @@ export class Repository {
         hint: `configured: ${Object.keys(cfg.repositories).join(', ')}`,
       });
     }
-    const storage = await openStorage(rc);
+    const storage = await openStorage(rc, name);
     return new Repository(name, storage, cfg.masterKey, new ObjectCodec(cfg.masterKey, cfg.compression));
   }
 

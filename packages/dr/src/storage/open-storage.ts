@@ -3,11 +3,12 @@
 import type { RepositoryConfig } from '../config/schema.js';
 import type { Storage } from './storage.js';
 
-export async function openStorage(cfg: RepositoryConfig): Promise<Storage> {
+/** `name`: the repository's key under `repositories` (named in error hints). */
+export async function openStorage(cfg: RepositoryConfig, name?: string): Promise<Storage> {
   if (cfg.type === 'fs') {
     const { FsStorage } = await import('./fs/fs-storage.js');
     return new FsStorage(cfg.path);
   }
   const { S3Storage } = await import('./s3/s3-storage.js');
-  return new S3Storage(cfg);
+  return new S3Storage(cfg, name);
 }

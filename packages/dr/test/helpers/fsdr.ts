@@ -14,6 +14,11 @@ const asRoot = process.getuid?.() === 0;
 const pgUid = asRoot ? Number(execFileSync('id', ['-u', 'postgres']).toString()) : process.getuid!();
 const pgGid = asRoot ? Number(execFileSync('id', ['-g', 'postgres']).toString()) : process.getgid!();
 
+/** spawn() options that run a child as the postgres user when the tests run as root. */
+export function asPostgres(): { uid?: number; gid?: number } {
+  return asRoot ? { uid: pgUid, gid: pgGid } : {};
+}
+
 /** chown to the postgres user when running as root, so archive_command can use it. */
 export function giveToPostgres(path: string): void {
   if (asRoot) chownSync(path, pgUid, pgGid);

@@ -1,6 +1,7 @@
 // Backups and restores that must fail safely: a flipped byte (verify and restore name the object,
 // nothing is started), fsdr backup killed half-way (no restorable-looking backup; the next one
-// works), and refused restores (non-empty directory, target outside the window, wrong key).
+// works), its PostgreSQL session terminated mid-copy (one line, nothing listed), and refused
+// restores (non-empty directory, target outside the window, wrong key).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -167,4 +168,34 @@ test('worker threads use the validated config, not fsdr.yaml as edited during th
   assert.ok(existsSync(join(ws.repoDir, 'backups', m.id, 'manifest.json')));
   const latest = JSON.parse(await fsdrOk(['--config', cfg, 'info', '--json'])).backups.at(-1).id;
   assert.equal((await runFsdr(['--config', cfg, 'verify', '--backup', latest])).code, 0);
+});
+
+test('a backup whose PostgreSQL session is terminated mid-copy fails in one line and lists nothing', async () => {
+  const listed = JSON.parse(await fsdrOk(['--config', cfg, 'info', '--json'])).backups.map((b: { id: string }) => b.id);
+  const before = backupDirs();
+  const child = spawn(process.execPath, [FSDR_BIN, '--config', cfg, 'backup'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d));
+  const exited = new Promise<number>((r) => child.once('exit', (code) => r(code ?? -1)));
+  // The DBA's view: the session is named; once pg_backup_start has run, it sits idle while the
+  // files are copied.
+  const pid = await waitUntil(async () => {
+    const r = await pg.query<{ pid: number; query: string }>("SELECT pid, query FROM pg_stat_activity WHERE application_name = 'fsdr backup'");
+    return r.rows[0] && /pg_walfile_name/.test(r.rows[0].query) ? r.rows[0].pid : undefined;
+  }, 60_000, 'the backup session to be copying');
+  await pg.query('SELECT pg_terminate_backend($1)', [pid]);
+  const code = await exited;
+  assert.notEqual(code, 0);
+  assert.match(stderr, new RegExp(`^fsdr: the PostgreSQL session "fsdr backup" \\(backend pid ${pid}\\) was lost: terminating connection due to administrator command`));
+  assert.equal(stderr.trim().split('\n').length, 1, stderr);
+  assert.doesNotMatch(stderr, /^\s+at /m, 'no stack trace');
+  const fresh = backupDirs().filter((d) => !before.includes(d));
+  for (const d of fresh) {
+    assert.equal(existsSync(join(ws.repoDir, 'backups', d, 'manifest.json')), false, 'no manifest');
+    const complete = readdirSync(join(ws.repoDir, 'backups', backupId)).filter((f) => f.startsWith('bundle-')).length;
+    const written = readdirSync(join(ws.repoDir, 'backups', d)).filter((f) => f.startsWith('bundle-')).length;
+    assert.ok(written < complete, `copying stopped with the session (${written} of ${complete} bundles)`);
+  }
+  const after = JSON.parse(await fsdrOk(['--config', cfg, 'info', '--json'])).backups.map((b: { id: string }) => b.id);
+  assert.deepEqual(after, listed, 'the abandoned backup is not listed');
 });

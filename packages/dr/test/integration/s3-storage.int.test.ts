@@ -21,7 +21,7 @@ before(async () => {
   Object.assign(process.env, moto.env);
   s3 = s3Client(moto);
   await createBucket(s3, 'fsdr-mp', true);
-  storage = new S3Storage({ type: 's3', bucket: 'fsdr-mp', region: 'us-east-1', endpoint: moto.endpoint, prefix: 'repo', forcePathStyle: true, objectLock: { mode: 'compliance', days: 7 } });
+  storage = new S3Storage({ type: 's3', bucket: 'fsdr-mp', region: 'us-east-1', endpoint: moto.endpoint, prefix: 'repo', forcePathStyle: true, objectLock: { mode: 'compliance', days: 7 }, timeouts: { connectSeconds: 5, idleSeconds: 60 }, attempts: 3 });
 });
 
 after(async () => {

@@ -1,14 +1,18 @@
 // The async archiver: wal-push answers from a spool that a background pusher fills in parallel
 // from pg_wal/archive_status/*.ready. Under pgbench load nothing fails and nothing is missing; a
-// repository that refuses writes makes wal-push fail (PostgreSQL retries) until it is fixed.
+// repository that refuses writes makes wal-push fail (PostgreSQL retries) until it is fixed; a
+// pusher killed with -9 (its lock file naming a pid that lives on) does not stop archiving.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { freePort, startPostgres, waitUntil, type PostgresHandle } from '@featuresignals/testkit';
 import { queryPort, stopRestored } from '../helpers/restored.js';
-import { archiveCommand, fsdrOk, giveToPostgres, makeWorkspace, type Workspace } from '../helpers/fsdr.js';
+import { archiveCommand, asPostgres, FSDR_BIN, fsdrOk, giveToPostgres, makeWorkspace, type Workspace } from '../helpers/fsdr.js';
+import { lockHeld, lockSocketPath } from '../../src/commands/wal-push/spool-lock.js';
 import { archiverStats, pgbench, switchWal, waitArchived } from '../helpers/pg-load.js';
 
 let ws: Workspace;
@@ -102,4 +106,27 @@ test('a point-in-time restore with async fetching recovers everything', async ()
   await fsdrOk(['--config', cfg, 'restore', '--pgdata', pgdata, '--port', String(port), '--latest']);
   const sum = 'SELECT count(*)::int AS n, sum(abalance)::text AS s FROM pgbench_accounts';
   assert.deepEqual((await queryPort(port, sum))[0], (await pg.query(sum)).rows[0]);
+});
+
+test('a pusher killed with -9 after a "reboot" that reused its pid: the next wal-push takes over', async () => {
+  const pgWal = join(pg.pgdata, 'pg_wal');
+  // Wait for earlier pushers to go idle and exit, then start one as wal-push does, and crash it.
+  await waitUntil(async () => ((await lockHeld(spool, 'archive-push')) ? undefined : true), 30_000, 'earlier pushers to exit');
+  const pusher = spawn(process.execPath, [FSDR_BIN, 'archive-push-async', '--pg-wal', pgWal, '--config', cfg], { stdio: 'ignore', ...asPostgres() });
+  await waitUntil(async () => ((await lockHeld(spool, 'archive-push')) ? true : undefined), 30_000, 'the pusher to take its lock');
+  pusher.kill('SIGKILL');
+  await once(pusher, 'exit');
+  assert.ok(existsSync(lockSocketPath(spool, 'archive-push')), 'kill -9 leaves the lock socket file behind');
+  // The pid lock of earlier versions, naming a pid that a live process has after a reboot.
+  const pidFile = join(spool, 'archive-push.lock');
+  writeFileSync(pidFile, '1');
+  giveToPostgres(pidFile);
+
+  const failedBefore = (await archiverStats(pg)).failed_count;
+  await pgbench(pg, ['-c', '2', '-t', '300', '-n']);
+  const last = await switchWal(pg);
+  const stats = await waitArchived(pg, last, 60_000);
+  assert.equal(stats.failed_count, failedBefore, 'archived at the first try, no wal-push timed out');
+  const info = JSON.parse(await fsdrOk(['--config', cfg, 'info', '--json']));
+  assert.deepEqual(info.wal.timelines[info.wal.timelines.length - 1].gaps, []);
 });

@@ -64,6 +64,22 @@ test('missing or inline masterKey, wrong types, wrong repository type', () => {
   rejects(good.replace('  primary: { type: fs, path: /srv/fsdr/repo }\n', ''), /repositories\.primary/);
 });
 
+test('S3 timeouts and attempts: defaults, and bad values named by key', () => {
+  process.env.FSDR_TEST_KEY = KEY;
+  const s3 = loadConfig(write('t.yaml', good)).repositories.standby!;
+  assert.ok(s3.type === 's3');
+  assert.deepEqual([s3.timeouts, s3.attempts], [{ connectSeconds: 5, idleSeconds: 60 }, 3]);
+  const withT = (t: string) => good.replace('days: 7 } }', `days: 7 }, ${t} }`);
+  assert.deepEqual(loadConfig(write('t2.yaml', withT('timeouts: { idleSeconds: 600 }, attempts: 5'))).repositories.standby, { ...s3, timeouts: { connectSeconds: 5, idleSeconds: 600 }, attempts: 5 });
+  rejects(withT('timeouts: { connectSeconds: 0 }'), /repositories\.standby\.timeouts\.connectSeconds: .*>=\s*1/);
+  rejects(withT('timeouts: { idleSeconds: -5 }'), /repositories\.standby\.timeouts\.idleSeconds/);
+  rejects(withT('timeouts: { idleSeconds: 1.5 }'), /repositories\.standby\.timeouts\.idleSeconds/);
+  rejects(withT('timeouts: { connectSeconds: "5s" }'), /repositories\.standby\.timeouts\.connectSeconds/);
+  rejects(withT('timeouts: { requestSeconds: 60 }'), /repositories\.standby\.timeouts\.requestSeconds: unknown key/);
+  rejects(withT('attempts: 0'), /repositories\.standby\.attempts/);
+  rejects(withT('attempts: 100'), /repositories\.standby\.attempts/);
+});
+
 test('key references: unset env, missing and unreadable key files, a key of the wrong size', () => {
   delete process.env.FSDR_UNSET_KEY;
   assert.throws(() => loadConfig(write('a.yaml', good.replace('FSDR_TEST_KEY', 'FSDR_UNSET_KEY'))), /encryption\.masterKey: environment variable FSDR_UNSET_KEY is not set/);

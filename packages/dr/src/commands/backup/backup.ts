@@ -5,6 +5,7 @@
 import type { Config } from '../../config/load.js';
 import { FsdrError } from '../../errors.js';
 import { BackupSession } from '../../postgres/backup-session.js';
+import { sessionLost } from '../../postgres/cluster.js';
 import { lsnToSegment, parseLsn } from '../../postgres/lsn.js';
 import { parseWalName } from '../../postgres/wal-name.js';
 import { checkPgdata } from '../../postgres/pgdata-check.js';
@@ -113,11 +114,16 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
       new URL('./bundle-worker.js', import.meta.url), { config: cfg }, Math.max(1, Math.min(opts.processes, groups.length)),
     );
     try {
-      await Promise.all(groups.map(async (g, index) => {
-        const r = await pool.run({ backupId, index, files: g }, (n) => progress.add(n));
-        bundles.push(r.bundle);
-        files.push(...r.files);
-      }));
+      // PostgreSQL ends the backup with its session: stop copying at once (closing the pool
+      // stops the workers), and no manifest is ever written for it.
+      await Promise.race([
+        Promise.all(groups.map(async (g, index) => {
+          const r = await pool.run({ backupId, index, files: g }, (n) => progress.add(n));
+          bundles.push(r.bundle);
+          files.push(...r.files);
+        })),
+        sessionLost(client),
+      ]);
     } finally {
       await pool.close();
     }

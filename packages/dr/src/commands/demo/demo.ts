@@ -4,9 +4,10 @@
 // moment before, on a new instance, proves the data is exactly as it was, and measures RPO and RTO.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { loadConfig } from '../../config/load.js';
 import { FsdrError } from '../../errors.js';
+import { newClient } from '../../postgres/cluster.js';
 import { stopInstance } from '../../postgres/instance.js';
 import { runBackup } from '../backup/backup.js';
 import { clusterIdentity, initRepository } from '../init/init.js';
@@ -33,8 +34,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function connectWhenReady(connection: string, timeoutMs = 60_000): Promise<pg.Client> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const c = new pg.Client({ connectionString: connection, connectionTimeoutMillis: 2000 });
-    c.on('error', () => undefined);
+    const c = newClient({ connectionString: connection, connectionTimeoutMillis: 2000 }, 'fsdr demo');
     try {
       await c.connect();
       return c;

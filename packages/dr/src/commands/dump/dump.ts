@@ -22,13 +22,13 @@ export async function runDump(cfg: Config): Promise<DumpManifest> {
     const startTime = new Date().toISOString();
 
     const globalsKey = dumpObjectKey(dumpId, 'globals.sql');
-    const globalsConn = clientConnection(cluster.connection);
+    const globalsConn = clientConnection(cluster.connection, undefined, 'fsdr dump');
     const g = await repo.objects.put(globalsKey, toolOutput(pgDumpall, ['--globals-only', '-d', globalsConn.url], globalsConn.env));
     const databases: DumpManifest['databases'] = [];
     for (const db of dbs) {
       const key = dumpObjectKey(dumpId, `db-${Buffer.from(db).toString('hex')}.dump`);
       // -Z 0: the codec compresses with zstd; compressing twice only costs CPU.
-      const conn = clientConnection(cluster.connection, db);
+      const conn = clientConnection(cluster.connection, db, 'fsdr dump');
       const r = await repo.objects.put(key, toolOutput(pgDump, ['-Fc', '-Z', '0', '-d', conn.url], conn.env));
       databases.push({ name: db, key, size: r.size, storedSize: r.storedSize, sha256: r.sha256 });
     }

@@ -9,7 +9,7 @@ import pg from 'pg';
 import type { Config } from '../../config/load.js';
 import { FsdrError, PostgresError } from '../../errors.js';
 import { clientBinDir, requireAtLeast, toolPath } from '../../postgres/client-tools.js';
-import { clientConnection } from '../../postgres/cluster.js';
+import { clientConnection, newClient } from '../../postgres/cluster.js';
 import { Repository } from '../../repository/repository.js';
 
 export interface RestoreDumpOptions {
@@ -85,7 +85,7 @@ export async function runRestoreDump(cfg: Config, opts: RestoreDumpOptions): Pro
     // A swapped or damaged object fails at its header: find out before anything is restored.
     for (const key of [...(opts.tables.length ? [] : [m.globals.key]), ...chosen.map((d) => d.key)]) await repo.objects.checkHeader(key);
 
-    const admin = new pg.Client({ connectionString: opts.connection });
+    const admin = newClient({ connectionString: opts.connection }, 'fsdr restore-dump');
     await admin.connect().catch((err: Error) => {
       throw new PostgresError(`cannot connect to the target instance: ${err.message}`, { hint: 'check --connection' });
     });

@@ -17,7 +17,7 @@ export interface InitResult {
 
 export async function clusterIdentity(cfg: Config): Promise<ClusterIdentity> {
   if (!cfg.cluster) throw new ConfigError('cluster', 'required for this command (connection and pgdata)');
-  const client = await connect(cfg.cluster.connection);
+  const client = await connect(cfg.cluster.connection, 'fsdr init');
   try {
     return await readIdentity(client);
   } finally {

@@ -16,11 +16,11 @@ export function replicaNames(cfg: Config, only?: string): string[] {
 }
 
 export async function runReplicate(cfg: Config, only?: string): Promise<ReplicationResult[]> {
-  const primary = await openStorage(cfg.repositories.primary);
+  const primary = await openStorage(cfg.repositories.primary, 'primary');
   const out: ReplicationResult[] = [];
   try {
     for (const name of replicaNames(cfg, only)) {
-      const replica = await openStorage(cfg.repositories[name]!);
+      const replica = await openStorage(cfg.repositories[name]!, name);
       try {
         await checkBucketProtection(cfg, name, replica);
         out.push(await replicate(primary, replica, name));
@@ -36,11 +36,11 @@ export async function runReplicate(cfg: Config, only?: string): Promise<Replicat
 
 /** Lag of each replica: age of the oldest primary object it does not have yet. */
 export async function replicaLag(cfg: Config): Promise<Array<{ replica: string; missingObjects: number; lagSeconds: number }>> {
-  const primary = await openStorage(cfg.repositories.primary);
+  const primary = await openStorage(cfg.repositories.primary, 'primary');
   try {
     const out = [];
     for (const name of Object.keys(cfg.repositories).filter((n) => n !== 'primary')) {
-      const replica = await openStorage(cfg.repositories[name]!);
+      const replica = await openStorage(cfg.repositories[name]!, name);
       try {
         const missing = await missingOn(primary, replica);
         out.push({ replica: name, missingObjects: missing.length, lagSeconds: lagSeconds(missing) });

@@ -19,7 +19,7 @@ export async function verifyImmutability(cfg: Config, name: string): Promise<Imm
   if (rc.type !== 's3' || !rc.objectLock) {
     throw new FsdrError('FSDR_NO_OBJECT_LOCK', `repository ${name} is not an S3 repository with objectLock configured`, { hint: `set repositories.${name}.objectLock` });
   }
-  const storage = await openStorage(rc);
+  const storage = await openStorage(rc, name);
   const want = rc.objectLock.mode.toUpperCase();
   const report: ImmutabilityReport = { repository: name, checked: 0, insufficient: [] };
   try {

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { parseWalName, segmentFromNumber, segmentNumber } from '../../postgres/wal-name.js';
 import type { Repository } from '../../repository/repository.js';
 import { ObjectNotFoundError } from '../../storage/errors.js';
-import { acquireLock, inDir, releaseLock } from '../wal-push/spool.js';
+import { inDir, spoolRoot } from '../wal-push/spool.js';
+import { SpoolLock } from '../wal-push/spool-lock.js';
 import { checkSegmentFile } from './segment-check.js';
 
 export interface PrefetchOptions {
@@ -19,16 +20,17 @@ export interface PrefetchOptions {
 
 /** Returns how many segments it fetched; false if another fetcher holds the lock. */
 export async function runPrefetcher(repo: Repository, opts: PrefetchOptions): Promise<number | false> {
-  if (!acquireLock(opts.spool, 'archive-get')) return false;
-  const dir = inDir(opts.spool);
-  const info = await repo.readInfo();
-  const start = parseWalName(opts.from);
-  if (!start || start.kind !== 'segment') return 0;
-  const tli = start.timeline;
-  const size = info.walSegmentSize;
-  const first = segmentNumber(start, size);
+  const lock = await SpoolLock.acquire(spoolRoot(opts.spool), 'archive-get');
+  if (!lock) return false;
   let fetched = 0;
   try {
+    const dir = inDir(opts.spool);
+    const info = await repo.readInfo();
+    const start = parseWalName(opts.from);
+    if (!start || start.kind !== 'segment') return 0;
+    const tli = start.timeline;
+    const size = info.walSegmentSize;
+    const first = segmentNumber(start, size);
     // Segments before the one asked for will not be asked for again.
     for (const n of await readdir(dir)) {
       const w = parseWalName(n);
@@ -63,6 +65,6 @@ export async function runPrefetcher(repo: Repository, opts: PrefetchOptions): Pr
     }
     return fetched;
   } finally {
-    releaseLock(opts.spool, 'archive-get');
+    await lock.release();
   }
 }

@@ -16,7 +16,8 @@ const FSDR_BIN = fileURLToPath(new URL('../../../../bin/fsdr.js', import.meta.ur
 
 /** Async mode: take the segment from the prefetch spool if it is there, and keep a prefetcher running. */
 async function fromSpool(cfg: Config, w: WalName, dest: string, repoName: string): Promise<boolean> {
-  const { spoolDir, inDir, lockHolder } = await import('../wal-push/spool.js');
+  const { spoolDir, inDir } = await import('../wal-push/spool.js');
+  const { lockHeld } = await import('../wal-push/spool-lock.js');
   const spool = spoolDir(cfg.archive.spoolPath, cfg.source);
   const name = w.name;
   const ready = join(inDir(spool), name);
@@ -34,7 +35,7 @@ async function fromSpool(cfg: Config, w: WalName, dest: string, repoName: string
       served = true;
     }
   }
-  if (lockHolder(spool, 'archive-get') === undefined) {
+  if (!(await lockHeld(spool, 'archive-get'))) {
     const child = spawn(process.execPath, [FSDR_BIN, 'archive-get-async', '--from', name, '--repo', repoName, '--config', cfg.source], { detached: true, stdio: 'ignore' });
     child.unref();
   }

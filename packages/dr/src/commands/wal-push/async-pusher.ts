@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { describeError } from '../../errors.js';
 import type { Repository } from '../../repository/repository.js';
 import { pushWalFile } from './push-wal-file.js';
-import { acquireLock, outDir, releaseLock } from './spool.js';
+import { outDir, spoolRoot } from './spool.js';
+import { SpoolLock } from './spool-lock.js';
 
 export interface AsyncPusherOptions {
   pgWalDir: string;
@@ -39,7 +40,8 @@ async function readyFiles(pgWalDir: string): Promise<string[]> {
 
 /** Runs until idle. Returns how many files it pushed; false if another pusher holds the lock. */
 export async function runAsyncPusher(repo: Repository, opts: AsyncPusherOptions): Promise<number | false> {
-  if (!acquireLock(opts.spool)) return false;
+  const lock = await SpoolLock.acquire(spoolRoot(opts.spool), 'archive-push');
+  if (!lock) return false;
   const out = outDir(opts.spool);
   const idleMs = opts.idleMs ?? 3000;
   let pushed = 0;
@@ -91,6 +93,6 @@ export async function runAsyncPusher(repo: Repository, opts: AsyncPusherOptions)
     }
     return pushed;
   } finally {
-    releaseLock(opts.spool);
+    await lock.release();
   }
 }

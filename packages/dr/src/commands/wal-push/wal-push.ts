@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../../config/load.js';
 import { FsdrError } from '../../errors.js';
 import type { PushOutcome } from '../../repository/wal-archive.js';
-import { lockHolder, outDir, spoolDir } from './spool.js';
+import { outDir, spoolDir } from './spool.js';
+import { lockHeld } from './spool-lock.js';
 
 const FSDR_BIN = fileURLToPath(new URL('../../../../bin/fsdr.js', import.meta.url));
 
@@ -58,7 +59,7 @@ async function asyncWalPush(cfg: Config, abs: string): Promise<PushOutcome> {
       await unlink(error).catch(() => undefined);
       throw new FsdrError('FSDR_ASYNC_PUSH_FAILED', `async push of ${name} failed: ${msg}`);
     }
-    if (Date.now() - lastStart > 2000 && lockHolder(spool) === undefined) {
+    if (Date.now() - lastStart > 2000 && !(await lockHeld(spool, 'archive-push'))) {
       startPusher(cfg, dirname(abs));
       lastStart = Date.now();
     }

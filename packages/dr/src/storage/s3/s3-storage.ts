@@ -1,12 +1,13 @@
 // A repository in an S3-compatible bucket (AWS SDK v3). Path-style endpoints for MinIO/moto-like
-// stores, multipart upload for large objects (lib-storage), SDK retries with backoff, and Object
-// Lock retention set on every PUT when the repository asks for it.
+// stores, multipart upload for large objects (lib-storage), bounded timeouts and retries with
+// backoff on every request, and Object Lock retention set on every PUT when the repository asks.
 import {
   DeleteObjectCommand, DeleteObjectsCommand, GetBucketVersioningCommand, ListObjectVersionsCommand, GetObjectCommand, GetObjectLockConfigurationCommand,
   HeadObjectCommand, ListObjectsV2Command, PutObjectRetentionCommand, S3Client, type ObjectLockMode,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { Readable } from 'node:stream';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { PassThrough, type Readable } from 'node:stream';
 import { FsdrError, StorageError } from '../../errors.js';
 import type { S3RepositoryConfig } from '../../config/schema.js';
 import { ObjectExistsError, ObjectNotFoundError, unreachable } from '../errors.js';
@@ -18,6 +19,11 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchVersion']);
 const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'TimeoutError']);
+
+function isTimeout(err: unknown): boolean {
+  const e = err as { name?: string; message?: string };
+  return e.name === 'TimeoutError' && /node-http-handler/.test(String(e.message));
+}
 
 export interface BucketProtection {
   versioning: boolean;
@@ -31,7 +37,8 @@ export class S3Storage implements VersionedStorage {
   readonly client: S3Client;
   private readonly prefix: string;
 
-  constructor(private readonly cfg: S3RepositoryConfig) {
+  /** `name`: the repository's key under `repositories`, for hints that name the setting to change. */
+  constructor(private readonly cfg: S3RepositoryConfig, private readonly name = 'primary') {
     this.prefix = cfg.prefix.replace(/^\/+|\/+$/g, '');
     this.description = `s3://${cfg.bucket}${this.prefix ? '/' + this.prefix : ''}`;
     this.features = { conditionalPut: true, versioning: true, objectLock: !!cfg.objectLock };
@@ -39,8 +46,35 @@ export class S3Storage implements VersionedStorage {
       region: cfg.region,
       endpoint: cfg.endpoint,
       forcePathStyle: cfg.forcePathStyle,
-      maxAttempts: 4,
-      requestHandler: { connectionTimeout: 3000, requestTimeout: 120_000 },
+      maxAttempts: cfg.attempts,
+      // socketTimeout is the handler's idle timeout (no byte either way), so streaming a large
+      // object is never cut off. Its `requestTimeout` is not used: it only logs a warning unless
+      // throwOnRequestTimeout is set, and then it would bound a whole part upload by wall clock.
+      requestHandler: new NodeHttpHandler({
+        connectionTimeout: cfg.timeouts.connectSeconds * 1000,
+        socketTimeout: cfg.timeouts.idleSeconds * 1000,
+      }),
+    });
+  }
+
+  private get endpoint(): string {
+    return this.cfg.endpoint ?? `https://s3.${this.cfg.region}.amazonaws.com`;
+  }
+
+  /** A request that ran out of time, as one line that says which limit and where to raise it. */
+  private timedOut(op: string, key: string, err: unknown): StorageError {
+    const msg = String((err as Error).message);
+    const connect = /did not establish a connection/.test(msg);
+    const setting = connect ? 'connectSeconds' : 'idleSeconds';
+    const secs = this.cfg.timeouts[setting];
+    // The SDK counts attempts of a request; a body that stalls after the response began has none.
+    const attempts = (err as { $metadata?: { attempts?: number } }).$metadata?.attempts;
+    const what = connect ? `could not connect within ${secs}s` : `sent nothing for ${secs}s`;
+    const tries = attempts ? ` (${attempts} attempt${attempts === 1 ? '' : 's'})` : '';
+    return new StorageError(`${op} ${key} in ${this.description}: S3 endpoint ${this.endpoint} ${what}${tries}`, {
+      code: 'FSDR_STORAGE_TIMEOUT',
+      hint: `check the endpoint; if the store is only slow, raise repositories.${this.name}.timeouts.${setting} or .attempts`,
+      cause: err,
     });
   }
 
@@ -58,6 +92,7 @@ export class S3Storage implements VersionedStorage {
       throw new StorageError(`bucket ${this.cfg.bucket} does not exist`, { code: 'FSDR_STORAGE_NO_BUCKET', hint: 'create it (with Object Lock if configured) or fix repositories.*.bucket', cause: err });
     }
     if (NOT_FOUND.has(name) || e.$metadata?.httpStatusCode === 404) throw new ObjectNotFoundError(key, this.description);
+    if (isTimeout(err)) throw this.timedOut(op, key, err);
     if (NETWORK.has(e.code ?? '') || NETWORK.has(name) || (!e.$metadata && /ECONN|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|socket hang up/i.test(String((err as Error).message)))) throw unreachable(this.description, err);
     if (err instanceof Error && !e.$metadata) {
       throw new StorageError(`${op} ${key} in ${this.description} failed: ${err.message.split('\n')[0]}`, { cause: err });
@@ -71,10 +106,18 @@ export class S3Storage implements VersionedStorage {
   async get(key: string): Promise<Readable> {
     try {
       const r = await this.client.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: this.objectKey(key) }));
-      return r.Body as Readable;
+      return this.mapBodyErrors(key, r.Body as Readable);
     } catch (err) {
       this.fail('get', key, err);
     }
+  }
+
+  /** A download that stalls mid-body fails with the same one-line timeout error as a request. */
+  private mapBodyErrors(key: string, body: Readable): Readable {
+    const out = new PassThrough();
+    body.on('error', (err) => out.destroy(isTimeout(err) ? this.timedOut('get', key, err) : err));
+    out.on('close', () => body.destroy());
+    return body.pipe(out);
   }
 
   async put(key: string, body: Readable, opts: PutOptions = {}): Promise<ObjectInfo> {
