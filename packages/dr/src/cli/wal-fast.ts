@@ -21,6 +21,12 @@ function parse(args: string[]): { config?: string; repo?: string; rest: string[]
 export async function main(argv: string[]): Promise<void> {
   const [cmd, ...args] = argv;
   const { config, repo, rest } = parse(args);
+  // Exit 0 tells PostgreSQL "stored" or "restored". If a bug leaves a promise that never settles,
+  // node would exit 0 once the event loop drains: turn that into a failure, never a success.
+  let settled = false;
+  process.once('beforeExit', () => {
+    if (!settled) fail(new Error(`${cmd} stalled without finishing (an internal error): nothing was ${cmd === 'wal-push' ? 'archived' : 'restored'}`), cmd === 'wal-fetch' ? RESTORE_COMMAND_FATAL : undefined);
+  });
   try {
     const cfg = await loadConfigCached(config);
     if (cmd === 'wal-push') {
@@ -32,7 +38,9 @@ export async function main(argv: string[]): Promise<void> {
       const { walFetch } = await import('../commands/wal-fetch/wal-fetch.js');
       if (!(await walFetch(cfg, rest[0]!, rest[1]!, repo))) process.exit(1);
     }
+    settled = true;
   } catch (err) {
+    settled = true;
     fail(err, cmd === 'wal-fetch' ? RESTORE_COMMAND_FATAL : undefined);
   }
 }

@@ -59,7 +59,9 @@ export class ObjectStore {
     const src = await this.open(key);
     const tmp = `${dest}.fsdr-partial`;
     try {
-      await pipeline(src, createWriteStream(tmp, { mode: 0o600 }));
+      // fsync before the rename: a prefetched segment or restored file must survive a crash once
+      // it carries its final name (PostgreSQL trusts what it finds under that name).
+      await pipeline(src, createWriteStream(tmp, { mode: 0o600, flush: true }));
       await accept?.(tmp);
       await rename(tmp, dest);
     } catch (err) {
