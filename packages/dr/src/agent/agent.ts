@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config/load.js';
 import { resolveSecret } from '../config/secret-ref.js';
-import { describeError } from '../errors.js';
+import { describeError, FsdrError } from '../errors.js';
 import { Repository } from '../repository/repository.js';
 import { log } from '../util/log.js';
 import { buildHttp } from './http.js';
@@ -51,7 +51,10 @@ export class Agent {
     const token = this.cfg.agent.token ? resolveSecret('agent.token', this.cfg.agent.token) : undefined;
     this.app = buildHttp({ token, metrics: this.metrics, status: () => this.status() });
     const [host, port] = this.cfg.agent.listen.split(':');
-    const url = await this.app.listen({ host, port: Number(port) });
+    const url = await this.app.listen({ host, port: Number(port) }).catch((err: NodeJS.ErrnoException) => {
+      const why = err.code === 'EADDRINUSE' ? 'the address is in use (another agent, or another service)' : err.code === 'EACCES' ? 'permission denied (a port below 1024?)' : err.message;
+      throw new FsdrError('FSDR_AGENT_LISTEN', `agent.listen ${this.cfg.agent.listen}: ${why}`, { hint: 'choose a free address in agent.listen (fsdr.yaml), or stop what holds it (ss -ltnp)' });
+    });
 
     await this.monitor();
     await this.scheduler.catchUp(new Date());

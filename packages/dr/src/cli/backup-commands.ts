@@ -106,6 +106,7 @@ export function addBackupCommands(program: Command): void {
       print(!!o.json, r, () => [
         `verified ${r.backups.length} backup(s), ${r.dumps.length} dump(s), ${r.objectsChecked} objects, ${(r.bytesChecked / 1048576).toFixed(1)} MiB, ${r.walChecked} WAL files`,
         ...r.faults.map((f) => `FAULT ${f.object}: ${f.problem}`),
+        ...r.leftovers.map((l) => `LEFTOVER ${l.kind} ${l.name}: ${l.objects.length} object(s), ${l.bytes} bytes, last written ${l.newest.toISOString()} (fsdr expire removes it once no writer can own it)`),
         r.faults.length ? `${r.faults.length} fault(s)` : 'no faults',
       ].join('\n'));
       if (r.faults.length) process.exitCode = 1;

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { action } from './exit.js';
 import { cfgOf, print } from './shared.js';
+import { isoTime } from './options.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -53,21 +54,21 @@ export function addExpireCommand(program: Command): void {
     .command('expire')
     .description('apply retention: expire backups and dumps past retention.days and the WAL no kept backup needs')
     .option('--dry-run', 'show what would go and what stays; delete nothing')
-    .option('--now <time>', 'evaluate the policy as of this time (ISO 8601), e.g. to see what next week expires')
+    .option('--now <time>', 'evaluate the policy as of this time (ISO 8601 with a zone), e.g. to see what next week expires', isoTime)
     .option('--repo <name>', 'repository', 'primary')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExamples:\n  fsdr expire --dry-run\n  fsdr expire --json\n')
     .action(action(async (o: { dryRun?: boolean; now?: string; repo: string; json?: boolean }, cmd: Command) => {
       const { runExpire } = await import('../commands/expire/expire.js');
-      const { FsdrError } = await import('../errors.js');
       const now = o.now ? new Date(o.now) : undefined;
-      if (now && Number.isNaN(now.getTime())) throw new FsdrError('FSDR_USAGE', `--now ${o.now} is not a time`, { exitCode: 2 });
       const r = await runExpire(cfgOf(cmd), { dryRun: !!o.dryRun, now, repository: o.repo });
       print(!!o.json, r, () => [
         `${r.dryRun ? 'would expire' : 'expired'} (cutoff ${r.cutoff}): ${r.expireBackups.length} backup(s) ${r.expireBackups.join(' ')}, ${r.expireDumps.length} dump(s), ${r.expireWal.length} WAL file(s)`,
         `kept: ${r.keepBackups.length} backup(s) ${r.keepBackups.join(' ')}, ${r.keepDumps.length} dump(s)`,
         ...(r.pendingLocked.length ? [`${r.pendingLocked.length} locked version(s) hidden by delete markers, purged once their lock lapses (first: ${r.pendingLocked[0]!.key} until ${r.pendingLocked[0]!.retainUntil})`] : []),
         ...(r.purgedVersions ? [`purged ${r.purgedVersions} version(s) whose lock had lapsed`] : []),
+        ...r.leftoversRemoved.map((l) => `${r.dryRun ? 'would remove' : 'removed'} leftover ${l.kind} ${l.name} (${l.objects.length} object(s), ${l.bytes} bytes)`),
+        ...r.leftoversKept.map((l) => `kept leftover ${l.kind} ${l.name}: written ${l.newest.toISOString()}, a writer may still own it`),
       ].join('\n'));
     }));
 }

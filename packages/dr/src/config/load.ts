@@ -50,9 +50,11 @@ export function formatIssue(issue: z.core.$ZodIssue): string {
 export function validateConfig(doc: unknown): FileConfig {
   const r = configSchema.safeParse(doc ?? {});
   if (!r.success) {
-    const first = r.error.issues[0]!;
-    const more = r.error.issues.length > 1 ? ` (and ${r.error.issues.length - 1} more)` : '';
-    throw new ConfigError('', formatIssue(first) + more, { hint: 'see the configuration reference in README.md' });
+    // Every issue, on one line: a typo (`encryptoin`) and the key it leaves missing (`encryption`)
+    // are one mistake, and hiding the second behind "(and 1 more)" hides the explanation.
+    const all = [...new Set(r.error.issues.map(formatIssue))];
+    const shown = all.slice(0, 6).join('; ') + (all.length > 6 ? `; and ${all.length - 6} more` : '');
+    throw new ConfigError('', shown, { hint: 'see the configuration reference in README.md' });
   }
   return r.data;
 }

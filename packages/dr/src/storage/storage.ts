@@ -50,6 +50,12 @@ export interface Storage {
   list(prefix: string): AsyncIterable<ObjectInfo>;
   /** Remove objects; missing ones are not an error. */
   delete(keys: string[]): Promise<void>;
+  /**
+   * Debris a killed or failed writer left behind that list() never shows (fs: `*.fsdr-tmp` files).
+   * Backends whose writes are atomic at the service (S3 PUT) have none.
+   */
+  leftovers?(): AsyncIterable<ObjectInfo>;
+  removeLeftover?(key: string): Promise<void>;
   close(): Promise<void>;
 }
 

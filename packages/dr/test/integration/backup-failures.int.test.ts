@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { waitUntil, type PostgresHandle } from '@featuresignals/testkit';
@@ -59,6 +59,29 @@ test('kill -9 of fsdr backup half-way leaves no restorable-looking backup; the n
   const after = JSON.parse(await fsdrOk(['--config', cfg, 'info', '--json']));
   assert.equal(after.backups.length, 2);
   assert.equal((await runFsdr(['--config', cfg, 'verify', '--backup', next.id])).code, 0);
+
+  // The debris is named by verify and removed by expire once no writer can own it; a temp file
+  // of an interrupted write likewise.
+  const tmp = join(ws.repoDir, 'wal', 'x.0a1b2c.fsdr-tmp');
+  mkdirSync(join(ws.repoDir, 'wal'), { recursive: true });
+  writeFileSync(tmp, 'half an object');
+  const hourAgo = new Date(Date.now() - 2 * 3600_000);
+  utimesSync(tmp, hourAgo, hourAgo);
+  const v = await runFsdr(['--config', cfg, 'verify']);
+  assert.match(v.stdout, new RegExp(`^LEFTOVER abandoned-backup ${newDir}: `, 'm'));
+  assert.match(v.stdout, /^LEFTOVER temp-file wal\/x\.0a1b2c\.fsdr-tmp: /m);
+  const soon = JSON.parse(await fsdrOk(['--config', cfg, 'expire', '--json']));
+  assert.deepEqual(soon.leftoversRemoved.map((l: { name: string }) => l.name), ['wal/x.0a1b2c.fsdr-tmp']);
+  // Too young to remove: a backup may still be writing them (the killed one left a temp bundle too).
+  const kept = soon.leftoversKept.map((l: { name: string }) => l.name) as string[];
+  assert.ok(kept.includes(newDir!), kept.join(' '));
+  assert.ok(kept.every((k) => k === newDir || k.startsWith(`backups/${newDir}/`)), kept.join(' '));
+  assert.equal(existsSync(tmp), false);
+  const later = new Date(Date.now() + 25 * 3600_000).toISOString();
+  const r = JSON.parse(await fsdrOk(['--config', cfg, 'expire', '--now', later, '--json']));
+  assert.deepEqual(r.leftoversRemoved.map((l: { name: string }) => l.name).sort(), [...kept].sort());
+  assert.equal(existsSync(join(ws.repoDir, 'backups', newDir!)), false);
+  assert.equal(JSON.parse(await fsdrOk(['--config', cfg, 'info', '--json'])).backups.length, 2, 'complete backups untouched');
 });
 
 test('restore refuses a non-empty directory, a target outside the window and a wrong key, writing nothing', async () => {
@@ -80,7 +103,7 @@ test('restore refuses a non-empty directory, a target outside the window and a w
   }
 
   const otherKey = join(ws.dir, 'other.key');
-  writeFileSync(otherKey, randomBytes(32).toString('hex'));
+  writeFileSync(otherKey, randomBytes(32).toString('hex'), { mode: 0o600 });
   const wrong = ws.writeConfig({ repositories: { primary: { type: 'fs', path: ws.repoDir } }, encryption: { masterKey: `file:${otherKey}` } }, 'wrong.yaml');
   r = await runFsdr(['--config', wrong, 'restore', '--pgdata', target, '--port', '5999']);
   assert.notEqual(r.code, 0);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { PostgresHandle } from '@featuresignals/testkit';
 import { freePort } from '@featuresignals/testkit';
 import { parse as parseYaml } from 'yaml';
+import pg_ from 'pg';
 import { archivingCluster } from '../helpers/cluster.js';
 import { fsdrOk, giveToPostgres, makeWorkspace, runFsdr, type Workspace } from '../helpers/fsdr.js';
 import { switchWal, waitArchived } from '../helpers/pg-load.js';
@@ -19,6 +20,7 @@ let pg: PostgresHandle;
 let cfg: string;
 let firstBackup: string;
 const restored: string[] = [];
+const PgClient = pg_.Client;
 const SOURCE_LOG = 'a server log the source keeps inside its data directory\n';
 const TS_SQL = `SELECT count(*)::int AS n, md5(string_agg(id || ':' || v, ',' ORDER BY id)) AS sum FROM in_tablespace`;
 
@@ -124,4 +126,46 @@ test('one unreadable manifest does not block restoring another backup; info name
   const named = await restore('named-bad', ['--latest', '--backup', firstBackup]);
   assert.equal(named.run.code, 1);
   assert.match(named.run.stderr, new RegExp(`backups/${firstBackup}/manifest.json`));
+});
+
+test('failures that name their cause: a missing restore point, an aborted target transaction, a damaged WAL object', async () => {
+  const noName = await restore('no-such-name', ['--target-name', 'never-created']);
+  assert.equal(noName.run.code, 1);
+  assert.match(noName.run.stderr, /^fsdr: restore point 'never-created' is not in the archive of timeline 1/m);
+  assert.doesNotMatch(noName.run.stderr, /choose an earlier/);
+  assert.equal(existsSync(noName.pgdata), false);
+
+  const c = new PgClient({ connectionString: pg.connectionString });
+  await c.connect();
+  let xid: string;
+  try {
+    await c.query('BEGIN');
+    await c.query("INSERT INTO status (marker) VALUES ('rolled-back')");
+    xid = (await c.query<{ x: string }>('SELECT txid_current()::text AS x')).rows[0]!.x;
+    await c.query('ROLLBACK');
+  } finally {
+    await c.end();
+  }
+  await pg.query("INSERT INTO status (marker) VALUES ('after-the-rollback')");
+  const seg = await switchWal(pg);
+  await waitArchived(pg, seg);
+  const aborted = await restore('aborted-xid', ['--target-xid', xid]);
+  assert.equal(aborted.run.code, 1, aborted.run.stdout);
+  assert.match(aborted.run.stderr, new RegExp(`^fsdr: transaction ${xid} aborted: recovery stopped after its abort`, 'm'));
+  assert.equal(existsSync(aborted.pgdata), false);
+
+  // One flipped byte in the newest segment: recovery must abort naming the object, not end early.
+  const obj = join(ws.repoDir, 'wal', seg.slice(0, 16), seg);
+  const original = readFileSync(obj);
+  const damaged = Buffer.from(original);
+  damaged[Math.floor(damaged.length / 2)]! ^= 0x01;
+  writeFileSync(obj, damaged);
+  try {
+    const r = await restore('damaged-wal', ['--latest']);
+    assert.equal(r.run.code, 1, r.run.stdout);
+    assert.match(r.run.stderr, new RegExp(`restore_command: object wal/${seg.slice(0, 16)}/${seg}`));
+    assert.equal(existsSync(r.pgdata), false);
+  } finally {
+    writeFileSync(obj, original);
+  }
 });

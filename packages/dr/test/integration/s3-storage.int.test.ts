@@ -61,3 +61,18 @@ test('an encoded object larger than one part (the codec stream as body) uploads 
   assert.equal(withDigest.sha256, createHash('sha256').update(data).digest('hex'));
   assert.equal(await objects.sha256Of('wal/0000000100000000/000000010000000000000001'), withDigest.sha256);
 });
+
+test('no credentials at all: one line that says so and where to set them', async () => {
+  const saved = { ...process.env };
+  for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE']) delete process.env[k];
+  Object.assign(process.env, { AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials', AWS_CONFIG_FILE: '/nonexistent/config', AWS_EC2_METADATA_DISABLED: 'true' });
+  const bare = new S3Storage({ type: 's3', bucket: 'fsdr-mp', region: 'us-east-1', endpoint: moto.endpoint, prefix: 'repo', forcePathStyle: true, timeouts: { connectSeconds: 5, idleSeconds: 10 }, attempts: 1 });
+  try {
+    await assert.rejects(bare.head('repo.json'), (e: Error & { code?: string; hint?: string }) =>
+      e.code === 'FSDR_STORAGE_CREDENTIALS' && /no AWS credentials found/.test(e.message) && /AWS_ACCESS_KEY_ID/.test(e.hint ?? ''));
+  } finally {
+    await bare.close();
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
+});

@@ -102,7 +102,7 @@ test('a flipped byte or a truncated object is refused naming the object; nothing
 
 test('the wrong master key is refused with a clear message', async () => {
   const other = join(ws.dir, 'other.key');
-  writeFileSync(other, randomBytes(32).toString('hex'));
+  writeFileSync(other, randomBytes(32).toString('hex'), { mode: 0o600 });
   const wrong = ws.writeConfig({
     repositories: { primary: { type: 'fs', path: ws.repoDir } },
     encryption: { masterKey: `file:${other}` },

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { loadConfig } from '../../src/config/load.js';
+import { parse as parseYaml } from 'yaml';
+import { loadConfig, validateConfig } from '../../src/config/load.js';
 import { redactedConfig } from '../../src/config/redact.js';
 import { ConfigError } from '../../src/errors.js';
 
@@ -86,7 +87,11 @@ test('key references: unset env, missing and unreadable key files, a key of the 
   assert.throws(() => loadConfig(write('b.yaml', good.replace('env:FSDR_TEST_KEY', `file:${dir}/nope.key`))), /encryption\.masterKey: cannot read key file .*nope\.key \(ENOENT\)/);
   const dirAsKey = write('c.yaml', good.replace('env:FSDR_TEST_KEY', `file:${dir}`));
   assert.throws(() => loadConfig(dirAsKey), /cannot read key file/);
+  write('open.key', KEY + '\n');
+  chmodSync(join(dir, 'open.key'), 0o644);
+  assert.throws(() => loadConfig(write('o.yaml', good.replace('env:FSDR_TEST_KEY', `file:${dir}/open.key`))), (e: ConfigError) => /key file .*open\.key is accessible by others \(mode 0644\)/.test(e.message) && /chmod 600/.test(e.hint ?? ''));
   write('short.key', 'abcd');
+  chmodSync(join(dir, 'short.key'), 0o600);
   assert.throws(() => loadConfig(write('d.yaml', good.replace('env:FSDR_TEST_KEY', `file:${dir}/short.key`))), /expected 32 random bytes/);
   write('good.key', KEY + '\n');
   chmodSync(join(dir, 'good.key'), 0o600);
@@ -111,4 +116,11 @@ test('passwords stay out of printed configs and client command lines', async () 
   assert.ok(!c.url.includes('s3cr'));
   assert.match(c.url, /^postgres:\/\/admin@db\.internal:5432\/featuresignals$/);
   assert.equal(c.env.PGPASSWORD, 's3cr@t');
+});
+
+test('a typo in a required key names both the unknown key and the missing one', () => {
+  const e = (() => { try { validateConfig(parseYaml(good.replace('encryption:', 'encryptoin:'))); } catch (err) { return err as Error; } })();
+  assert.match(e!.message, /encryptoin: unknown key/);
+  assert.match(e!.message, /encryption: /);
+  assert.doesNotMatch(e!.message, /and 1 more/);
 });

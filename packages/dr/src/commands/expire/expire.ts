@@ -9,6 +9,7 @@ import { BACKUP_PREFIX, backupManifestKey } from '../../repository/layout.js';
 import { DUMP_PREFIX, dumpManifestKey } from '../../repository/dump-catalog.js';
 import { Repository } from '../../repository/repository.js';
 import { isVersioned } from '../../storage/storage.js';
+import { findLeftovers, removable, removeLeftovers, type Leftover } from '../../repository/leftovers.js';
 
 export interface ExpireResult extends RetentionPlan {
   dryRun: boolean;
@@ -16,6 +17,10 @@ export interface ExpireResult extends RetentionPlan {
   purgedVersions: number;
   /** Versions still under Object Lock: purged by a later run once the lock lapses. */
   pendingLocked: Array<{ key: string; versionId: string; retainUntil?: string }>;
+  /** debris of killed runs old enough that no writer owns it: removed (or, with --dry-run, would be) */
+  leftoversRemoved: Leftover[];
+  /** debris too young to remove: a writer may still be at work */
+  leftoversKept: Leftover[];
 }
 
 async function keysUnder(repo: Repository, prefix: string): Promise<string[]> {
@@ -40,8 +45,13 @@ export async function runExpire(cfg: Config, opts: { dryRun: boolean; now?: Date
       dumps.map((d) => ({ id: d.id, stopTime: d.stopTime })),
       wal,
     );
-    const result: ExpireResult = { ...plan, dryRun: opts.dryRun, deletedObjects: 0, purgedVersions: 0, pendingLocked: [] };
+    const leftovers = await findLeftovers(repo.storage);
+    const result: ExpireResult = {
+      ...plan, dryRun: opts.dryRun, deletedObjects: 0, purgedVersions: 0, pendingLocked: [],
+      leftoversRemoved: leftovers.filter((l) => removable(l, now)), leftoversKept: leftovers.filter((l) => !removable(l, now)),
+    };
     if (opts.dryRun) return result;
+    await removeLeftovers(repo.storage, result.leftoversRemoved);
 
     const doomed: string[] = [];
     for (const id of plan.expireBackups) {

@@ -140,6 +140,7 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
         await startInstance(binDir, pgdata, logFile, user);
         const state = await waitForPromotion(connectionFor(cfg, opts.port), pgdata, logFile, opts.timeoutMs);
         const end = await checkReached(pgdata, state.timeline, plan, manifest.walSegmentSize, logFile);
+        checkXidCommitted(opts.target, logFile);
         await retireRecoveryConfig(pgdata);
         result.started = true;
         result.recoveredTo = { time: state.replayedTo, lsn: state.lsn, timeline: state.timeline, endOfRecovery: end === undefined ? undefined : formatLsn(end) };
@@ -147,7 +148,7 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
         // An instance that did not recover what it had to is not a restore: stop it and remove it.
         await stopInstance(binDir, pgdata, user, 'immediate').catch(() => undefined);
         await removeRestored(pgdata, manifest, created);
-        throw explainEarlyEnd(err, plan);
+        throw explainEarlyEnd(err, plan, opts.target);
       }
     }
     result.seconds.recovery = (Date.now() - tFiles) / 1000;
@@ -179,7 +180,27 @@ function lastLogComplaint(logFile: string): string {
   return (lines.pop() ?? '').replace(/^.*?(LOG|WARNING|FATAL):\s*/, '');
 }
 
-function explainEarlyEnd(err: unknown, plan: WalPlan): unknown {
+/**
+ * recovery_target_xid stops at the transaction's end, commit or abort alike: an aborted target
+ * "succeeds" without any of its changes. That is never what was asked for: say so.
+ */
+function checkXidCommitted(target: RecoveryTarget, logFile: string): void {
+  if (target.kind !== 'xid') return;
+  let log = '';
+  try {
+    log = readFileSync(logFile, 'utf8');
+  } catch {
+    return;
+  }
+  if (new RegExp(`recovery stopping after abort of transaction ${target.value}\\b`).test(log)) {
+    throw new FsdrError('FSDR_TARGET_XID_ABORTED', `transaction ${target.value} aborted: recovery stopped after its abort, so none of its changes are in the restored data`, {
+      hint: 'choose the transaction that committed the change (pg_waldump shows COMMIT records), or a --target-time / --target-lsn',
+    });
+  }
+}
+
+/** Recovery ran out of WAL before the target: say which target, and what to do about it. */
+function explainEarlyEnd(err: unknown, plan: WalPlan, target: RecoveryTarget): unknown {
   if (!(err instanceof RecoveryEndedEarlyError)) return err;
   const c = plan.coverage;
   if (c.firstMissing) {
@@ -187,8 +208,20 @@ function explainEarlyEnd(err: unknown, plan: WalPlan): unknown {
       hint: 'copy the segment back from a replica or the source, or choose a target before the hole (fsdr info shows the gaps)',
     });
   }
-  return new FsdrError('FSDR_TARGET_NOT_REACHED', `the archive of timeline ${c.timeline} ends (last segment ${c.lastSegment ?? 'none'}) before the recovery target${err.detail ? `: ${err.detail}` : ''}`, {
-    hint: 'check the target (a --target-name must be a restore point that exists; a --target-xid must have committed), or choose an earlier one; fsdr info shows what is archived',
+  const end = `the archive of timeline ${c.timeline} (last segment ${c.lastSegment ?? 'none'})`;
+  const detail = err.detail ? `: ${err.detail}` : '';
+  if (target.kind === 'name') {
+    return new FsdrError('FSDR_TARGET_NAME_NOT_FOUND', `restore point '${target.value}' is not in ${end}${detail}`, {
+      hint: "check the name (pg_create_restore_point) and that it was created on this timeline after the backup; fsdr restore --latest recovers everything instead",
+    });
+  }
+  if (target.kind === 'xid') {
+    return new FsdrError('FSDR_TARGET_XID_NOT_FOUND', `transaction ${target.value} does not end anywhere in ${end}${detail}`, {
+      hint: 'the transaction may still be running, may belong to another cluster or timeline, or its commit is not archived yet (pg_switch_wal on the source)',
+    });
+  }
+  return new FsdrError('FSDR_TARGET_NOT_REACHED', `${end} ends before the recovery target${detail}`, {
+    hint: 'the WAL up to the target is not archived yet (pg_switch_wal on the source, then retry), or choose an earlier target; fsdr info shows what is archived',
   });
 }
 

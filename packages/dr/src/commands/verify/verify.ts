@@ -13,6 +13,7 @@ import type { BackupManifest, ManifestFile } from '../../repository/manifest.js'
 import { Repository } from '../../repository/repository.js';
 import type { ArchivedWal } from '../../repository/wal-archive.js';
 import { summariseWal } from '../info/wal-summary.js';
+import { findLeftovers, type Leftover } from '../../repository/leftovers.js';
 
 export interface VerifyFault {
   object: string;
@@ -26,6 +27,8 @@ export interface VerifyReport {
   bytesChecked: number;
   walChecked: number;
   faults: VerifyFault[];
+  /** debris of killed or failed runs (temp files, backups without a manifest): never restorable */
+  leftovers: Leftover[];
 }
 
 async function verifyBundle(repo: Repository, key: string, entries: ManifestFile[], report: VerifyReport): Promise<void> {
@@ -88,7 +91,7 @@ export async function runVerify(cfg: Config, opts: { backup?: string; repository
     if (opts.backup && !ids.includes(opts.backup)) {
       throw new FsdrError('FSDR_BACKUP_UNKNOWN', `no complete backup ${opts.backup}`, { hint: `backups: ${ids.join(', ') || 'none'}` });
     }
-    const report: VerifyReport = { backups: [], dumps: [], objectsChecked: 0, bytesChecked: 0, walChecked: 0, faults: [] };
+    const report: VerifyReport = { backups: [], dumps: [], objectsChecked: 0, bytesChecked: 0, walChecked: 0, faults: [], leftovers: [] };
     const bundlesDone = new Set<string>();
     const walDone = new Set<string>();
     for (const id of opts.backup ? [opts.backup] : ids) {
@@ -133,6 +136,7 @@ export async function runVerify(cfg: Config, opts: { backup?: string; repository
         await check(report, w.key, () => verifyWal(repo, w.key, w, info));
       }
       await verifyDumps(repo, report);
+      report.leftovers = await findLeftovers(repo.storage);
     }
     return report;
   } finally {

@@ -86,7 +86,7 @@ export class FsStorage implements Storage {
       await unlink(tmp).catch(() => undefined);
       if (err instanceof ObjectExistsError || (err as { code?: string }).code?.startsWith?.('FSDR')) throw err;
       const code = (err as NodeJS.ErrnoException).code;
-      if (code) throw new StorageError(`cannot write ${p}: ${code}`, { cause: err });
+      if (code) throw new StorageError(`cannot write ${p}: ${code}`, { cause: err, hint: writeHint(code) });
       throw err;
     }
     const s = await stat(p);
@@ -156,5 +156,37 @@ export class FsStorage implements Storage {
     }
   }
 
+  async *leftovers(): AsyncIterable<ObjectInfo> {
+    const found: ObjectInfo[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+        const full = join(dir, e.name);
+        if (e.isDirectory()) await walk(full);
+        else if (e.isFile() && e.name.endsWith(TMP_SUFFIX)) {
+          const st = await stat(full).catch(() => undefined);
+          if (st) found.push({ key: relative(this.root, full).split(sep).join('/'), size: st.size, lastModified: st.mtime });
+        }
+      }
+    };
+    await walk(this.root);
+    yield* found.sort((a, b) => (a.key < b.key ? -1 : 1));
+  }
+
+  async removeLeftover(key: string): Promise<void> {
+    // Only ever a temp file: this must never become a way to delete an object.
+    if (!key.endsWith(TMP_SUFFIX)) throw new StorageError(`${key} is not a leftover temp file`);
+    await unlink(this.path(key)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw new StorageError(`cannot remove ${key}: ${err.code}`, { cause: err });
+    });
+  }
+
   async close(): Promise<void> {}
+}
+
+/** What to do about a failed write, by errno: a full disk is the common one in a repository. */
+function writeHint(code: string): string | undefined {
+  if (code === 'ENOSPC' || code === 'EDQUOT') return 'the repository filesystem is full: free space or grow it; fsdr expire removes what retention no longer keeps (nothing half-written was left behind)';
+  if (code === 'EACCES' || code === 'EPERM') return 'the user running fsdr (postgres for archive_command) cannot write the repository directory';
+  if (code === 'EROFS') return 'the repository filesystem is mounted read-only';
+  return undefined;
 }

@@ -18,6 +18,8 @@ import type { ObjectInfo, ObjectVersionInfo, PutOptions, StorageFeatures, Versio
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchVersion']);
+/** S3's answers for credentials it does not accept (as opposed to a policy that denies). */
+const BAD_CREDENTIALS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired']);
 const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'TimeoutError']);
 
 function isTimeout(err: unknown): boolean {
@@ -94,6 +96,12 @@ export class S3Storage implements VersionedStorage {
     if (NOT_FOUND.has(name) || e.$metadata?.httpStatusCode === 404) throw new ObjectNotFoundError(key, this.description);
     if (isTimeout(err)) throw this.timedOut(op, key, err);
     if (NETWORK.has(e.code ?? '') || NETWORK.has(name) || (!e.$metadata && /ECONN|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|socket hang up/i.test(String((err as Error).message)))) throw unreachable(this.description, err);
+    if (name === 'CredentialsProviderError') {
+      throw new StorageError(`${op} ${key} in ${this.description}: no AWS credentials found`, { code: 'FSDR_STORAGE_CREDENTIALS', hint: 'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or an instance role) in the environment of the user running fsdr — for archive_command, the postgres user', cause: err });
+    }
+    if (BAD_CREDENTIALS.has(name)) {
+      throw new StorageError(`${op} ${key} in ${this.description}: the credentials were rejected (${name})`, { code: 'FSDR_STORAGE_CREDENTIALS', hint: name === 'SignatureDoesNotMatch' ? 'the secret access key does not match the access key id: check AWS_SECRET_ACCESS_KEY' : 'the access key is unknown or expired: check AWS_ACCESS_KEY_ID / AWS_SESSION_TOKEN or the profile in use', cause: err });
+    }
     if (err instanceof Error && !e.$metadata) {
       throw new StorageError(`${op} ${key} in ${this.description} failed: ${err.message.split('\n')[0]}`, { cause: err });
     }
