@@ -68,7 +68,11 @@ export function addExpireCommand(program: Command): void {
         `kept: ${r.keepBackups.length} backup(s) ${r.keepBackups.join(' ')}, ${r.keepDumps.length} dump(s)`,
         ...(r.pendingLocked.length ? [`${r.pendingLocked.length} locked version(s) hidden by delete markers, purged once their lock lapses (first: ${r.pendingLocked[0]!.key} until ${r.pendingLocked[0]!.retainUntil})`] : []),
         ...(r.purgedVersions ? [`purged ${r.purgedVersions} version(s) whose lock had lapsed`] : []),
+        ...(r.deferredBy ? [`no backup expired: incremental backup ${r.deferredBy.join(' ')} is running`] : []),
+        ...r.foreignDeletes.map((f) => `${f.alarm ? 'ALARM' : 'foreign'} ${f.key} deleted outside fsdr at ${f.at} (hint: ${f.hint})`),
+        ...(r.alarms ? [`${r.alarms} object(s) retention keeps were deleted by someone else: never purged; restore them`] : []),
       ].join('\n'));
+      if (r.alarms) process.exitCode = 1;
     }));
 }
 

@@ -32,8 +32,8 @@ export interface RepositoryReport {
   replication?: { missingObjects: number; lagSeconds: number };
 }
 
-export async function repositoryInfo(cfg: Config, name = 'primary'): Promise<RepositoryReport> {
-  const repo = await Repository.open(cfg, name);
+export async function repositoryInfo(cfg: Config, name = 'primary', asOf?: Date): Promise<RepositoryReport> {
+  const repo = await Repository.open(cfg, name, { asOf });
   try {
     const info = await repo.readInfo();
     const files: ArchivedWal[] = [];
@@ -46,7 +46,7 @@ export async function repositoryInfo(cfg: Config, name = 'primary'): Promise<Rep
     return {
       repository: name, location: repo.storage.description, cluster: info, wal: summariseWal(files, info.walSegmentSize),
       backups, dumps: await repo.dumps.ids(), recoveryWindows: recoveryWindows(manifests, files),
-      replication: name === 'primary' ? undefined : await replicationOf(cfg, name),
+      replication: name === 'primary' || asOf ? undefined : await replicationOf(cfg, name),
     };
   } finally {
     await repo.close();

@@ -6,6 +6,6 @@ import { Repository } from '../../repository/repository.js';
 import { serveTasks } from '../../util/worker-main.js';
 import { extractBundle } from './write-files.js';
 
-const { configPath, repository } = workerData as { configPath: string; repository?: string };
-const repo = await Repository.open(await loadConfigCached(configPath), repository);
+const { configPath, repository, asOf } = workerData as { configPath: string; repository?: string; asOf?: string };
+const repo = await Repository.open(await loadConfigCached(configPath), repository, { asOf: asOf ? new Date(asOf) : undefined });
 serveTasks<{ key: string; entries: ManifestFile[]; pgdata: string }, void>((m, progress) => extractBundle(repo.objects, m.key, m.entries, m.pgdata, progress));

@@ -11,13 +11,14 @@ export function confValue(v: string): string {
   return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
 
-export function restoreCommand(configPath: string, repository = 'primary'): string {
-  return `FSDR_CONFIG=${configPath} ${process.execPath} ${FSDR_BIN} wal-fetch --repo ${repository} %f %p`;
+export function restoreCommand(configPath: string, repository = 'primary', asOf?: string): string {
+  // An as-of restore fetches its WAL as of the same time (newer versions may be an attacker's).
+  return `FSDR_CONFIG=${configPath} ${process.execPath} ${FSDR_BIN} wal-fetch --repo ${repository}${asOf ? ` --as-of ${asOf}` : ''} %f %p`;
 }
 
-export function recoverySettings(target: RecoveryTarget, opts: { configPath: string; repository: string; port: number; socketDir: string; archiveOff: boolean; extra: Record<string, string> }): Record<string, string> {
+export function recoverySettings(target: RecoveryTarget, opts: { configPath: string; repository: string; asOf?: string; port: number; socketDir: string; archiveOff: boolean; extra: Record<string, string> }): Record<string, string> {
   const s: Record<string, string> = {
-    restore_command: restoreCommand(opts.configPath, opts.repository),
+    restore_command: restoreCommand(opts.configPath, opts.repository, opts.asOf),
     recovery_target_timeline: 'latest',
     port: String(opts.port),
     unix_socket_directories: opts.socketDir,

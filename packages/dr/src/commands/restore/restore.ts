@@ -31,6 +31,8 @@ export interface RestoreOptions {
   timeoutMs: number;
   repository?: string;
   quiet?: boolean;
+  /** Read a versioned repository as it was at this time (after ransomware, say). */
+  asOf?: Date;
 }
 
 export interface RestoreResult {
@@ -64,7 +66,8 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
   const t0 = Date.now();
   const pgdata = resolve(opts.pgdata);
   checkEmpty(pgdata);
-  const repo = await Repository.open(cfg, opts.repository ?? 'primary');
+  const repo = await Repository.open(cfg, opts.repository ?? 'primary', { asOf: opts.asOf });
+  const source = { configPath: cfg.source, repository: opts.repository ?? 'primary', asOf: opts.asOf?.toISOString() };
   try {
     await repo.readInfo();
     const backups = await repo.backups.list();
@@ -80,10 +83,10 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
     const progress = new Progress(`restore ${manifest.id}`, manifest.totals.bytes, opts.quiet);
     try {
       await mkdir(pgdata, { recursive: true, mode: 0o700 });
-      await writeDataDirectory({ configPath: cfg.source, repository: opts.repository ?? 'primary' }, manifest, pgdata, opts.processes, (n) => progress.add(n));
+      await writeDataDirectory(source, manifest, pgdata, opts.processes, (n) => progress.add(n));
       progress.finish();
       await mkdir(join(pgdata, 'log'), { recursive: true, mode: 0o700 });
-      const settings = recoverySettings(opts.target, { configPath: cfg.source, repository: opts.repository ?? 'primary', port: opts.port, socketDir: pgdata, archiveOff: opts.archiveOff, extra: opts.set });
+      const settings = recoverySettings(opts.target, { ...source, port: opts.port, socketDir: pgdata, archiveOff: opts.archiveOff, extra: opts.set });
       await writeRecoveryConfig(pgdata, settings, `fsdr restore of backup ${manifest.id} at ${new Date().toISOString()}`);
       if (user) {
         const dirs = [pgdata, ...manifest.tablespaces.map((t) => tablespaceDir(pgdata, t.oid))];

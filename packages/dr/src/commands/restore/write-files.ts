@@ -60,7 +60,7 @@ export async function extractBundle(objects: ObjectStore, key: string, entries: 
   }
 }
 
-export async function writeDataDirectory(source: { configPath: string; repository: string }, m: BackupManifest, pgdata: string, processes: number, onBytes: (n: number) => void): Promise<void> {
+export async function writeDataDirectory(source: { configPath: string; repository: string; asOf?: string }, m: BackupManifest, pgdata: string, processes: number, onBytes: (n: number) => void): Promise<void> {
   for (const t of m.tablespaces) await mkdir(tablespaceDir(pgdata, t.oid), { recursive: true, mode: 0o700 });
   for (const d of m.directories) await mkdir(destPath(pgdata, d.path), { recursive: true, mode: d.mode & 0o777 });
   const byBundle = new Map<string, { key: string; entries: ManifestFile[] }>();
@@ -77,7 +77,7 @@ export async function writeDataDirectory(source: { configPath: string; repositor
   }
   // Bundles are decoded in worker threads (decrypt, decompress and hash run on every core).
   const pool = new WorkerPool<{ key: string; entries: ManifestFile[]; pgdata: string }, void>(
-    new URL('./extract-worker.js', import.meta.url), { configPath: source.configPath, repository: source.repository }, Math.min(processes, groups.length),
+    new URL('./extract-worker.js', import.meta.url), source, Math.min(processes, groups.length),
   );
   try {
     await Promise.all(groups.map((g) => pool.run({ key: g.key, entries: g.entries, pgdata }, onBytes)));

@@ -7,6 +7,7 @@ import { parseWalName, segmentFromNumber, segmentNumber } from '../../postgres/w
 import { backupBundleKey, walKey } from '../../repository/layout.js';
 import type { BackupManifest, ManifestFile } from '../../repository/manifest.js';
 import { Repository } from '../../repository/repository.js';
+import { describeScan, suspicious, undeleteHint, type VersionScan } from '../../repository/tampering.js';
 
 export interface VerifyFault {
   object: string;
@@ -19,6 +20,8 @@ export interface VerifyReport {
   bytesChecked: number;
   walChecked: number;
   faults: VerifyFault[];
+  /** Versioned repositories: writes fsdr did not make (overwrites, foreign delete markers). */
+  tampering?: VersionScan & { summary: string; hint: string };
 }
 
 async function verifyBundle(repo: Repository, key: string, entries: ManifestFile[], report: VerifyReport): Promise<void> {
@@ -48,8 +51,8 @@ function walNeeded(m: BackupManifest): string[] {
   return out;
 }
 
-export async function runVerify(cfg: Config, opts: { backup?: string; repository?: string }): Promise<VerifyReport> {
-  const repo = await Repository.open(cfg, opts.repository ?? 'primary');
+export async function runVerify(cfg: Config, opts: { backup?: string; repository?: string; asOf?: Date }): Promise<VerifyReport> {
+  const repo = await Repository.open(cfg, opts.repository ?? 'primary', { asOf: opts.asOf });
   try {
     await repo.readInfo();
     const ids = await repo.backups.ids();
@@ -97,8 +100,25 @@ export async function runVerify(cfg: Config, opts: { backup?: string; repository
         });
       }
     }
+    await checkVersions(repo, report);
     return report;
   } finally {
     await repo.close();
+  }
+}
+
+/**
+ * A delete marker hides an object from every listing, so reading cannot find it: compare the
+ * versions. Deleted objects are faults; overwrites explain the authentication faults above.
+ */
+async function checkVersions(repo: Repository, report: VerifyReport): Promise<void> {
+  const scan = await repo.scanVersions();
+  if (!scan) return;
+  for (const d of scan.foreignDeletes) {
+    report.faults.push({ object: d.key, problem: `deleted outside fsdr retention (delete marker at ${d.at}); the version under it is intact: ${undeleteHint(repo.storage.description, d)}` });
+  }
+  if (scan.journalProblem) report.faults.push({ object: 'expire/', problem: `expire journal unreadable: ${scan.journalProblem}` });
+  if (suspicious(scan)) {
+    report.tampering = { ...scan, summary: `${describeScan(scan)}: this looks like tampering or ransomware`, hint: `read the repository as it was before: --as-of ${scan.lastGoodTime}` };
   }
 }

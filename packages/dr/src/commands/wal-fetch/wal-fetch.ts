@@ -13,7 +13,7 @@ import { ObjectNotFoundError } from '../../storage/errors.js';
 const FSDR_BIN = fileURLToPath(new URL('../../../../bin/fsdr.js', import.meta.url));
 
 /** Async mode: take the segment from the prefetch spool if it is there, and keep a prefetcher running. */
-async function fromSpool(cfg: Config, name: string, dest: string, repoName: string): Promise<boolean> {
+async function fromSpool(cfg: Config, name: string, dest: string, repoName: string, asOf?: Date): Promise<boolean> {
   const { spoolDir, inDir, lockHolder } = await import('../wal-push/spool.js');
   const spool = spoolDir(cfg.archive.spoolPath, cfg.source);
   const ready = join(inDir(spool), name);
@@ -29,18 +29,19 @@ async function fromSpool(cfg: Config, name: string, dest: string, repoName: stri
     }
   }
   if (lockHolder(spool, 'archive-get') === undefined) {
-    const child = spawn(process.execPath, [FSDR_BIN, 'archive-get-async', '--from', name, '--repo', repoName, '--config', cfg.source], { detached: true, stdio: 'ignore' });
+    const args = [FSDR_BIN, 'archive-get-async', '--from', name, '--repo', repoName, '--config', cfg.source, ...(asOf ? ['--as-of', asOf.toISOString()] : [])];
+    const child = spawn(process.execPath, args, { detached: true, stdio: 'ignore' });
     child.unref();
   }
   return served;
 }
 
 /** Returns false when the file is not in the repository. */
-export async function walFetch(cfg: Config, name: string, dest: string, repoName = 'primary'): Promise<boolean> {
+export async function walFetch(cfg: Config, name: string, dest: string, repoName = 'primary', asOf?: Date): Promise<boolean> {
   const w = parseWalName(name);
   if (!w) throw new FsdrError('FSDR_WAL_NAME', `${name} is not a WAL file name`, { hint: "restore_command must pass %f %p: restore_command = 'fsdr wal-fetch %f %p'" });
-  if (cfg.archive.async && w.kind === 'segment' && (await fromSpool(cfg, name, resolve(dest), repoName))) return true;
-  const repo = await Repository.open(cfg, repoName);
+  if (cfg.archive.async && w.kind === 'segment' && (await fromSpool(cfg, name, resolve(dest), repoName, asOf))) return true;
+  const repo = await Repository.open(cfg, repoName, { asOf });
   try {
     await repo.readInfo();
     await repo.wal.fetch(w, resolve(dest));
