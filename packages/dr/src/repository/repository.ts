@@ -84,7 +84,8 @@ export class Repository {
     return info;
   }
 
-  private async tampered(problem: string): Promise<Error | undefined> {
+  /** A tampering error when the storage's versions show foreign writes (versioned storage only). */
+  async tampered(problem: string): Promise<Error | undefined> {
     const scan = await this.scanVersions().catch(() => undefined);
     return scan && suspicious(scan) ? tamperedError(this.name, this.storage.description, problem, scan) : undefined;
   }

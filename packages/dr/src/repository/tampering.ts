@@ -82,6 +82,6 @@ export function describeScan(scan: VersionScan): string {
 export function tamperedError(repo: string, description: string, problem: string, scan: VersionScan): RepositoryError {
   return new RepositoryError('FSDR_REPO_TAMPERED',
     `repository ${repo} (${description}): ${problem}; ${describeScan(scan)}: this looks like tampering or ransomware (fsdr writes every object once)`, {
-      hint: `do not run fsdr init; read the repository as it was before: --as-of ${scan.lastGoodTime ?? '<time before the attack>'} (e.g. fsdr verify --as-of …, fsdr restore --latest --as-of …)`,
+      hint: `this is no new repository (a new repo.json would hide the attack); read it as it was before: --as-of ${scan.lastGoodTime ?? '<time before the attack>'} (e.g. fsdr verify --as-of …, fsdr restore --latest --as-of …)`,
     });
 }

@@ -64,12 +64,13 @@ export class AsOfStorage implements Storage {
     });
   }
 
-  put(): Promise<ObjectInfo> {
-    this.refuse('write');
+  async put(key: string, body: Readable): Promise<ObjectInfo> {
+    body.destroy();
+    this.refuse(`write ${key}`);
   }
 
-  delete(): Promise<void> {
-    this.refuse('delete');
+  async delete(keys: string[]): Promise<void> {
+    this.refuse(`delete ${keys[0] ?? 'objects'}`);
   }
 
   close(): Promise<void> {
