@@ -6,33 +6,25 @@
 // an alarm (a deleted kept backup is an attack or a mistake, recoverable by removing the marker).
 import type { Config } from '../../config/load.js';
 import { parseWalName, segmentNumber } from '../../postgres/wal-name.js';
-import { keptByRetention } from '../../retention/foreign.js';
 import { planRetention, type RetentionPlan } from '../../retention/plan.js';
-import { BACKUP_PREFIX, backupManifestKey, parseBackupManifestKey, parseWalKey } from '../../repository/layout.js';
+import { BACKUP_PREFIX, backupManifestKey } from '../../repository/layout.js';
 import { DUMP_PREFIX, dumpManifestKey } from '../../repository/dump-catalog.js';
 import { markerId } from '../../repository/expire-journal.js';
-import type { BackupManifest } from '../../repository/manifest.js';
 import { Repository } from '../../repository/repository.js';
-import { undeleteHint, type ForeignDelete } from '../../repository/tampering.js';
 import { isVersioned, type DeleteMarkerInfo } from '../../storage/storage.js';
+import { findForeignDeletes, judgeForeignDeletes, type ForeignDeleteReport } from './foreign-deletes.js';
+import { purgeOwn, type PurgeResult } from './purge.js';
 import { runningBackups } from './running-backups.js';
 
-export interface ForeignDeleteReport extends ForeignDelete {
-  /** retention keeps this object: someone deleted what must stay */
-  alarm: boolean;
-  hint: string;
-}
+export type { ForeignDeleteReport } from './foreign-deletes.js';
 
-export interface ExpireResult extends RetentionPlan {
+export interface ExpireResult extends RetentionPlan, PurgeResult {
   dryRun: boolean;
   deletedObjects: number;
-  purgedVersions: number;
-  /** Versions still under Object Lock: purged by a later run once the lock lapses. */
-  pendingLocked: Array<{ key: string; versionId: string; retainUntil?: string }>;
   /** Delete markers fsdr did not create (never purged); `alarm` over objects retention keeps. */
   foreignDeletes: ForeignDeleteReport[];
   alarms: number;
-  /** Backups not expired this run because an incremental backup is running (it may reuse them). */
+  /** Nothing expired this run because an incremental backup is running (it may reuse backups). */
   deferredBy?: string[];
 }
 
@@ -42,36 +34,15 @@ async function keysUnder(repo: Repository, prefix: string): Promise<string[]> {
   return keys;
 }
 
-function ownerOf(key: string): { backup?: string; dump?: string } {
-  const b = /^backups\/([^/]+)\//.exec(key);
-  if (b) return { backup: b[1] };
-  const d = /^dumps\/([^/]+)\//.exec(key);
-  return d ? { dump: d[1] } : {};
-}
-
 export async function runExpire(cfg: Config, opts: { dryRun: boolean; now?: Date; repository?: string }): Promise<ExpireResult> {
   const now = opts.now ?? new Date();
   const repo = await Repository.open(cfg, opts.repository ?? 'primary');
   try {
     const info = await repo.readInfo();
-    const versioned = isVersioned(repo.storage);
     // Read first: a tampered journal must stop expire before it deletes anything.
-    const own = versioned ? await repo.expireJournal.markers() : new Set<string>();
-    const foreign = versioned ? (await repo.scanVersions())!.foreignDeletes : [];
-    const manifests: BackupManifest[] = await repo.backups.list();
-    // A backup whose manifest someone deleted is still judged by retention, from the hidden
-    // version: its WAL stays, and its deletion is an alarm while the policy keeps it.
-    const unreadable = new Set<string>();
-    for (const f of foreign) {
-      const id = parseBackupManifestKey(f.key);
-      if (!id) continue;
-      try {
-        manifests.push(await repo.backups.read(id, f.hiddenVersionId));
-      } catch {
-        unreadable.add(id);
-      }
-    }
-    manifests.sort((a, b) => (a.id < b.id ? -1 : 1));
+    const own = isVersioned(repo.storage) ? await repo.expireJournal.markers() : new Set<string>();
+    const foreign = await findForeignDeletes(repo, own);
+    const manifests = [...(await repo.backups.list()), ...foreign.hiddenManifests].sort((a, b) => (a.id < b.id ? -1 : 1));
     const dumps = await Promise.all((await repo.dumps.ids()).map((id) => repo.dumps.read(id)));
     const wal = [];
     for await (const w of repo.wal.list()) wal.push({ key: w.key, kind: w.kind, segment: w.kind === 'history' ? undefined : segmentNumber(w, info.walSegmentSize) });
@@ -85,21 +56,19 @@ export async function runExpire(cfg: Config, opts: { dryRun: boolean; now?: Date
       dumps.map((d) => ({ id: d.id, stopTime: d.stopTime })),
       wal,
     );
-    // Backups someone else deleted are left alone, even past retention.
-    const hidden = new Set(foreign.map((f) => ownerOf(f.key).backup).filter((x) => x !== undefined));
+    const foreignDeletes = judgeForeignDeletes(repo, foreign, plan, info.walSegmentSize);
     const result: ExpireResult = {
-      ...plan, dryRun: opts.dryRun, deletedObjects: 0, purgedVersions: 0, pendingLocked: [], foreignDeletes: [], alarms: 0,
-      deferredBy: running.length ? running : undefined,
+      ...plan, dryRun: opts.dryRun, deletedObjects: 0, purgedVersions: 0, pendingLocked: [],
+      foreignDeletes, alarms: foreignDeletes.filter((f) => f.alarm).length, deferredBy: running.length ? running : undefined,
     };
-    for (const f of foreign) {
-      const owner = ownerOf(f.key);
-      const w = parseWalKey(f.key);
-      const wf = w && { kind: w.kind, segment: w.kind === 'history' ? undefined : segmentNumber(w, info.walSegmentSize) };
-      const alarm = (owner.backup !== undefined && unreadable.has(owner.backup)) || keptByRetention(plan, { key: f.key, ...owner, wal: wf });
-      result.foreignDeletes.push({ ...f, alarm, hint: alarm ? `restore it: ${undeleteHint(repo.storage.description, f)}` : 'past retention anyway; left as it is (not purged: fsdr did not delete it)' });
-      if (alarm) result.alarms++;
-    }
     if (opts.dryRun) return result;
+    // Checked again just before deleting: an incremental that started since planning may already
+    // have read a manifest this plan expires (it re-checks its bundles before its own manifest).
+    const late = running.length ? [] : await runningBackups(repo.storage);
+    if (late.length) {
+      const keepBackups = [...plan.keepBackups, ...plan.expireBackups].sort();
+      return { ...result, deferredBy: late, keepBackups, expireBackups: [], keepDumps: [...plan.keepDumps, ...plan.expireDumps].sort(), expireDumps: [], expireWal: [] };
+    }
 
     const markers: DeleteMarkerInfo[] = [];
     const del = async (keys: string[]) => {
@@ -108,8 +77,9 @@ export async function runExpire(cfg: Config, opts: { dryRun: boolean; now?: Date
       else await repo.storage.delete(keys);
     };
     const doomed: string[] = [];
-    const backupsToDelete = plan.expireBackups.filter((x) => !hidden.has(x));
-    for (const id of backupsToDelete) {
+    // A backup someone else deleted part of is left alone, even past retention.
+    const backups = plan.expireBackups.filter((id) => !foreign.touchedBackups.has(id));
+    for (const id of backups) {
       await del([backupManifestKey(id)]);
       doomed.push(...(await keysUnder(repo, `${BACKUP_PREFIX}${id}/`)));
     }
@@ -119,46 +89,14 @@ export async function runExpire(cfg: Config, opts: { dryRun: boolean; now?: Date
     }
     doomed.push(...plan.expireWal);
     await del(doomed);
-    result.deletedObjects = doomed.length + backupsToDelete.length + plan.expireDumps.length;
-    // Recorded before any purge: a crash in between leaves markers that look foreign (kept, never
-    // purged), which errs on the side of keeping data.
+    result.deletedObjects = doomed.length + backups.length + plan.expireDumps.length;
+    // Journalled before any purge: a crash in between leaves markers that look foreign (kept,
+    // never purged), which errs on the side of keeping data.
     await repo.expireJournal.record(markers);
     for (const m of markers) own.add(markerId(m.key, m.versionId));
-
-    if (isVersioned(repo.storage)) await purge(repo, own, result);
+    if (isVersioned(repo.storage)) await purgeOwn(repo.storage, own, result);
     return result;
   } finally {
     await repo.close();
-  }
-}
-
-/** Purge noncurrent versions under fsdr's own delete markers, once the store says the lock lapsed. */
-async function purge(repo: Repository, own: Set<string>, result: ExpireResult): Promise<void> {
-  if (!isVersioned(repo.storage)) return;
-  const storage = repo.storage;
-  const versions = new Map<string, { versionId: string }[]>();
-  const hidden = new Set<string>();
-  for (const prefix of [BACKUP_PREFIX, DUMP_PREFIX, 'wal/']) {
-    for await (const v of storage.listVersions(prefix)) {
-      if (v.isDeleteMarker && v.isLatest && own.has(markerId(v.key, v.versionId))) hidden.add(v.key);
-      else if (!v.isDeleteMarker) versions.set(v.key, [...(versions.get(v.key) ?? []), { versionId: v.versionId }]);
-    }
-  }
-  for (const key of hidden) {
-    for (const { versionId } of versions.get(key) ?? []) {
-      // Locks are judged by the store's clock, not by --now.
-      const r = await storage.versionRetention(key, versionId);
-      if (r.retainUntil && r.retainUntil.getTime() > Date.now()) {
-        result.pendingLocked.push({ key, versionId, retainUntil: r.retainUntil.toISOString() });
-        continue;
-      }
-      try {
-        await storage.deleteVersion(key, versionId);
-        result.purgedVersions++;
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'FSDR_STORAGE_DENIED') throw err;
-        result.pendingLocked.push({ key, versionId, retainUntil: r.retainUntil?.toISOString() });
-      }
-    }
   }
 }
