@@ -4,7 +4,7 @@
 import { Readable } from 'node:stream';
 import { ObjectCodec } from '../codec/object-codec.js';
 import type { Config } from '../config/load.js';
-import { RepositoryError } from '../errors.js';
+import { IntegrityError, RepositoryError } from '../errors.js';
 import { openStorage, type OpenOptions } from '../storage/open-storage.js';
 import { ObjectNotFoundError } from '../storage/errors.js';
 import { isVersioned, type Storage } from '../storage/storage.js';
@@ -88,6 +88,15 @@ export class Repository {
   async tampered(problem: string): Promise<Error | undefined> {
     const scan = await this.scanVersions().catch(() => undefined);
     return scan && suspicious(scan) ? tamperedError(this.name, this.storage.description, problem, scan) : undefined;
+  }
+
+  /**
+   * An object that fails authentication, or is missing, in a repository whose versions show
+   * foreign writes is explained as tampering (with the time to read it --as-of); other errors pass.
+   */
+  async explain(err: unknown): Promise<unknown> {
+    if (!(err instanceof IntegrityError || err instanceof ObjectNotFoundError)) return err;
+    return (await this.tampered(err.message)) ?? err;
   }
 
   async writeInfo(info: RepoInfo): Promise<void> {

@@ -31,10 +31,10 @@ let versionedCfg: string;
 const restored: string[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function backup(cfg: string): Promise<{ id: string; stopTime: string }> {
+async function backup(cfg: string, type = 'full'): Promise<{ id: string; stopTime: string }> {
   await pg.query("INSERT INTO status (marker) VALUES ('row')");
   await waitArchived(pg, await switchWal(pg));
-  const b = JSON.parse(await fsdrOk(['--config', cfg, 'backup', '--json'], moto.env));
+  const b = JSON.parse(await fsdrOk(['--config', cfg, 'backup', '--type', type, '--json'], moto.env));
   await sleep(1100); // backup ids have one-second resolution
   return b;
 }
@@ -123,6 +123,11 @@ test('expire purges under its own markers only; a foreign delete over a kept bac
   const again = JSON.parse(await fsdrOk(['--config', versionedCfg, 'expire', '--now', now, '--json'], moto.env));
   assert.equal(again.alarms, 0);
   assert.match(await fsdrOk(['--config', versionedCfg, 'verify'], moto.env), /no faults/);
+
+  // An incremental backup holds its running lease while it works and removes it at the end.
+  await backup(versionedCfg, 'incr');
+  assert.equal((await listVersions(s3, VERSIONED, 'leases/backup-running/')).length, 2, 'two leases were written (the test one and the backup\'s)');
+  assert.deepEqual(await currentKeys(VERSIONED, 'leases/backup-running/'), [], 'and both are gone');
 });
 
 test('ransomware overwrites and deletes a locked repository: detected, and restored exactly --as-of before it', async () => {
@@ -133,6 +138,13 @@ test('ransomware overwrites and deletes a locked repository: detected, and resto
   await sleep(1500);
   const beforeAttack = new Date().toISOString();
   await sleep(1500);
+
+  // First only the manifest is overwritten: repo.json still authenticates, the manifest does not.
+  const manifestKey = (await currentKeys(LOCKED, `${PREFIX}/backups/`)).find((k) => k.endsWith('/manifest.json'))!;
+  await s3.send(new PutObjectCommand({ Bucket: LOCKED, Key: manifestKey, Body: 'encrypted by ransomware' }));
+  const early = await runFsdr(['--config', lockedCfg, 'restore', '--latest', '--pgdata', join(ws.dir, 'early'), '--port', String(await freePort()), '--archive-off'], moto.env);
+  assert.notEqual(early.code, 0);
+  assert.match(early.stderr, /backups\/.*manifest\.json.*tampering or ransomware/);
 
   // The attack (last: archiving into this repository fails from now on), with the repository's own credentials: garbage over every object, then delete
   // markers over some (repo.json among them). Deleting the locked versions themselves is refused.

@@ -48,6 +48,8 @@ export async function repositoryInfo(cfg: Config, name = 'primary', asOf?: Date)
       backups, dumps: await repo.dumps.ids(), recoveryWindows: recoveryWindows(manifests, files),
       replication: name === 'primary' || asOf ? undefined : await replicationOf(cfg, name),
     };
+  } catch (err) {
+    throw await repo.explain(err);
   } finally {
     await repo.close();
   }

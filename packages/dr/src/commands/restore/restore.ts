@@ -115,6 +115,8 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
     result.seconds.recovery = (Date.now() - tFiles) / 1000;
     result.seconds.total = (Date.now() - t0) / 1000;
     return result;
+  } catch (err) {
+    throw await repo.explain(err);
   } finally {
     await repo.close();
   }
