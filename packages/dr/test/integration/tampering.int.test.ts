@@ -176,7 +176,8 @@ test('ransomware overwrites and deletes a locked repository: detected, and resto
   const good = join(ws.dir, 'as-of');
   restored.push(good);
   const port = await freePort();
-  await fsdrOk(['--config', lockedCfg, 'restore', '--latest', '--as-of', suggested, '--pgdata', good, '--port', String(port), '--archive-off'], moto.env);
+  const res = JSON.parse(await fsdrOk(['--config', lockedCfg, 'restore', '--latest', '--as-of', suggested, '--pgdata', good, '--port', String(port), '--archive-off', '--json'], moto.env));
+  assert.equal(res.asOf, suggested);
   assert.deepEqual((await queryPort(port, CONTENT_SQL))[0], want, 'every row committed before the attack, exactly');
 
   const w = await runFsdr(['--config', lockedCfg, 'init'], moto.env);

@@ -40,6 +40,8 @@ export interface RestoreResult {
   pgdata: string;
   port: number;
   target: RecoveryTarget;
+  /** the time the repository was read as of, when --as-of was given */
+  asOf?: string;
   started: boolean;
   recoveredTo?: { time: string | null; lsn: string; timeline: number };
   seconds: { files: number; recovery: number; total: number };
@@ -102,7 +104,7 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
     }
     const tFiles = Date.now();
     const result: RestoreResult = {
-      backup: manifest.id, pgdata, port: opts.port, target: opts.target, started: false,
+      backup: manifest.id, pgdata, port: opts.port, target: opts.target, asOf: source.asOf, started: false,
       seconds: { files: (tFiles - t0) / 1000, recovery: 0, total: 0 },
     };
     if (opts.start) {
