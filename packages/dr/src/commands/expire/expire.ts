@@ -96,6 +96,8 @@ export async function runExpire(cfg: Config, opts: { dryRun: boolean; now?: Date
     for (const m of markers) own.add(markerId(m.key, m.versionId));
     if (isVersioned(repo.storage)) await purgeOwn(repo.storage, own, result);
     return result;
+  } catch (err) {
+    throw await repo.explain(err);
   } finally {
     await repo.close();
   }

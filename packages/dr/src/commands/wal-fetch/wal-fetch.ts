@@ -48,7 +48,7 @@ export async function walFetch(cfg: Config, name: string, dest: string, repoName
     return true;
   } catch (err) {
     if (err instanceof ObjectNotFoundError) return false;
-    throw err;
+    throw await repo.explain(err);
   } finally {
     await repo.close();
   }
