@@ -63,8 +63,9 @@ export function buildJobs(cfg: Config, repo: Repository): Record<JobName, Job> {
       run: async () => {
         const { runExpire } = await import('../commands/expire/expire.js');
         const r = await runExpire(cfg, { dryRun: false });
-        const summary = { expiredBackups: r.expireBackups, expiredDumps: r.expireDumps, expiredWal: r.expireWal.length, pendingLocked: r.pendingLocked.length };
+        const summary = { expiredBackups: r.expireBackups, expiredDumps: r.expireDumps, expiredWal: r.expireWal.length, pendingLocked: r.pendingLocked.length, alarms: r.alarms };
         await record(repo, 'expire', summary);
+        if (r.alarms) throw new Error(`expire found ${r.alarms} kept object(s) deleted outside fsdr: first ${r.foreignDeletes.find((f) => f.alarm)!.key}`);
         return summary;
       },
       lastEffect: () => newestRecord(repo, 'expire'),

@@ -4,7 +4,7 @@ import { FsdrError } from '../errors.js';
 import type { RecoveryTarget } from '../commands/restore/select-backup.js';
 type RestoreTimeline = number | 'latest' | 'current' | undefined;
 import { action } from './exit.js';
-import { cfgOf, print } from './shared.js';
+import { AS_OF_HELP, cfgOf, parseAsOf, print } from './shared.js';
 import { isoTime, port, seconds, timeline } from './options.js';
 
 function target(o: { targetTime?: string; targetLsn?: string; targetXid?: string; targetName?: string; targetImmediate?: boolean; latest?: boolean }): RecoveryTarget {
@@ -60,6 +60,7 @@ export function addBackupCommands(program: Command): void {
     .option('--target-timeline <tli>', 'follow this timeline (a number, latest or current); needed when two timelines continue', timeline)
     .option('--backup <id>', 'start from this backup (default: the newest that ends before the target)')
     .option('--repo <name>', 'repository to restore from', 'primary')
+    .option('--as-of <time>', AS_OF_HELP + '; the WAL is fetched as of it too')
     .option('--no-start', 'write the data directory and recovery settings, but do not start the instance')
     .option('--archive', 'keep the source\'s archiving on: only for the instance that becomes the new primary (default: archive_mode = off, so a copy never writes into the repository)')
     .addOption(new Option('--archive-off', 'archive_mode = off (the default; kept for scripts)').hideHelp())
@@ -75,6 +76,7 @@ export function addBackupCommands(program: Command): void {
         start: o.start as boolean, archive: !!o.archive && !o.archiveOff, set: o.set as Record<string, string>,
         timeline: o.targetTimeline as RestoreTimeline, acceptGap: !!o.acceptGap,
         processes: cfg.backup.processes, timeoutMs: (o.timeout as number) * 1000, repository: o.repo as string,
+        asOf: parseAsOf(o.asOf as string | undefined),
       });
       print(!!o.json, r, () => r.recoveredTo
         ? `restored backup ${r.backup} into ${r.pgdata}, port ${r.port}: recovered to ${r.recoveredTo.time ?? '(no transaction replayed)'}, LSN ${r.recoveredTo.lsn}, timeline ${r.recoveredTo.timeline}, in ${r.seconds.total.toFixed(1)}s (files ${r.seconds.files.toFixed(1)}s, recovery ${r.seconds.recovery.toFixed(1)}s)`
@@ -86,10 +88,11 @@ export function addBackupCommands(program: Command): void {
     .description('re-read every object of a backup (or all backups, all WAL and all dumps) and report what is missing or corrupt')
     .option('--backup <id>', 'only this backup and the WAL it needs')
     .option('--repo <name>', 'repository to verify', 'primary')
+    .option('--as-of <time>', AS_OF_HELP)
     .option('--immutability', 'instead: check every object carries the configured Object Lock retention')
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', '\nExamples:\n  fsdr verify\n  fsdr verify --backup 20261127T030000Z-F --json\n  fsdr verify --immutability --repo standby\n')
-    .action(action(async (o: { backup?: string; repo: string; immutability?: boolean; json?: boolean }, cmd: Command) => {
+    .addHelpText('after', '\nExamples:\n  fsdr verify\n  fsdr verify --backup 20261127T030000Z-F --json\n  fsdr verify --immutability --repo standby\n  fsdr verify --as-of 2026-11-27T03:00:00Z\n')
+    .action(action(async (o: { backup?: string; repo: string; immutability?: boolean; asOf?: string; json?: boolean }, cmd: Command) => {
       if (o.immutability) {
         const { verifyImmutability } = await import('../commands/verify/immutability.js');
         const r = await verifyImmutability(cfgOf(cmd), o.repo);
@@ -102,11 +105,12 @@ export function addBackupCommands(program: Command): void {
         return;
       }
       const { runVerify } = await import('../commands/verify/verify.js');
-      const r = await runVerify(cfgOf(cmd), { backup: o.backup, repository: o.repo });
+      const r = await runVerify(cfgOf(cmd), { backup: o.backup, repository: o.repo, asOf: parseAsOf(o.asOf) });
       print(!!o.json, r, () => [
         `verified ${r.backups.length} backup(s), ${r.dumps.length} dump(s), ${r.objectsChecked} objects, ${(r.bytesChecked / 1048576).toFixed(1)} MiB, ${r.walChecked} WAL files`,
         ...r.faults.map((f) => `FAULT ${f.object}: ${f.problem}`),
         ...r.leftovers.map((l) => `LEFTOVER ${l.kind} ${l.name}: ${l.objects.length} object(s), ${l.bytes} bytes, last written ${l.newest.toISOString()} (fsdr expire removes it once no writer can own it)`),
+        ...(r.tampering ? [`TAMPERING ${r.tampering.summary} (hint: ${r.tampering.hint})`] : []),
         r.faults.length ? `${r.faults.length} fault(s)` : 'no faults',
       ].join('\n'));
       if (r.faults.length) process.exitCode = 1;

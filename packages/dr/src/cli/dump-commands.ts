@@ -69,7 +69,11 @@ export function addExpireCommand(program: Command): void {
         ...(r.purgedVersions ? [`purged ${r.purgedVersions} version(s) whose lock had lapsed`] : []),
         ...r.leftoversRemoved.map((l) => `${r.dryRun ? 'would remove' : 'removed'} leftover ${l.kind} ${l.name} (${l.objects.length} object(s), ${l.bytes} bytes)`),
         ...r.leftoversKept.map((l) => `kept leftover ${l.kind} ${l.name}: written ${l.newest.toISOString()}, a writer may still own it`),
+        ...(r.deferredBy ? [`no backup expired: incremental backup ${r.deferredBy.join(' ')} is running`] : []),
+        ...r.foreignDeletes.map((f) => `${f.alarm ? 'ALARM' : 'foreign'} ${f.key} deleted outside fsdr at ${f.at} (hint: ${f.hint})`),
+        ...(r.alarms ? [`${r.alarms} object(s) retention keeps were deleted by someone else: never purged; restore them`] : []),
       ].join('\n'));
+      if (r.alarms) process.exitCode = 1;
     }));
 }
 

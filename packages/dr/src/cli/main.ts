@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { action, fail, RESTORE_COMMAND_FATAL } from './exit.js';
 import { addBackupCommands, addDemoCommand } from './backup-commands.js';
-import { cfgOf, print } from './shared.js';
+import { AS_OF_HELP, cfgOf, parseAsOf, print } from './shared.js';
 import { addAgentCommand, addDumpCommands, addExpireCommand, addReplicateCommand } from './dump-commands.js';
 
 export function buildProgram(): Command {
@@ -55,11 +55,12 @@ export function buildProgram(): Command {
     .command('wal-fetch <name> <dest>')
     .description("restore one WAL file (PostgreSQL's restore_command); exits 1 quietly when it is not archived")
     .option('--repo <name>', 'repository to fetch from', 'primary')
+    .option('--as-of <time>', AS_OF_HELP)
     .addHelpText('after', "\nExample (postgresql.conf):\n  restore_command = 'FSDR_CONFIG=/etc/fsdr.yaml fsdr wal-fetch %f %p'\n")
-    .action(async (name: string, dest: string, o: { repo: string }, cmd: Command) => {
+    .action(async (name: string, dest: string, o: { repo: string; asOf?: string }, cmd: Command) => {
       try {
         const { walFetch } = await import('../commands/wal-fetch/wal-fetch.js');
-        if (!(await walFetch(cfgOf(cmd), name, dest, o.repo))) process.exit(1);
+        if (!(await walFetch(cfgOf(cmd), name, dest, o.repo, parseAsOf(o.asOf)))) process.exit(1);
       } catch (err) {
         fail(err, RESTORE_COMMAND_FATAL);
       }
@@ -91,12 +92,13 @@ export function buildProgram(): Command {
     .description('background prefetcher started by wal-fetch when archive.async is on')
     .requiredOption('--from <segment>', 'the segment PostgreSQL asked for')
     .option('--repo <name>', 'repository', 'primary')
-    .action(action(async (opts: { from: string; repo: string }, cmd: Command) => {
+    .option('--as-of <time>', AS_OF_HELP)
+    .action(action(async (opts: { from: string; repo: string; asOf?: string }, cmd: Command) => {
       const cfg = cfgOf(cmd);
       const { Repository } = await import('../repository/repository.js');
       const { runPrefetcher } = await import('../commands/wal-fetch/prefetch.js');
       const { spoolDir } = await import('../commands/wal-push/spool.js');
-      const repo = await Repository.open(cfg, opts.repo);
+      const repo = await Repository.open(cfg, opts.repo, { asOf: parseAsOf(opts.asOf) });
       try {
         await runPrefetcher(repo, { spool: spoolDir(cfg.archive.spoolPath, cfg.source), from: opts.from, depth: Math.max(4, cfg.archive.processes * 2) });
       } finally {
@@ -108,11 +110,12 @@ export function buildProgram(): Command {
     .command('info')
     .description('show a repository: its cluster and the archived WAL per timeline (first, last, gaps)')
     .option('--repo <name>', 'repository name from the config', 'primary')
+    .option('--as-of <time>', AS_OF_HELP)
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExample:\n  fsdr info --json | jq .wal.timelines\n')
-    .action(action(async (opts: { repo: string; json?: boolean }, cmd: Command) => {
+    .addHelpText('after', '\nExample:\n  fsdr info --json | jq .wal.timelines\n  fsdr info --as-of 2026-11-27T03:00:00Z\n')
+    .action(action(async (opts: { repo: string; asOf?: string; json?: boolean }, cmd: Command) => {
       const { repositoryInfo, formatInfo } = await import('../commands/info/info.js');
-      const r = await repositoryInfo(cfgOf(cmd), opts.repo);
+      const r = await repositoryInfo(cfgOf(cmd), opts.repo, parseAsOf(opts.asOf));
       print(!!opts.json, r, () => formatInfo(r));
     }));
 

@@ -28,7 +28,9 @@ export async function missingOn(primary: Storage, replica: Storage): Promise<Obj
   const have = new Set<string>();
   for await (const o of replica.list('')) have.add(o.key);
   const missing: ObjectInfo[] = [];
-  for await (const o of primary.list('')) if (!have.has(o.key)) missing.push(o);
+  // Leases coordinate the primary's agents and backups; copied, a running-backup lease would
+  // never be removed on the replica and would hold its retention back.
+  for await (const o of primary.list('')) if (!have.has(o.key) && !o.key.startsWith('leases/')) missing.push(o);
   return missing;
 }
 

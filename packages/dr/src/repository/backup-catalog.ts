@@ -19,9 +19,10 @@ export class BackupCatalog {
     return ids.sort();
   }
 
-  async read(id: string): Promise<BackupManifest> {
+  /** A manifest; `versionId` reads an earlier version (one hidden by a delete marker). */
+  async read(id: string, versionId?: string): Promise<BackupManifest> {
     const key = backupManifestKey(id);
-    const bytes = await this.objects.getBuffer(key);
+    const bytes = versionId ? await this.objects.getVersionBuffer(key, versionId) : await this.objects.getBuffer(key);
     let m: BackupManifest;
     try {
       m = JSON.parse(bytes.toString('utf8'));

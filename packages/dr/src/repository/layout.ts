@@ -34,3 +34,17 @@ export function parseBackupManifestKey(key: string): string | undefined {
   const m = /^backups\/([^/]+)\/manifest\.json$/.exec(key);
   return m ? m[1] : undefined;
 }
+
+/** expire/<run>.json: the delete markers one `fsdr expire` run created (written once). */
+export const EXPIRE_JOURNAL_PREFIX = 'expire/';
+
+export function expireJournalKey(run: string): string {
+  return `${EXPIRE_JOURNAL_PREFIX}${run}.json`;
+}
+
+/** In-progress backups: leases/backup-running/<id>, written before the prior manifest is read. */
+export const BACKUP_RUNNING_PREFIX = 'leases/backup-running/';
+
+export function backupRunningKey(id: string): string {
+  return `${BACKUP_RUNNING_PREFIX}${id}`;
+}

@@ -2,7 +2,12 @@
 // that never got their manifest (a kill, a full disk). Neither is ever restorable, both take space;
 // verify names them and expire removes those old enough that no running writer can own them.
 import { BACKUP_PREFIX, backupManifestKey } from './layout.js';
-import type { Storage } from '../storage/storage.js';
+import { isVersioned, type Storage, type VersionedStorage } from '../storage/storage.js';
+
+async function hadVersions(storage: VersionedStorage, key: string): Promise<boolean> {
+  for await (const v of storage.listVersions(key)) if (v.key === key) return true;
+  return false;
+}
 
 /** A backup with no manifest whose newest object is older than this has no live writer. */
 export const ABANDONED_BACKUP_MS = 24 * 3600_000;
@@ -31,7 +36,13 @@ export async function findLeftovers(storage: Storage): Promise<Leftover[]> {
     if (o.lastModified > b.newest) b.newest = o.lastModified;
     byBackup.set(id, b);
   }
-  for (const { manifest, ...b } of byBackup.values()) if (!manifest) out.push(b);
+  for (const { manifest, ...b } of byBackup.values()) {
+    if (manifest) continue;
+    // On a versioned store "no current manifest" may be a deleted one (an attack, or a mistake
+    // that is still recoverable): only a backup whose manifest never existed is debris.
+    if (isVersioned(storage) && (await hadVersions(storage, backupManifestKey(b.name)))) continue;
+    out.push(b);
+  }
   return out;
 }
 

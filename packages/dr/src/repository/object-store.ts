@@ -6,7 +6,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sha256OfStream } from '../codec/digest.js';
 import type { ObjectCodec, EncodeOptions, EncodeResult } from '../codec/object-codec.js';
-import type { Storage } from '../storage/storage.js';
+import { FsdrError } from '../errors.js';
+import { isVersioned, type Storage } from '../storage/storage.js';
 import { ExpectContent, type ExpectedContent } from './expected-content.js';
 
 export class ObjectStore {
@@ -48,6 +49,14 @@ export class ObjectStore {
   async getBuffer(key: string): Promise<Buffer> {
     const parts: Buffer[] = [];
     for await (const c of await this.open(key)) parts.push(c as Buffer);
+    return Buffer.concat(parts);
+  }
+
+  /** One earlier version's plaintext (versioned storage), e.g. a version under a delete marker. */
+  async getVersionBuffer(key: string, versionId: string): Promise<Buffer> {
+    if (!isVersioned(this.storage)) throw new FsdrError('FSDR_NOT_VERSIONED', `${this.storage.description} keeps no object versions`);
+    const parts: Buffer[] = [];
+    for await (const c of await this.codec.decode(key, await this.storage.getVersion(key, versionId))) parts.push(c as Buffer);
     return Buffer.concat(parts);
   }
 

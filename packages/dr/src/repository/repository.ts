@@ -4,22 +4,25 @@
 import { Readable } from 'node:stream';
 import { ObjectCodec } from '../codec/object-codec.js';
 import type { Config } from '../config/load.js';
-import { RepositoryError } from '../errors.js';
-import { openStorage } from '../storage/open-storage.js';
+import { IntegrityError, RepositoryError } from '../errors.js';
+import { openStorage, type OpenOptions } from '../storage/open-storage.js';
 import { ObjectNotFoundError } from '../storage/errors.js';
-import type { Storage } from '../storage/storage.js';
+import { isVersioned, type Storage } from '../storage/storage.js';
 import { REPO_INFO_KEY } from './layout.js';
 import { ObjectStore } from './object-store.js';
 import { decodeRepoInfo, encodeRepoInfo, type RepoInfo } from './repo-info.js';
 import { WalArchive } from './wal-archive.js';
 import { BackupCatalog } from './backup-catalog.js';
 import { DumpCatalog } from './dump-catalog.js';
+import { ExpireJournal } from './expire-journal.js';
+import { scanVersions, suspicious, tamperedError, type VersionScan } from './tampering.js';
 
 export class Repository {
   readonly objects: ObjectStore;
   readonly wal: WalArchive;
   readonly backups: BackupCatalog;
   readonly dumps: DumpCatalog;
+  readonly expireJournal: ExpireJournal;
   private info?: RepoInfo;
 
   constructor(readonly name: string, readonly storage: Storage, private readonly masterKey: Buffer, codec: ObjectCodec) {
@@ -27,16 +30,17 @@ export class Repository {
     this.wal = new WalArchive(this.objects);
     this.backups = new BackupCatalog(this.objects);
     this.dumps = new DumpCatalog(this.objects);
+    this.expireJournal = new ExpireJournal(this.objects);
   }
 
-  static async open(cfg: Config, name = 'primary'): Promise<Repository> {
+  static async open(cfg: Config, name = 'primary', opts: OpenOptions = {}): Promise<Repository> {
     const rc = cfg.repositories[name];
     if (!rc) {
       throw new RepositoryError('FSDR_REPO_UNKNOWN', `no repository named ${name} in ${cfg.source}`, {
         hint: `configured: ${Object.keys(cfg.repositories).join(', ')}`,
       });
     }
-    const storage = await openStorage(rc, name);
+    const storage = await openStorage(rc, name, opts);
     return new Repository(name, storage, cfg.masterKey, new ObjectCodec(cfg.masterKey, cfg.compression));
   }
 
@@ -56,14 +60,46 @@ export class Repository {
     return this.info;
   }
 
+  /** Versions the repository's storage keeps, judged for tampering (undefined: not versioned). */
+  async scanVersions(prefix = ''): Promise<VersionScan | undefined> {
+    if (!isVersioned(this.storage)) return undefined;
+    return scanVersions(this.storage, () => this.expireJournal.markers(), prefix);
+  }
+
   async readInfo(): Promise<RepoInfo> {
-    const info = await this.tryReadInfo();
+    let info: RepoInfo | undefined;
+    try {
+      info = await this.tryReadInfo();
+    } catch (err) {
+      // Only a repo.json that fails authentication is a sign of tampering; a store that times out
+      // or refuses is not, and a version scan would only pay the same timeouts again.
+      if (!(err instanceof IntegrityError)) throw err;
+      throw (await this.tampered(`${REPO_INFO_KEY} fails authentication`)) ?? err;
+    }
     if (!info) {
+      // "Run fsdr init" would be the wrong advice when an attacker deleted repo.json.
+      const t = await this.tampered(`${REPO_INFO_KEY} is missing`);
+      if (t) throw t;
       throw new RepositoryError('FSDR_REPO_NOT_INITIALISED', `repository ${this.name} (${this.storage.description}) is not initialised`, {
         hint: 'run fsdr init first',
       });
     }
     return info;
+  }
+
+  /** A tampering error when the storage's versions show foreign writes (versioned storage only). */
+  async tampered(problem: string): Promise<Error | undefined> {
+    const scan = await this.scanVersions().catch(() => undefined);
+    return scan && suspicious(scan) ? tamperedError(this.name, this.storage.description, problem, scan) : undefined;
+  }
+
+  /**
+   * An object that fails authentication, or is missing, in a repository whose versions show
+   * foreign writes is explained as tampering (with the time to read it --as-of); other errors pass.
+   */
+  async explain(err: unknown): Promise<unknown> {
+    if (!(err instanceof IntegrityError || err instanceof ObjectNotFoundError)) return err;
+    return (await this.tampered(err.message)) ?? err;
   }
 
   async writeInfo(info: RepoInfo): Promise<void> {

@@ -66,11 +66,23 @@ export interface ObjectVersionInfo {
   isLatest: boolean;
   isDeleteMarker: boolean;
   lastModified: Date;
+  /** Stored size (0 for delete markers). */
+  size?: number;
+}
+
+/** A delete marker a delete created (versioned buckets), recorded so retention knows its own. */
+export interface DeleteMarkerInfo {
+  key: string;
+  versionId: string;
 }
 
 /** Storage that keeps object versions and can purge a specific one (S3 with versioning). */
 export interface VersionedStorage extends Storage {
   listVersions(prefix: string): AsyncIterable<ObjectVersionInfo>;
+  /** Stream one version of an object. Throws ObjectNotFoundError when it does not exist. */
+  getVersion(key: string, versionId: string): Promise<Readable>;
+  /** delete(), returning the delete markers it created. */
+  deleteMarking(keys: string[]): Promise<DeleteMarkerInfo[]>;
   /** Object Lock retention of one version, if any. */
   versionRetention(key: string, versionId: string): Promise<{ mode?: string; retainUntil?: Date }>;
   /** Permanently delete one version; throws StorageError FSDR_STORAGE_DENIED while it is locked. */

@@ -55,7 +55,7 @@ async function verifyFaults(): Promise<Array<{ object: string; problem: string }
 async function restoreLatest(name: string) {
   const pgdata = join(ws.dir, name);
   restored.push(pgdata);
-  return runFsdr(['--config', cfg, 'restore', '--pgdata', pgdata, '--port', String(await freePort()), '--latest', '--archive-off', '--json']);
+  return runFsdr(['--config', cfg, 'restore', '--pgdata', pgdata, '--port', String(await freePort()), '--latest', '--json']);
 }
 
 before(async () => {

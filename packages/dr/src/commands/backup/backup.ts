@@ -9,7 +9,8 @@ import { sessionLost } from '../../postgres/cluster.js';
 import { lsnToSegment, parseLsn } from '../../postgres/lsn.js';
 import { parseWalName } from '../../postgres/wal-name.js';
 import { checkPgdata } from '../../postgres/pgdata-check.js';
-import { backupBundleKey } from '../../repository/layout.js';
+import { Readable } from 'node:stream';
+import { backupBundleKey, backupRunningKey } from '../../repository/layout.js';
 import { MANIFEST_FORMAT, newBackupId, type BackupManifest, type ManifestBundle, type ManifestFile } from '../../repository/manifest.js';
 import type { Repository } from '../../repository/repository.js';
 import { openClusterSession } from '../cluster-session.js';
@@ -80,15 +81,19 @@ async function waitForWal(repo: Repository, segment: string, timeoutMs: number):
 export async function runBackup(cfg: Config, opts: BackupOptions): Promise<BackupManifest> {
   const session = await openClusterSession(cfg, 'backup');
   const { repo, client, id, cluster } = session;
+  const backupId = newBackupId(opts.type);
+  let leased = false;
   try {
     await checkPgdata(client, cluster.pgdata, id);
     let prior: BackupManifest | undefined;
     if (opts.type === 'incr') {
+      // Before reading the prior manifest: tells a concurrent expire not to drop what we reuse.
+      await repo.storage.put(backupRunningKey(backupId), Readable.from([Buffer.from(JSON.stringify({ startedAt: new Date().toISOString() }))]), { ifAbsent: true, unlocked: true });
+      leased = true;
       const ids = await repo.backups.ids();
       if (!ids.length) throw new FsdrError('FSDR_NO_PRIOR_BACKUP', 'an incremental backup needs a prior backup, and there is none', { hint: 'take a full backup first: fsdr backup --type full' });
       prior = await repo.backups.read(ids[ids.length - 1]!);
     }
-    const backupId = newBackupId(opts.type);
     const session = new BackupSession(client, id.pgVersionNum);
     const t0 = Date.now();
     const start = await session.start(`fsdr ${backupId}`);
@@ -182,6 +187,7 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
     await repo.backups.write(manifest);
     return manifest;
   } finally {
+    if (leased) await repo.storage.delete([backupRunningKey(backupId)]).catch(() => undefined);
     await session.close();
   }
 }

@@ -37,8 +37,8 @@ export interface RepositoryReport {
   replication?: { missingObjects: number; lagSeconds: number };
 }
 
-export async function repositoryInfo(cfg: Config, name = 'primary'): Promise<RepositoryReport> {
-  const repo = await Repository.open(cfg, name);
+export async function repositoryInfo(cfg: Config, name = 'primary', asOf?: Date): Promise<RepositoryReport> {
+  const repo = await Repository.open(cfg, name, { asOf });
   try {
     const info = await repo.readInfo();
     const files: ArchivedWal[] = [];
@@ -53,8 +53,10 @@ export async function repositoryInfo(cfg: Config, name = 'primary'): Promise<Rep
       repository: name, location: repo.storage.description, cluster: info, wal: summariseWal(files, info.walSegmentSize),
       timelineTree: timelineTree(histories, files, info.walSegmentSize),
       backups, unreadableBackups: unreadable.map((u) => ({ id: u.id, problem: u.error.message })), dumps: await repo.dumps.ids(), recoveryWindows: recoveryWindows(manifests, files),
-      replication: name === 'primary' ? undefined : await replicationOf(cfg, name),
+      replication: name === 'primary' || asOf ? undefined : await replicationOf(cfg, name),
     };
+  } catch (err) {
+    throw await repo.explain(err);
   } finally {
     await repo.close();
   }

@@ -54,6 +54,10 @@ export async function initRepository(cfg: Config, name: string, id: ClusterIdent
       }
       return { repository: name, location: repo.storage.description, status: 'already-initialised', systemIdentifier: id.systemIdentifier };
     }
+    // A deleted repo.json over other objects' foreign versions is an attack: a new repo.json would
+    // hide it (and make the garbage current versions look like a repository again).
+    const tampered = await repo.tampered('repo.json is missing');
+    if (tampered) throw tampered;
     const info: RepoInfo = {
       format: REPO_FORMAT,
       systemIdentifier: id.systemIdentifier,

@@ -6,6 +6,6 @@ import { Repository } from '../../repository/repository.js';
 import { serveTasks } from '../../util/worker-main.js';
 import { extractBundle } from './write-files.js';
 
-const { config, repository } = workerData as { config: Config; repository?: string };
-const repo = await Repository.open(reviveConfig(config), repository);
+const { config, repository, asOf } = workerData as { config: Config; repository?: string; asOf?: string };
+const repo = await Repository.open(reviveConfig(config), repository, { asOf: asOf ? new Date(asOf) : undefined });
 serveTasks<{ key: string; entries: ManifestFile[]; pgdata: string }, void>((m, progress) => extractBundle(repo.objects, m.key, m.entries, m.pgdata, progress));

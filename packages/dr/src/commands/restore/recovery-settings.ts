@@ -20,8 +20,9 @@ export function shQuote(v: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`;
 }
 
-export function restoreCommand(configPath: string, repository = 'primary'): string {
-  return `FSDR_CONFIG=${shQuote(configPath)} ${shQuote(process.execPath)} ${shQuote(FSDR_BIN)} wal-fetch --repo ${shQuote(repository)} %f %p`;
+export function restoreCommand(configPath: string, repository = 'primary', asOf?: string): string {
+  // An as-of restore fetches its WAL as of the same time (newer versions may be an attacker's).
+  return `FSDR_CONFIG=${shQuote(configPath)} ${shQuote(process.execPath)} ${shQuote(FSDR_BIN)} wal-fetch --repo ${shQuote(repository)}${asOf ? ` --as-of ${shQuote(asOf)}` : ''} %f %p`;
 }
 
 /** Settings that only mean something during recovery, or that tie an instance to its source. */
@@ -29,9 +30,9 @@ const STALE = /^(restore_command|recovery_target\w*|recovery_end_command|archive
 /** What may outlive recovery and make a later recovery of this instance's backups stop early. */
 export const RECOVERY_ONLY = /^(restore_command|recovery_target\w*)$/;
 
-export function recoverySettings(target: RecoveryTarget, opts: { configPath: string; repository: string; port: number; socketDir: string; archive: boolean; timeline: string; extra: Record<string, string> }): Record<string, string> {
+export function recoverySettings(target: RecoveryTarget, opts: { configPath: string; repository: string; asOf?: string; port: number; socketDir: string; archive: boolean; timeline: string; extra: Record<string, string> }): Record<string, string> {
   const s: Record<string, string> = {
-    restore_command: restoreCommand(opts.configPath, opts.repository),
+    restore_command: restoreCommand(opts.configPath, opts.repository, opts.asOf),
     recovery_target_timeline: opts.timeline,
     port: String(opts.port),
     unix_socket_directories: opts.socketDir,

@@ -38,6 +38,8 @@ export interface RestoreOptions {
   timeoutMs: number;
   repository?: string;
   quiet?: boolean;
+  /** Read a versioned repository as it was at this time (after ransomware, say). */
+  asOf?: Date;
 }
 
 export interface RestoreResult {
@@ -45,6 +47,8 @@ export interface RestoreResult {
   pgdata: string;
   port: number;
   target: RecoveryTarget;
+  /** the time the repository was read as of, when --as-of was given */
+  asOf?: string;
   started: boolean;
   recoveredTo?: { time: string | null; lsn: string; timeline: number; endOfRecovery?: string };
   wal: { timeline: number; lastSegment?: string; firstMissing?: string };
@@ -86,12 +90,15 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
   const pgdata = resolve(opts.pgdata);
   checkEmpty(pgdata);
   const repoName = opts.repository ?? 'primary';
-  const repo = await Repository.open(cfg, repoName);
+  const repo = await Repository.open(cfg, repoName, { asOf: opts.asOf });
+  const asOf = opts.asOf?.toISOString();
   try {
     await repo.readInfo();
     const { manifests: backups, unreadable } = await repo.backups.listReadable();
     const named = unreadable.find((u) => u.id === opts.backup);
     if (named) throw named.error;
+    // Nothing readable at all is damage (or tampering), not an empty repository: say what failed.
+    if (!backups.length && unreadable.length) throw unreadable[unreadable.length - 1]!.error;
     // A damaged manifest is passed over (the WAL still carries its changes), never silently.
     for (const u of unreadable) log().warn({ backup: u.id, err: u.error.message }, `backup ${u.id} is unreadable and was not considered: ${u.error.message}`);
     const wal: ArchivedWal[] = [];
@@ -113,9 +120,9 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
       // PostgreSQL refuses a data directory other than 0700 (or 0750 with group access), whoever made it.
       const rootMode = manifest.directories.find((d) => d.path === '.')?.mode;
       await chmod(pgdata, rootMode !== undefined && (rootMode & 0o050) === 0o050 ? 0o750 : 0o700);
-      await writeDataDirectory({ config: cfg, repository: repoName }, manifest, pgdata, opts.processes, (n) => progress.add(n));
+      await writeDataDirectory({ config: cfg, repository: repoName, asOf }, manifest, pgdata, opts.processes, (n) => progress.add(n));
       progress.finish();
-      const settings = recoverySettings(opts.target, { configPath: cfg.source, repository: repoName, port: opts.port, socketDir: pgdata, archive: opts.archive, timeline: plan.setting, extra: opts.set });
+      const settings = recoverySettings(opts.target, { configPath: cfg.source, repository: repoName, asOf, port: opts.port, socketDir: pgdata, archive: opts.archive, timeline: plan.setting, extra: opts.set });
       await writeRecoveryConfig(pgdata, settings, `fsdr restore of backup ${manifest.id} at ${new Date().toISOString()}`);
       await writeFile(logFile, '', { mode: 0o600 });
       if (user) {
@@ -131,7 +138,7 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
     }
     const tFiles = Date.now();
     const result: RestoreResult = {
-      backup: manifest.id, pgdata, port: opts.port, target: opts.target, started: false, logFile,
+      backup: manifest.id, pgdata, port: opts.port, target: opts.target, asOf, started: false, logFile,
       wal: { timeline: plan.timeline, lastSegment: plan.coverage.lastSegment, firstMissing: plan.coverage.firstMissing },
       seconds: { files: (tFiles - t0) / 1000, recovery: 0, total: 0 },
     };
@@ -154,6 +161,8 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
     result.seconds.recovery = (Date.now() - tFiles) / 1000;
     result.seconds.total = (Date.now() - t0) / 1000;
     return result;
+  } catch (err) {
+    throw await repo.explain(err);
   } finally {
     await repo.close();
   }

@@ -66,7 +66,7 @@ export async function extractBundle(objects: ObjectStore, key: string, entries: 
   }
 }
 
-export async function writeDataDirectory(source: { config: Config; repository: string }, m: BackupManifest, pgdata: string, processes: number, onBytes: (n: number) => void): Promise<void> {
+export async function writeDataDirectory(source: { config: Config; repository: string; asOf?: string }, m: BackupManifest, pgdata: string, processes: number, onBytes: (n: number) => void): Promise<void> {
   for (const t of m.tablespaces) await mkdir(tablespaceDir(pgdata, t.oid), { recursive: true, mode: 0o700 });
   for (const d of m.directories) await mkdir(destPath(pgdata, d.path), { recursive: true, mode: d.mode & 0o777 });
   const byBundle = new Map<string, { key: string; entries: ManifestFile[] }>();
@@ -83,7 +83,7 @@ export async function writeDataDirectory(source: { config: Config; repository: s
   }
   // Bundles are decoded in worker threads (decrypt, decompress and hash run on every core).
   const pool = new WorkerPool<{ key: string; entries: ManifestFile[]; pgdata: string }, void>(
-    new URL('./extract-worker.js', import.meta.url), { config: source.config, repository: source.repository }, Math.min(processes, groups.length),
+    new URL('./extract-worker.js', import.meta.url), source, Math.min(processes, groups.length),
   );
   try {
     await Promise.all(groups.map((g) => pool.run({ key: g.key, entries: g.entries, pgdata }, onBytes)));

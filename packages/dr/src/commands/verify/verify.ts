@@ -14,6 +14,7 @@ import { Repository } from '../../repository/repository.js';
 import type { ArchivedWal } from '../../repository/wal-archive.js';
 import { summariseWal } from '../info/wal-summary.js';
 import { findLeftovers, type Leftover } from '../../repository/leftovers.js';
+import { describeScan, suspicious, undeleteHint, type VersionScan } from '../../repository/tampering.js';
 
 export interface VerifyFault {
   object: string;
@@ -29,6 +30,8 @@ export interface VerifyReport {
   faults: VerifyFault[];
   /** debris of killed or failed runs (temp files, backups without a manifest): never restorable */
   leftovers: Leftover[];
+  /** Versioned repositories: writes fsdr did not make (overwrites, foreign delete markers). */
+  tampering?: VersionScan & { summary: string; hint: string };
 }
 
 async function verifyBundle(repo: Repository, key: string, entries: ManifestFile[], report: VerifyReport): Promise<void> {
@@ -83,8 +86,8 @@ function walNeeded(m: BackupManifest): string[] {
   return out;
 }
 
-export async function runVerify(cfg: Config, opts: { backup?: string; repository?: string }): Promise<VerifyReport> {
-  const repo = await Repository.open(cfg, opts.repository ?? 'primary');
+export async function runVerify(cfg: Config, opts: { backup?: string; repository?: string; asOf?: Date }): Promise<VerifyReport> {
+  const repo = await Repository.open(cfg, opts.repository ?? 'primary', { asOf: opts.asOf });
   try {
     const info = await repo.readInfo();
     const ids = await repo.backups.ids();
@@ -138,8 +141,25 @@ export async function runVerify(cfg: Config, opts: { backup?: string; repository
       await verifyDumps(repo, report);
       report.leftovers = await findLeftovers(repo.storage);
     }
+    await checkVersions(repo, report);
     return report;
   } finally {
     await repo.close();
+  }
+}
+
+/**
+ * A delete marker hides an object from every listing, so reading cannot find it: compare the
+ * versions. Deleted objects are faults; overwrites explain the authentication faults above.
+ */
+async function checkVersions(repo: Repository, report: VerifyReport): Promise<void> {
+  const scan = await repo.scanVersions();
+  if (!scan) return;
+  for (const d of scan.foreignDeletes) {
+    report.faults.push({ object: d.key, problem: `deleted outside fsdr retention (delete marker at ${d.at}); the version under it is intact: ${undeleteHint(repo.storage.description, d)}` });
+  }
+  if (scan.journalProblem) report.faults.push({ object: 'expire/', problem: `expire journal unreadable: ${scan.journalProblem}` });
+  if (suspicious(scan)) {
+    report.tampering = { ...scan, summary: `${describeScan(scan)}: this looks like tampering or ransomware`, hint: `read the repository as it was before: --as-of ${scan.lastGoodTime}` };
   }
 }

@@ -15,7 +15,7 @@ import { checkSegmentFile } from './segment-check.js';
 const FSDR_BIN = fileURLToPath(new URL('../../../../bin/fsdr.js', import.meta.url));
 
 /** Async mode: take the segment from the prefetch spool if it is there, and keep a prefetcher running. */
-async function fromSpool(cfg: Config, w: WalName, dest: string, repoName: string): Promise<boolean> {
+async function fromSpool(cfg: Config, w: WalName, dest: string, repoName: string, asOf?: Date): Promise<boolean> {
   const { spoolDir, inDir } = await import('../wal-push/spool.js');
   const { lockHeld } = await import('../wal-push/spool-lock.js');
   const spool = spoolDir(cfg.archive.spoolPath, cfg.source);
@@ -36,25 +36,26 @@ async function fromSpool(cfg: Config, w: WalName, dest: string, repoName: string
     }
   }
   if (!(await lockHeld(spool, 'archive-get'))) {
-    const child = spawn(process.execPath, [FSDR_BIN, 'archive-get-async', '--from', name, '--repo', repoName, '--config', cfg.source], { detached: true, stdio: 'ignore' });
+    const args = [FSDR_BIN, 'archive-get-async', '--from', name, '--repo', repoName, '--config', cfg.source, ...(asOf ? ['--as-of', asOf.toISOString()] : [])];
+    const child = spawn(process.execPath, args, { detached: true, stdio: 'ignore' });
     child.unref();
   }
   return served;
 }
 
 /** Returns false when the file is not in the repository. */
-export async function walFetch(cfg: Config, name: string, dest: string, repoName = 'primary'): Promise<boolean> {
+export async function walFetch(cfg: Config, name: string, dest: string, repoName = 'primary', asOf?: Date): Promise<boolean> {
   const w = parseWalName(name);
   if (!w) throw new FsdrError('FSDR_WAL_NAME', `${name} is not a WAL file name`, { hint: "restore_command must pass %f %p: restore_command = 'fsdr wal-fetch %f %p'" });
-  if (cfg.archive.async && w.kind === 'segment' && (await fromSpool(cfg, w, resolve(dest), repoName))) return true;
-  const repo = await Repository.open(cfg, repoName);
+  if (cfg.archive.async && w.kind === 'segment' && (await fromSpool(cfg, w, resolve(dest), repoName, asOf))) return true;
+  const repo = await Repository.open(cfg, repoName, { asOf });
   try {
     const info = await repo.readInfo();
     await repo.wal.fetch(w, resolve(dest), (tmp) => checkSegmentFile(tmp, w, info));
     return true;
   } catch (err) {
     if (err instanceof ObjectNotFoundError) return false;
-    throw err;
+    throw await repo.explain(err);
   } finally {
     await repo.close();
   }

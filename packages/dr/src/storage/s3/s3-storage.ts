@@ -11,7 +11,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { FsdrError, StorageError } from '../../errors.js';
 import type { S3RepositoryConfig } from '../../config/schema.js';
 import { ObjectExistsError, ObjectNotFoundError, unreachable } from '../errors.js';
-import type { ObjectInfo, ObjectVersionInfo, PutOptions, StorageFeatures, VersionedStorage } from '../storage.js';
+import type { DeleteMarkerInfo, ObjectInfo, ObjectVersionInfo, PutOptions, StorageFeatures, VersionedStorage } from '../storage.js';
 
 // The SDK warns on every start under Node 20 (its future minimum); under archive_command that is a
 // multi-line warning per WAL segment in the PostgreSQL log. Node 20 is supported by this SDK version.
@@ -120,6 +120,15 @@ export class S3Storage implements VersionedStorage {
     }
   }
 
+  async getVersion(key: string, versionId: string): Promise<Readable> {
+    try {
+      const r = await this.client.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: this.objectKey(key), VersionId: versionId }));
+      return this.mapBodyErrors(key, r.Body as Readable);
+    } catch (err) {
+      this.fail('get', `${key} (version ${versionId})`, err);
+    }
+  }
+
   /** A download that stalls mid-body fails with the same one-line timeout error as a request. */
   private mapBodyErrors(key: string, body: Readable): Readable {
     const out = new PassThrough();
@@ -212,19 +221,30 @@ export class S3Storage implements VersionedStorage {
   }
 
   async delete(keys: string[]): Promise<void> {
+    await this.deleteMarking(keys);
+  }
+
+  async deleteMarking(keys: string[]): Promise<DeleteMarkerInfo[]> {
+    const markers: DeleteMarkerInfo[] = [];
+    const strip = this.prefix ? this.prefix.length + 1 : 0;
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
       try {
+        // Not Quiet: the answer names the delete markers created, which retention records.
         const r = await this.client.send(new DeleteObjectsCommand({
           Bucket: this.cfg.bucket,
-          Delete: { Objects: batch.map((k) => ({ Key: this.objectKey(k) })), Quiet: true },
+          Delete: { Objects: batch.map((k) => ({ Key: this.objectKey(k) })), Quiet: false },
         }));
         if (r.Errors?.length) throw new StorageError(`delete ${r.Errors[0]!.Key} failed: ${r.Errors[0]!.Code}`);
+        for (const d of r.Deleted ?? []) {
+          if (d.DeleteMarker && d.DeleteMarkerVersionId) markers.push({ key: d.Key!.slice(strip), versionId: d.DeleteMarkerVersionId });
+        }
       } catch (err) {
         if (err instanceof StorageError) throw err;
         this.fail('delete', batch[0]!, err);
       }
     }
+    return markers;
   }
 
   async *listVersions(prefix: string): AsyncIterable<ObjectVersionInfo> {
@@ -239,7 +259,7 @@ export class S3Storage implements VersionedStorage {
         this.fail('list versions of', prefix, err);
       }
       for (const v of r.Versions ?? []) {
-        yield { key: v.Key!.slice(strip), versionId: v.VersionId!, isLatest: !!v.IsLatest, isDeleteMarker: false, lastModified: v.LastModified ?? new Date(0) };
+        yield { key: v.Key!.slice(strip), versionId: v.VersionId!, isLatest: !!v.IsLatest, isDeleteMarker: false, lastModified: v.LastModified ?? new Date(0), size: v.Size ?? 0 };
       }
       for (const m of r.DeleteMarkers ?? []) {
         yield { key: m.Key!.slice(strip), versionId: m.VersionId!, isLatest: !!m.IsLatest, isDeleteMarker: true, lastModified: m.LastModified ?? new Date(0) };
