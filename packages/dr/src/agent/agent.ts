@@ -47,7 +47,7 @@ export class Agent {
         this.metrics.jobFinished(job, ok);
         log()[ok ? 'info' : 'error']({ job, ok, summary }, `job ${job} ${ok ? 'finished' : 'failed'}`);
       },
-    });
+    }, { attempts: this.cfg.agent.retry.attempts, initialMs: this.cfg.agent.retry.initialSeconds * 1000, maxMs: this.cfg.agent.retry.maxSeconds * 1000 });
     const token = this.cfg.agent.token ? resolveSecret('agent.token', this.cfg.agent.token) : undefined;
     this.app = buildHttp({ token, metrics: this.metrics, status: () => this.status() });
     const [host, port] = this.cfg.agent.listen.split(':');

@@ -9,6 +9,8 @@ export const JOB_NAMES: JobName[] = ['backup', 'dump', 'expire', 'replicate', 'v
 
 export interface Job {
   name: JobName;
+  /** deletes objects: runs alone among this agent's jobs */
+  exclusive?: boolean;
   run(): Promise<unknown>;
   /** When the job last took effect, as the repository shows it; undefined if never. */
   lastEffect(): Promise<Date | undefined>;
@@ -60,6 +62,7 @@ export function buildJobs(cfg: Config, repo: Repository): Record<JobName, Job> {
     },
     expire: {
       name: 'expire',
+      exclusive: true,
       run: async () => {
         const { runExpire } = await import('../commands/expire/expire.js');
         const r = await runExpire(cfg, { dryRun: false });

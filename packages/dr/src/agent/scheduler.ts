@@ -1,11 +1,24 @@
 // The agent's scheduler: cron schedules in UTC, driven by an injectable clock so tests need no
 // sleeps. At start, a job whose last effect is older than its previous occurrence is overdue and
-// runs at once. Each occurrence is claimed through a lease, so two agents never both run it.
+// runs at once. Each occurrence is claimed through a lease, so two agents never both run it. A failed
+// run is retried with exponential backoff while the next occurrence is still ahead (a daily backup
+// that failed at 03:00 must not wait a day), and jobs flagged exclusive (expire) never overlap
+// another job of this agent.
 import { Cron } from 'croner';
 import { describeError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import type { Job, JobName } from './jobs.js';
 import { claim } from './lease.js';
+import { JobGate } from './job-gate.js';
+
+export interface RetryPolicy {
+  /** retries after the first failure of an occurrence (0: none) */
+  attempts: number;
+  initialMs: number;
+  maxMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, initialMs: 60_000, maxMs: 30 * 60_000 };
 
 export interface JobState {
   name: JobName;
@@ -16,6 +29,8 @@ export interface JobState {
   skipped: number;
   failures: number;
   successes: number;
+  /** the retry scheduled after a failure, shown in /status */
+  retry?: { occurrence: string; attempt: number; at: string };
 }
 
 export interface SchedulerEvents {
@@ -27,6 +42,8 @@ export class Scheduler {
   private readonly crons = new Map<JobName, Cron>();
   private readonly next = new Map<JobName, Date>();
   private readonly running = new Map<JobName, Promise<void>>();
+  private readonly retries = new Map<JobName, { occurrence: Date; attempt: number; at: Date }>();
+  private readonly gate = new JobGate();
   private stopped = false;
 
   constructor(
@@ -35,6 +52,7 @@ export class Scheduler {
     private readonly leases: Storage,
     private readonly owner: string,
     private readonly events: SchedulerEvents = {},
+    private readonly retry: RetryPolicy = DEFAULT_RETRY,
   ) {
     for (const job of jobs) {
       const expr = schedules[job.name];
@@ -52,7 +70,7 @@ export class Scheduler {
       if (!cron) continue;
       const [prev] = cron.previousRuns(1, now);
       const last = await job.lastEffect();
-      if (prev && (!last || last < prev)) launched.push(this.launch(job, prev));
+      if (prev && (!last || last < prev)) launched.push(this.launch(job, prev, now));
       this.next.set(job.name, cron.nextRun(now)!);
       this.state.get(job.name)!.nextRun = this.next.get(job.name)!.toISOString();
     }
@@ -72,16 +90,26 @@ export class Scheduler {
         this.next.set(job.name, due);
       }
       if (now >= due) {
-        launched.push(this.launch(job, due));
+        // A new occurrence supersedes a pending retry of the previous one.
+        this.retries.delete(job.name);
+        delete this.state.get(job.name)!.retry;
+        launched.push(this.launch(job, due, now));
         const n = cron.nextRun(now)!;
         this.next.set(job.name, n);
         this.state.get(job.name)!.nextRun = n.toISOString();
+        continue;
+      }
+      const r = this.retries.get(job.name);
+      if (r && now >= r.at && !this.running.has(job.name)) {
+        this.retries.delete(job.name);
+        launched.push(this.launch(job, r.occurrence, now, r.attempt));
       }
     }
     return launched;
   }
 
-  private launch(job: Job, occurrence: Date): Promise<void> {
+  /** `attempt` > 0: a retry of an occurrence this agent already claimed. */
+  private launch(job: Job, occurrence: Date, now: Date, attempt = 0): Promise<void> {
     const st = this.state.get(job.name)!;
     // One run of a job at a time in this agent; a run still going when the next is due skips it.
     if (this.running.has(job.name)) {
@@ -89,11 +117,14 @@ export class Scheduler {
       return this.running.get(job.name)!;
     }
     const p = (async () => {
-      if (!(await claim(this.leases, job.name, occurrence, this.owner))) {
+      if (attempt === 0 && !(await claim(this.leases, job.name, occurrence, this.owner))) {
         st.skipped++;
         return;
       }
+      const started = Date.now();
+      const leave = await this.gate.enter(!!job.exclusive);
       st.running = true;
+      delete st.retry;
       st.lastRun = { occurrence: occurrence.toISOString(), startedAt: new Date().toISOString() };
       try {
         const summary = await job.run();
@@ -104,8 +135,10 @@ export class Scheduler {
         st.lastRun = { ...st.lastRun, finishedAt: new Date().toISOString(), ok: false, error: describeError(err) };
         st.failures++;
         this.events.onFinish?.(job.name, false, describeError(err));
+        this.scheduleRetry(job, occurrence, attempt + 1, new Date(now.getTime() + (Date.now() - started)));
       } finally {
         st.running = false;
+        leave();
       }
     })().catch((err) => {
       st.failures++;
@@ -113,6 +146,16 @@ export class Scheduler {
     }).finally(() => this.running.delete(job.name));
     this.running.set(job.name, p);
     return p;
+  }
+
+  private scheduleRetry(job: Job, occurrence: Date, attempt: number, failedAt: Date): void {
+    if (this.stopped || attempt > this.retry.attempts) return;
+    const at = new Date(failedAt.getTime() + Math.min(this.retry.initialMs * 2 ** (attempt - 1), this.retry.maxMs));
+    // Only within the occurrence's window: the next occurrence is a fresh run anyway.
+    const next = this.next.get(job.name) ?? this.crons.get(job.name)?.nextRun(failedAt) ?? undefined;
+    if (next && at >= next) return;
+    this.retries.set(job.name, { occurrence, attempt, at });
+    this.state.get(job.name)!.retry = { occurrence: occurrence.toISOString(), attempt, at: at.toISOString() };
   }
 
   /** Stop scheduling; wait up to `timeoutMs` for running jobs. Returns the jobs abandoned. */

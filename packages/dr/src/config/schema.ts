@@ -122,6 +122,14 @@ export const configSchema = z.strictObject({
       token: z.string().regex(SECRET_REF, 'expected env:NAME or file:/path (never the token itself)').optional(),
       // On SIGTERM, how long a running job may take to finish before it is abandoned.
       stopTimeoutSeconds: z.int().min(0).max(86400).default(300),
+      // A failed scheduled run is retried with exponential backoff while its next occurrence is ahead.
+      retry: z
+        .strictObject({
+          attempts: z.int().min(0).max(100).default(5),
+          initialSeconds: z.int().min(1).max(86400).default(60),
+          maxSeconds: z.int().min(1).max(86400).default(1800),
+        })
+        .prefault({}),
     })
     .prefault({}),
   objectives: z

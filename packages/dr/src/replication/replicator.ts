@@ -4,6 +4,7 @@
 // manifests last — so a replica is a complete repository at every moment, and a copy killed
 // half-way resumes where it stopped.
 import { IntegrityError } from '../errors.js';
+import { ObjectNotFoundError } from '../storage/errors.js';
 import { REPO_INFO_KEY } from '../repository/layout.js';
 import { DigestTap, sha256OfStream } from '../codec/digest.js';
 import type { ObjectInfo, Storage } from '../storage/storage.js';
@@ -13,6 +14,8 @@ export interface ReplicationResult {
   copied: number;
   bytes: number;
   skipped: number;
+  /** listed on the primary, then gone before it was read (retention removed it meanwhile) */
+  vanished: number;
   /** Age in seconds of the oldest primary object missing on the replica before this run (0 when in sync). */
   lagBeforeSeconds: number;
   lagAfterSeconds: number;
@@ -43,10 +46,20 @@ export async function replicate(primary: Storage, replica: Storage, name: string
   const missing = await missingOn(primary, replica);
   const lagBefore = lagSeconds(missing);
   missing.sort((a, b) => order(a.key) - order(b.key) || (a.key < b.key ? -1 : 1));
-  const result: ReplicationResult = { replica: name, copied: 0, bytes: 0, skipped: 0, lagBeforeSeconds: lagBefore, lagAfterSeconds: 0 };
+  const result: ReplicationResult = { replica: name, copied: 0, bytes: 0, skipped: 0, vanished: 0, lagBeforeSeconds: lagBefore, lagAfterSeconds: 0 };
   const copyOne = async (o: ObjectInfo) => {
     const tap = new DigestTap();
-    const src = await primary.get(o.key);
+    let src;
+    try {
+      src = await primary.get(o.key);
+    } catch (err) {
+      // Expired on the primary since the listing (another agent's expire): nothing to copy.
+      if (err instanceof ObjectNotFoundError) {
+        result.vanished++;
+        return;
+      }
+      throw err;
+    }
     src.on('error', (e) => tap.destroy(e));
     try {
       await replica.put(o.key, src.pipe(tap), { ifAbsent: true });

@@ -96,3 +96,84 @@ test('a bad cron expression is a config error naming the key', () => {
   assert.throws(() => validateConfig({ ...base, schedule: { replicate: 'every 5 minutes' } }), /schedule\.replicate: invalid cron/);
   assert.equal(validateConfig({ ...base, schedule: { dump: 'off' } }).schedule.dump, 'off');
 });
+
+test('a failed run is retried with backoff inside its window, visible in the state, until it succeeds', async () => {
+  let calls = 0;
+  const flaky: Job = { name: 'backup', run: async () => { if (++calls < 3) throw new Error(`attempt ${calls} failed`); return { ok: true }; }, lastEffect: async () => at('2026-11-27T03:00:10Z') };
+  const s = new Scheduler([flaky], { backup: '0 3 * * *' }, leases(), 'a', {}, { attempts: 3, initialMs: 60_000, maxMs: 3600_000 });
+  await s.catchUp(at('2026-11-27T12:00:00Z'));
+  await Promise.all(s.tick(at('2026-11-28T03:00:00Z')));
+  const st = s.state.get('backup')!;
+  assert.equal(st.failures, 1);
+  assert.equal(st.retry!.attempt, 1);
+  assert.ok(Date.parse(st.retry!.at) >= Date.parse('2026-11-28T03:01:00Z'), st.retry!.at);
+  assert.deepEqual(s.tick(at('2026-11-28T03:00:30Z')), [], 'not before the backoff');
+  await Promise.all(s.tick(at('2026-11-28T03:01:30Z')));
+  assert.equal(st.failures, 2);
+  assert.ok(Date.parse(st.retry!.at) >= Date.parse('2026-11-28T03:03:30Z'), `doubled: ${st.retry!.at}`);
+  await Promise.all(s.tick(at('2026-11-28T03:04:00Z')));
+  assert.equal(st.successes, 1);
+  assert.equal(st.retry, undefined);
+  assert.equal(calls, 3);
+});
+
+test('no retry past the next occurrence, and none once the attempts are spent', async () => {
+  const failing: Job = { name: 'replicate', run: async () => { throw new Error('bucket down'); }, lastEffect: async () => undefined };
+  const hourly = new Scheduler([failing], { replicate: '0 * * * *' }, leases(), 'a', {}, { attempts: 5, initialMs: 2 * 3600_000, maxMs: 4 * 3600_000 });
+  await hourly.catchUp(at('2026-11-28T03:10:00Z'));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(hourly.state.get('replicate')!.failures, 1);
+  assert.equal(hourly.state.get('replicate')!.retry, undefined, 'a 2 h backoff would pass the next hourly run');
+  const daily = new Scheduler([failing], { replicate: '0 3 * * *' }, leases(), 'b', {}, { attempts: 1, initialMs: 60_000, maxMs: 60_000 });
+  await Promise.all(await daily.catchUp(at('2026-11-28T03:10:00Z')));
+  await Promise.all(daily.tick(at('2026-11-28T03:12:00Z')));
+  assert.equal(daily.state.get('replicate')!.failures, 2);
+  assert.equal(daily.state.get('replicate')!.retry, undefined, 'one retry only');
+});
+
+test('expire (exclusive) never overlaps another job; jobs that only add may overlap; arrival order is kept', async () => {
+  const events: string[] = [];
+  const gate = () => { let open!: () => void; const p = new Promise<void>((r) => (open = r)); return { p, open }; };
+  const settle = () => new Promise((r) => setTimeout(r, 30));
+  const job = (name: JobName, g: { p: Promise<void> }, exclusive = false): Job => ({
+    name, exclusive, lastEffect: async () => at('2026-11-28T02:00:00Z'),
+    run: async () => { events.push(`${name}:start`); await g.p; events.push(`${name}:end`); return {}; },
+  });
+  // replicate and backup overlap; expire, arriving later, waits for both.
+  let [rep, bak, exp] = [gate(), gate(), gate()];
+  const s1 = new Scheduler([job('replicate', rep), job('backup', bak), job('expire', exp, true)], { replicate: '0 3 * * *', backup: '0 3 * * *', expire: '5 3 * * *' }, leases(), 'a');
+  await s1.catchUp(at('2026-11-28T02:00:00Z'));
+  const runs = [...s1.tick(at('2026-11-28T03:00:00Z'))];
+  await settle();
+  runs.push(...s1.tick(at('2026-11-28T03:05:00Z')));
+  await settle();
+  assert.deepEqual([...events].sort(), ['backup:start', 'replicate:start']);
+  rep.open();
+  await settle();
+  assert.ok(!events.includes('expire:start'), events.join(' '));
+  bak.open();
+  await settle();
+  assert.equal(events.at(-1), 'expire:start');
+  exp.open();
+  await Promise.all(runs);
+  // A job arriving after a waiting expire waits behind it (retention is never starved).
+  events.length = 0;
+  [rep, bak, exp] = [gate(), gate(), gate()];
+  const s2 = new Scheduler([job('replicate', rep), job('expire', exp, true), job('backup', bak)], { replicate: '0 3 * * *', expire: '5 3 * * *', backup: '10 3 * * *' }, leases(), 'b');
+  await s2.catchUp(at('2026-11-28T02:00:00Z'));
+  const runs2 = [...s2.tick(at('2026-11-28T03:00:00Z'))];
+  await settle();
+  runs2.push(...s2.tick(at('2026-11-28T03:05:00Z')));
+  await settle();
+  runs2.push(...s2.tick(at('2026-11-28T03:10:00Z')));
+  await settle();
+  assert.deepEqual(events, ['replicate:start']);
+  rep.open();
+  await settle();
+  assert.deepEqual(events, ['replicate:start', 'replicate:end', 'expire:start']);
+  exp.open();
+  await settle();
+  assert.deepEqual(events.slice(-2), ['expire:end', 'backup:start']);
+  bak.open();
+  await Promise.all(runs2);
+});
