@@ -1,6 +1,7 @@
 // The only module that turns domain values into object keys (and back). Commands never build
 // paths. See docs/repository-format.md for the layout as a whole.
 import { parseWalName, type WalName } from '../postgres/wal-name.js';
+import type { Storage } from '../storage/storage.js';
 
 export const REPO_INFO_KEY = 'repo.json';
 export const WAL_PREFIX = 'wal/';
@@ -47,4 +48,10 @@ export const BACKUP_RUNNING_PREFIX = 'leases/backup-running/';
 
 export function backupRunningKey(id: string): string {
   return `${BACKUP_RUNNING_PREFIX}${id}`;
+}
+
+/** Whether any object exists under a prefix (an id already taken). */
+export async function anyUnder(storage: Storage, prefix: string): Promise<boolean> {
+  for await (const _ of storage.list(prefix)) return true;
+  return false;
 }

@@ -69,3 +69,15 @@ export function newBackupId(type: 'full' | 'incr', at = new Date()): string {
 }
 
 export const BACKUP_ID = /^\d{8}T\d{6}Z-[FI]$/;
+
+/**
+ * An id (one-second resolution) no earlier run has used: a second dump or backup started within
+ * the same second waits for the next one instead of colliding with the first's objects.
+ */
+export async function freshId(make: (at: Date) => string, used: (id: string) => Promise<boolean>): Promise<string> {
+  for (;;) {
+    const id = make(new Date());
+    if (!(await used(id))) return id;
+    await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
+  }
+}

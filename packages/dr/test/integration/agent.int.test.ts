@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort, startMoto, startPostgres, waitUntil, type MotoHandle, type PostgresHandle } from '@featuresignals/testkit';
 import { createBucket, s3Client } from '../helpers/s3.js';
-import { archiveCommand, FSDR_BIN, fsdrOk, makeWorkspace, type Workspace } from '../helpers/fsdr.js';
+import { archiveCommand, FSDR_BIN, fsdrOk, makeWorkspace, runFsdr, type Workspace } from '../helpers/fsdr.js';
+import { createServer, type AddressInfo } from 'node:net';
 import { switchWal, waitArchived } from '../helpers/pg-load.js';
 
 const TOKEN = 'test-agent-token-3f9a';
@@ -82,4 +83,23 @@ test('two agents, one overdue backup: exactly one backup is taken; the API, metr
   for (const child of agents) child.kill('SIGTERM');
   const codes = await Promise.all(agents.map((c) => new Promise<number | null>((r) => (c.exitCode !== null ? r(c.exitCode) : c.once('exit', r)))));
   assert.deepEqual(codes, [0, 0]);
+});
+
+test('an agent whose listen address is taken says which config key to change', async () => {
+  const holder = createServer();
+  await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+  const port = (holder.address() as AddressInfo).port;
+  try {
+    const cfg = ws.writeConfig({
+      repositories: { primary: { type: 'fs', path: ws.repoDir } },
+      encryption: { masterKey: `file:${ws.keyFile}` },
+      schedule: { backup: 'off', dump: 'off', expire: 'off', verify: 'off', replicate: 'off' },
+      agent: { listen: `127.0.0.1:${port}` },
+    }, 'busy.yaml');
+    const r = await runFsdr(['--config', cfg, 'agent']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, new RegExp(`^fsdr: agent\\.listen 127\\.0\\.0\\.1:${port}: the address is in use`, 'm'));
+  } finally {
+    holder.close();
+  }
 });

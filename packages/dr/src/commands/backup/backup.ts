@@ -10,8 +10,8 @@ import { lsnToSegment, parseLsn } from '../../postgres/lsn.js';
 import { parseWalName } from '../../postgres/wal-name.js';
 import { checkPgdata } from '../../postgres/pgdata-check.js';
 import { Readable } from 'node:stream';
-import { backupBundleKey, backupRunningKey } from '../../repository/layout.js';
-import { MANIFEST_FORMAT, newBackupId, type BackupManifest, type ManifestBundle, type ManifestFile } from '../../repository/manifest.js';
+import { anyUnder, BACKUP_PREFIX, backupBundleKey, backupRunningKey } from '../../repository/layout.js';
+import { freshId, MANIFEST_FORMAT, newBackupId, type BackupManifest, type ManifestBundle, type ManifestFile } from '../../repository/manifest.js';
 import type { Repository } from '../../repository/repository.js';
 import { openClusterSession } from '../cluster-session.js';
 import { Progress } from '../../util/progress.js';
@@ -81,7 +81,7 @@ async function waitForWal(repo: Repository, segment: string, timeoutMs: number):
 export async function runBackup(cfg: Config, opts: BackupOptions): Promise<BackupManifest> {
   const session = await openClusterSession(cfg, 'backup');
   const { repo, client, id, cluster } = session;
-  const backupId = newBackupId(opts.type);
+  const backupId = await freshId((at) => newBackupId(opts.type, at), (taken) => anyUnder(repo.storage, `${BACKUP_PREFIX}${taken}/`));
   let leased = false;
   try {
     await checkPgdata(client, cluster.pgdata, id);

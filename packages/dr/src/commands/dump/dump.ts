@@ -6,7 +6,9 @@ import { clientBinDir, requireAtLeast, toolPath } from '../../postgres/client-to
 import { clientConnection } from '../../postgres/cluster.js';
 import { toolOutput } from '../../postgres/tool-stream.js';
 import { type DumpManifest, dumpObjectKey } from '../../repository/dump-catalog.js';
-import { newBackupId } from '../../repository/manifest.js';
+import { freshId, newBackupId } from '../../repository/manifest.js';
+import { anyUnder } from '../../repository/layout.js';
+import { DUMP_PREFIX } from '../../repository/dump-catalog.js';
 import { openClusterSession } from '../cluster-session.js';
 
 export async function runDump(cfg: Config): Promise<DumpManifest> {
@@ -18,7 +20,7 @@ export async function runDump(cfg: Config): Promise<DumpManifest> {
     const pgDumpall = toolPath(binDir, 'pg_dumpall');
     const pgDumpMajor = requireAtLeast('pg_dump', pgDump, id.pgVersion, 'the server, PostgreSQL');
     const dbs = (await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname')).rows.map((r) => r.datname);
-    const dumpId = newBackupId('full').replace(/-F$/, '-D');
+    const dumpId = await freshId((at) => newBackupId('full', at).replace(/-F$/, '-D'), (taken) => anyUnder(repo.storage, `${DUMP_PREFIX}${taken}/`));
     const startTime = new Date().toISOString();
 
     const globalsKey = dumpObjectKey(dumpId, 'globals.sql');
