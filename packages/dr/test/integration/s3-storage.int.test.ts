@@ -10,6 +10,7 @@ import { S3Storage } from '../../src/storage/s3/s3-storage.js';
 import { ObjectExistsError, ObjectNotFoundError } from '../../src/storage/errors.js';
 import { createBucket, s3Client } from '../helpers/s3.js';
 import { ObjectCodec } from '../../src/codec/object-codec.js';
+import { makeWorkspace, runFsdr } from '../helpers/fsdr.js';
 import { ObjectStore } from '../../src/repository/object-store.js';
 
 let moto: MotoHandle;
@@ -74,5 +75,23 @@ test('no credentials at all: one line that says so and where to set them', async
     await bare.close();
     for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
     Object.assign(process.env, saved);
+  }
+});
+
+test('credentials the store rejects: one line naming the reason, via the CLI', async () => {
+  const strict = await startMoto({ env: { INITIAL_NO_AUTH_ACTION_COUNT: '0' } });
+  const ws = makeWorkspace();
+  try {
+    const cfg = ws.writeConfig({
+      repositories: { primary: { type: 's3', bucket: 'fsdr-any', region: 'us-east-1', endpoint: strict.endpoint, forcePathStyle: true, attempts: 1 } },
+      encryption: { masterKey: `file:${ws.keyFile}` },
+    });
+    const r = await runFsdr(['--config', cfg, 'info'], { ...strict.env, AWS_ACCESS_KEY_ID: 'AKIAUNKNOWN000000000', AWS_SECRET_ACCESS_KEY: 'wrong' });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /^fsdr: .*the credentials were rejected \(InvalidAccessKeyId\) \(hint: the access key is unknown or expired/m);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  } finally {
+    ws.cleanup();
+    await strict.stop();
   }
 });

@@ -108,6 +108,10 @@ export class S3Storage implements VersionedStorage {
     if (name === 'AccessDenied') {
       throw new StorageError(`${op} ${key} in ${this.description}: access denied`, { code: 'FSDR_STORAGE_DENIED', hint: 'check the credentials the AWS SDK found (env, profile, role) and the bucket policy; a locked object version cannot be deleted', cause: err });
     }
+    if (e.$metadata?.httpStatusCode === 403) {
+      // HEAD answers carry no error body: a 403 there may be bad credentials or a policy.
+      throw new StorageError(`${op} ${key} in ${this.description}: forbidden (HTTP 403)`, { code: 'FSDR_STORAGE_DENIED', hint: 'the credentials were rejected or a bucket policy denies this: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the profile/role) and the policy', cause: err });
+    }
     throw new StorageError(`${op} ${key} in ${this.description} failed: ${name || 'error'}`, { cause: err });
   }
 
