@@ -90,13 +90,14 @@ async function drillSteps(cfg: Config, repo: Repository, steps: DrillSteps, chec
   });
 
   const user = serverUser();
-  const work = await mkdtemp(join(resolve(opts.workDir ?? cfg.drill.workDir ?? tmpdir()), 'fsdr-drill-'));
-  // The server user must reach the data directory inside.
-  if (user) await chown(work, user.uid, user.gid);
-  const pgdata = join(work, 'pgdata');
+  let work: string | undefined;
   let restored: RestoreResult | undefined;
   const tRestore = performance.now();
   await steps.run('restore', async () => {
+    work = await makeWorkDir(resolve(opts.workDir ?? cfg.drill.workDir ?? tmpdir()));
+    // The server user must reach the data directory inside.
+    if (user) await chown(work, user.uid, user.gid);
+    const pgdata = join(work, 'pgdata');
     const port = await freeLoopbackPort();
     restored = await runRestore(cfg, {
       pgdata, port, target: { kind: 'latest' }, start: true, archive: false,
@@ -112,7 +113,7 @@ async function drillSteps(cfg: Config, repo: Repository, steps: DrillSteps, chec
   if (!restored) {
     for (const s of ['amcheck', 'row-counts', 'recovered-point']) steps.skip(s, 'the restore failed');
     // --keep keeps the restore's log for a look at why.
-    if (!opts.keep) await rm(work, { recursive: true, force: true }).catch(() => undefined);
+    if (work && !opts.keep) await rm(work, { recursive: true, force: true }).catch(() => undefined);
     return undefined;
   }
   const r = restored;
@@ -141,7 +142,7 @@ async function drillSteps(cfg: Config, repo: Repository, steps: DrillSteps, chec
     await steps.run('cleanup', async () => {
       if (opts.keep) return { ok: true, detail: { kept: { pgdata: r.pgdata, port: r.port, logFile: r.logFile } } };
       await stopInstance(binDir, r.pgdata, user, 'fast').catch(() => stopInstance(binDir, r.pgdata, user, 'immediate'));
-      await rm(work, { recursive: true, force: true });
+      await rm(work!, { recursive: true, force: true });
       return { ok: true, detail: { removed: work } };
     });
   }
@@ -155,5 +156,15 @@ async function serverVersion(conn: ReturnType<typeof connectionFor>): Promise<st
     return (await c.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;
   } finally {
     await c.end().catch(() => undefined);
+  }
+}
+
+async function makeWorkDir(parent: string): Promise<string> {
+  try {
+    return await mkdtemp(join(parent, 'fsdr-drill-'));
+  } catch (err) {
+    throw new FsdrError('FSDR_DRILL_WORKDIR', `cannot make the drill's temporary directory in ${parent}: ${(err as NodeJS.ErrnoException).code ?? describeError(err)}`, {
+      hint: 'create it (room for the whole database, traversable by the server user) or set drill.workDir / --work-dir',
+    });
   }
 }
