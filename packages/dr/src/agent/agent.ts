@@ -9,7 +9,7 @@ import { describeError, FsdrError } from '../errors.js';
 import { Repository } from '../repository/repository.js';
 import { log } from '../util/log.js';
 import { buildHttp } from './http.js';
-import { buildJobs, JOB_NAMES } from './jobs.js';
+import { buildJobs, JOB_NAMES, jobSchedules } from './jobs.js';
 import { AgentMetrics } from './metrics.js';
 import { measureExposure, type Exposure } from './monitor.js';
 import { Scheduler } from './scheduler.js';
@@ -40,11 +40,11 @@ export class Agent {
     this.repo = await Repository.open(this.cfg);
     await this.repo.readInfo();
     const jobs = buildJobs(this.cfg, this.repo);
-    const hasReplica = Object.keys(this.cfg.repositories).length > 1;
-    const schedules = { ...this.cfg.schedule, replicate: hasReplica ? this.cfg.schedule.replicate : 'off', dump: this.cfg.cluster ? this.cfg.schedule.dump : 'off', backup: this.cfg.cluster ? this.cfg.schedule.backup : 'off' };
-    this.scheduler = new Scheduler(JOB_NAMES.map((n) => jobs[n]), schedules, this.repo.storage, this.owner, {
+    this.scheduler = new Scheduler(JOB_NAMES.map((n) => jobs[n]), jobSchedules(this.cfg), this.repo.storage, this.owner, {
       onFinish: (job, ok, summary) => {
         this.metrics.jobFinished(job, ok);
+        // What a job changed (a new backup, drill evidence) shows in /metrics now, not at the next interval.
+        void this.monitor();
         log()[ok ? 'info' : 'error']({ job, ok, summary }, `job ${job} ${ok ? 'finished' : 'failed'}`);
       },
     }, { attempts: this.cfg.agent.retry.attempts, initialMs: this.cfg.agent.retry.initialSeconds * 1000, maxMs: this.cfg.agent.retry.maxSeconds * 1000 });

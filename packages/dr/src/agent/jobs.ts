@@ -2,10 +2,26 @@
 // (the newest backup, dump or record), so a job missed while the agent was down is seen as overdue.
 import { Readable } from 'node:stream';
 import type { Config } from '../config/load.js';
+import { drillStartOf } from '../repository/drill-catalog.js';
 import type { Repository } from '../repository/repository.js';
 
-export type JobName = 'backup' | 'dump' | 'expire' | 'replicate' | 'verify';
-export const JOB_NAMES: JobName[] = ['backup', 'dump', 'expire', 'replicate', 'verify'];
+export type JobName = 'backup' | 'dump' | 'expire' | 'replicate' | 'verify' | 'drill-verify';
+export const JOB_NAMES: JobName[] = ['backup', 'dump', 'expire', 'replicate', 'verify', 'drill-verify'];
+
+/** Each job's cron from the config; jobs that cannot run in this deployment are off. */
+export function jobSchedules(cfg: Pick<Config, 'schedule' | 'cluster' | 'repositories'>): Record<JobName, string> {
+  const s = cfg.schedule;
+  const hasReplica = Object.keys(cfg.repositories).length > 1;
+  return {
+    backup: cfg.cluster ? s.backup : 'off',
+    dump: cfg.cluster ? s.dump : 'off',
+    expire: s.expire,
+    replicate: hasReplica ? s.replicate : 'off',
+    verify: s.verify,
+    // Needs only the repository and PostgreSQL binaries, not the cluster: a standby-region host can run it.
+    'drill-verify': s.drillVerify,
+  };
+}
 
 export interface Job {
   name: JobName;
@@ -93,6 +109,21 @@ export function buildJobs(cfg: Config, repo: Repository): Record<JobName, Job> {
         return summary;
       },
       lastEffect: () => newestRecord(repo, 'verify'),
+    },
+    'drill-verify': {
+      name: 'drill-verify',
+      run: async () => {
+        const { runDrillVerify } = await import('../commands/drill/drill.js');
+        const { evidence: e } = await runDrillVerify(cfg, {});
+        const summary = { id: e.id, result: e.result, rtoSeconds: e.rtoSeconds, rpoExposureSeconds: e.rpoExposureSeconds };
+        if (e.failure) throw new Error(`drill ${e.id} failed at step ${e.failure.step}${e.failure.object ? ` (${e.failure.object})` : ''}: ${e.failure.message}`);
+        return summary;
+      },
+      // A failed drill took effect too (its evidence is the record); retries cover transient failures.
+      lastEffect: async () => {
+        const ids = await repo.drills.ids('verify');
+        return ids.length ? drillStartOf(ids[ids.length - 1]!) : undefined;
+      },
     },
   };
 }

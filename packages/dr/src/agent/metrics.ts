@@ -19,6 +19,9 @@ export class AgentMetrics {
   readonly storageTotal = this.g('fsdr_repository_size_bytes', 'Size of the filesystem of a directory repository', ['repository']);
   readonly exposure = this.g('fsdr_objective_exposure_seconds', 'Measured exposure per scenario and objective', ['scenario', 'objective']);
   readonly objectiveLimit = this.g('fsdr_objective_limit_seconds', 'Configured objective per scenario', ['scenario', 'objective']);
+  readonly drillLastSuccess = this.g('fsdr_drill_last_success_timestamp_seconds', 'End time of the newest passed drill, per drill kind (from its evidence)', ['kind']);
+  readonly drillLastResult = this.g('fsdr_drill_last_result', 'Result of the newest drill per kind: 1 passed, 0 failed (or its evidence unreadable)', ['kind']);
+  readonly drillAge = this.g('fsdr_drill_age_seconds', 'Age of the newest drill per kind, whatever its result', ['kind']);
   readonly jobLastSuccess = this.g('fsdr_job_last_success_timestamp_seconds', 'Last successful run of a scheduled job', ['job']);
   readonly jobRuns = new Counter({ name: 'fsdr_job_runs_total', help: 'Scheduled job runs by outcome', labelNames: ['job', 'outcome'], registers: [this.registry] });
   readonly monitorErrors = new Counter({ name: 'fsdr_monitor_errors_total', help: 'Failed exposure measurements (repository unreachable…)', registers: [this.registry] });
@@ -42,6 +45,15 @@ export class AgentMetrics {
     if (e.storage) {
       this.storageFree.set({ repository: 'primary' }, e.storage.freeBytes);
       this.storageTotal.set({ repository: 'primary' }, e.storage.totalBytes);
+    }
+    for (const d of e.drills ?? []) {
+      if (d.error) {
+        this.drillLastResult.set({ kind: d.kind }, 0);
+        continue;
+      }
+      this.drillLastResult.set({ kind: d.kind }, d.lastOk ? 1 : 0);
+      if (d.lastSuccessAt) this.drillLastSuccess.set({ kind: d.kind }, sec(d.lastSuccessAt)!);
+      if (d.ageSeconds !== undefined) this.drillAge.set({ kind: d.kind }, d.ageSeconds);
     }
     for (const o of e.objectives) {
       this.objectiveLimit.set({ scenario: o.scenario, objective: o.objective }, o.limitSeconds);

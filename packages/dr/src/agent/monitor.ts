@@ -8,6 +8,8 @@ import type { Repository } from '../repository/repository.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { ArchivedWal } from '../repository/wal-archive.js';
 import type { BackupManifest } from '../repository/manifest.js';
+import { DRILL_KINDS, type DrillKind } from '../repository/drill-catalog.js';
+import { describeError } from '../errors.js';
 import { walHoles, type WalHoles } from './wal-holes.js';
 
 export interface Exposure {
@@ -20,8 +22,35 @@ export interface Exposure {
   wal?: WalHoles;
   replicas: Array<{ name: string; missingObjects: number; lagSeconds: number }>;
   storage?: { freeBytes: number; totalBytes: number };
+  /** the newest drill evidence per kind (a kind never drilled is absent) */
+  drills?: DrillExposure[];
   objectives: Array<{ scenario: string; objective: 'rpo'; limitSeconds: number; exposureSeconds?: number; ok: boolean }>;
   error?: string;
+}
+
+export interface DrillExposure {
+  kind: DrillKind;
+  lastId?: string;
+  lastEndedAt?: string;
+  lastOk?: boolean;
+  lastSuccessAt?: string;
+  ageSeconds?: number;
+  /** evidence that could not be read (it fails authentication, say): the drill counts as not done */
+  error?: string;
+}
+
+async function drillExposure(repo: Repository, now: Date): Promise<DrillExposure[]> {
+  const out: DrillExposure[] = [];
+  for (const kind of DRILL_KINDS) {
+    try {
+      const { last, lastOk } = await repo.drills.latest(kind);
+      if (!last) continue;
+      out.push({ kind, lastId: last.id, lastEndedAt: last.endTime, lastOk: last.result === 'ok', lastSuccessAt: lastOk?.endTime, ageSeconds: Math.max(0, (now.getTime() - Date.parse(last.endTime)) / 1000) });
+    } catch (err) {
+      out.push({ kind, error: describeError(err) });
+    }
+  }
+  return out;
 }
 
 export async function measureExposure(cfg: Config, repo: Repository, now = new Date()): Promise<Exposure> {
@@ -54,6 +83,7 @@ export async function measureExposure(cfg: Config, repo: Repository, now = new D
       await replica.close();
     }
   }
+  e.drills = await drillExposure(repo, now);
   const primary = cfg.repositories.primary;
   if (primary.type === 'fs') {
     const s = await statfs(primary.path);

@@ -5,6 +5,7 @@ import { action, fail, RESTORE_COMMAND_FATAL } from './exit.js';
 import { addBackupCommands, addDemoCommand } from './backup-commands.js';
 import { AS_OF_HELP, cfgOf, parseAsOf, print } from './shared.js';
 import { addAgentCommand, addDumpCommands, addExpireCommand, addReplicateCommand } from './dump-commands.js';
+import { addDrillCommands } from './drill-commands.js';
 
 export function buildProgram(): Command {
   const program = new Command('fsdr')
@@ -124,6 +125,7 @@ export function buildProgram(): Command {
   addDumpCommands(program);
   addReplicateCommand(program);
   addExpireCommand(program);
+  addDrillCommands(program);
   addAgentCommand(program);
   return program;
 }

@@ -113,6 +113,20 @@ export const configSchema = z.strictObject({
       expire: cron.default('30 4 * * *'),
       replicate: cron.default('*/5 * * * *'),
       verify: cron.default('0 5 * * 0'),
+      // The plan's weekly automated backup verification: a real restore of the latest backup.
+      drillVerify: cron.default('0 6 * * 0'),
+    })
+    .prefault({}),
+  drill: z
+    .strictObject({
+      // Where drills put the temporary data directory of the restored copy (default: os.tmpdir()).
+      // It needs room for the whole database.
+      workDir: z.string().min(1).optional(),
+      // Restore (files + WAL replay) of the drill's copy; longer is a failure.
+      timeoutSeconds: z.int().min(1).max(7 * 86400).default(3600),
+      // Exact count(*) per table is bounded: a table that takes longer is counted by ANALYZE
+      // (an estimate, and the evidence says so), so a huge table cannot stall the drill.
+      countTimeoutSeconds: z.int().min(1).max(86400).default(60),
     })
     .prefault({}),
   agent: z

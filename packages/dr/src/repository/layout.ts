@@ -55,3 +55,16 @@ export async function anyUnder(storage: Storage, prefix: string): Promise<boolea
   for await (const _ of storage.list(prefix)) return true;
   return false;
 }
+
+/** drills/<id>.json: one drill's evidence (written once). Golden captures will sit deeper (drills/golden/…). */
+export const DRILL_PREFIX = 'drills/';
+
+export function drillEvidenceKey(id: string): string {
+  return `${DRILL_PREFIX}${id}.json`;
+}
+
+/** The drill id of an evidence key, or undefined for any other key (including deeper ones). */
+export function parseDrillEvidenceKey(key: string): string | undefined {
+  const m = /^drills\/([^/]+)\.json$/.exec(key);
+  return m ? m[1] : undefined;
+}

@@ -14,6 +14,7 @@ import { decodeRepoInfo, encodeRepoInfo, type RepoInfo } from './repo-info.js';
 import { WalArchive } from './wal-archive.js';
 import { BackupCatalog } from './backup-catalog.js';
 import { DumpCatalog } from './dump-catalog.js';
+import { DrillCatalog } from './drill-catalog.js';
 import { ExpireJournal } from './expire-journal.js';
 import { scanVersions, suspicious, tamperedError, type VersionScan } from './tampering.js';
 
@@ -22,6 +23,7 @@ export class Repository {
   readonly wal: WalArchive;
   readonly backups: BackupCatalog;
   readonly dumps: DumpCatalog;
+  readonly drills: DrillCatalog;
   readonly expireJournal: ExpireJournal;
   private info?: RepoInfo;
 
@@ -30,6 +32,7 @@ export class Repository {
     this.wal = new WalArchive(this.objects);
     this.backups = new BackupCatalog(this.objects);
     this.dumps = new DumpCatalog(this.objects);
+    this.drills = new DrillCatalog(this.objects);
     this.expireJournal = new ExpireJournal(this.objects);
   }
 

@@ -1,6 +1,7 @@
 // The fsdr agent as an SRE runs it: two agents start on one repository with an overdue backup
 // (exactly one backup is taken), /health is open, /status and /metrics need the token, /metrics
-// shows WAL age and the lag of a standby-region bucket (moto), and SIGTERM stops it cleanly.
+// shows WAL age and the lag of a standby-region bucket (moto), and SIGTERM stops it cleanly. The
+// weekly drill (never run: overdue) runs at start and /metrics shows its result and age from its evidence.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -17,7 +18,7 @@ let pg: PostgresHandle;
 let moto: MotoHandle;
 const agents: ChildProcess[] = [];
 
-async function startAgent(name: string): Promise<string> {
+async function startAgent(name: string, schedule: Record<string, string> = {}): Promise<string> {
   const port = await freePort();
   const cfg = ws.writeConfig({
     cluster: { connection: pg.connectionString, pgdata: pg.pgdata },
@@ -26,7 +27,7 @@ async function startAgent(name: string): Promise<string> {
       standby: { type: 's3', bucket: 'fsdr-standby-region', region: 'eu-west-1', endpoint: moto.endpoint, forcePathStyle: true, objectLock: { mode: 'compliance', days: 7 } },
     },
     encryption: { masterKey: `file:${ws.keyFile}` },
-    schedule: { backup: '0 3 * * *', dump: 'off', expire: 'off', verify: 'off', replicate: 'off' },
+    schedule: { backup: '0 3 * * *', dump: 'off', expire: 'off', verify: 'off', replicate: 'off', drillVerify: 'off', ...schedule },
     agent: { listen: `127.0.0.1:${port}`, token: 'env:FSDR_AGENT_TOKEN' },
   }, `${name}.yaml`);
   const child = spawn(process.execPath, [FSDR_BIN, '--config', cfg, 'agent'], { env: { ...process.env, ...moto.env, FSDR_AGENT_TOKEN: TOKEN }, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -102,4 +103,25 @@ test('an agent whose listen address is taken says which config key to change', a
   } finally {
     holder.close();
   }
+});
+
+test('the weekly drill, never run, runs at start; /metrics shows its result, last success and age from the evidence', async () => {
+  const url = await startAgent('drill', { backup: 'off', drillVerify: '0 6 * * 0' });
+  const job = await waitUntil(async () => {
+    const j = ((await (await get(`${url}/status`, TOKEN)).json()) as any).jobs.find((x: any) => x.name === 'drill-verify');
+    return j?.lastRun?.finishedAt ? j : undefined;
+  }, 300_000, 'the overdue drill');
+  assert.equal(job.lastRun.ok, true, job.lastRun.error);
+  const list = JSON.parse(await fsdrOk(['--config', join(ws.dir, 'drill.yaml'), 'drill', 'list', '--json']));
+  assert.deepEqual(list.map((d: any) => [d.id, d.result]), [[job.lastRun.summary.id, 'ok']]);
+  const metrics = await waitUntil(async () => {
+    const m = await (await get(`${url}/metrics`, TOKEN)).text();
+    return /fsdr_drill_last_result\{kind="verify"\} 1/.test(m) ? m : undefined;
+  }, 30_000, 'drill metrics');
+  const last = Number(/fsdr_drill_last_success_timestamp_seconds\{kind="verify"\} (\S+)/.exec(metrics)![1]);
+  assert.ok(Math.abs(last - Date.parse(list[0].endTime) / 1000) < 1, `${last} vs ${list[0].endTime}`);
+  assert.match(metrics, /fsdr_drill_age_seconds\{kind="verify"\} \d/);
+  const child = agents.at(-1)!;
+  child.kill('SIGTERM');
+  assert.equal(await new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', r))), 0);
 });

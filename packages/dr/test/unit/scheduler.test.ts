@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Scheduler } from '../../src/agent/scheduler.js';
-import type { Job, JobName } from '../../src/agent/jobs.js';
+import { JOB_NAMES, jobSchedules, type Job, type JobName } from '../../src/agent/jobs.js';
 import { FsStorage } from '../../src/storage/fs/fs-storage.js';
 import { validateConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
@@ -176,4 +176,37 @@ test('expire (exclusive) never overlaps another job; jobs that only add may over
   assert.deepEqual(events.slice(-2), ['expire:end', 'backup:start']);
   bak.open();
   await Promise.all(runs2);
+});
+
+test('the weekly backup verification drill (drill-verify) runs once a week by default, Sunday 06:00 UTC, and can be turned off', async () => {
+  const base = { repositories: { primary: { type: 'fs', path: '/x' } }, encryption: { masterKey: 'env:K' } };
+  const schedules = jobSchedules(validateConfig(base));
+  assert.equal(schedules['drill-verify'], '0 6 * * 0');
+  // Every job of the agent, as the agent builds them; last effects recent, so nothing is overdue at start.
+  const jobs = JOB_NAMES.map((n) => fakeJob(n, '2026-11-29T06:00:30Z'));
+  const drill = jobs.find((j) => j.name === 'drill-verify')!;
+  const s = new Scheduler(jobs, schedules, leases(), 'a');
+  await s.catchUp(at('2026-11-29T12:00:00Z')); // a Sunday, after that day's drill
+  assert.equal(drill.runs, 0);
+  const fired: string[] = [];
+  // Four weeks of a ticking agent, one tick every 15 minutes.
+  for (let t = Date.parse('2026-11-29T12:00:00Z'); t <= Date.parse('2026-12-27T12:00:00Z'); t += 15 * 60_000) {
+    const before = drill.runs;
+    await Promise.all(s.tick(new Date(t)));
+    if (drill.runs > before) fired.push(new Date(t).toISOString());
+  }
+  assert.deepEqual(fired, ['2026-12-06T06:00:00.000Z', '2026-12-13T06:00:00.000Z', '2026-12-20T06:00:00.000Z', '2026-12-27T06:00:00.000Z']);
+  assert.equal(s.state.get('drill-verify')!.nextRun, '2027-01-03T06:00:00.000Z');
+
+  // A drill never run (no evidence) is overdue at start; 'off' schedules none.
+  const never = fakeJob('drill-verify');
+  await Promise.all(await new Scheduler([never], schedules, leases(), 'b').catchUp(at('2026-12-01T00:00:00Z')));
+  assert.equal(never.runs, 1);
+  const off = jobSchedules(validateConfig({ ...base, schedule: { drillVerify: 'off' } }));
+  const idle = fakeJob('drill-verify');
+  const s3 = new Scheduler([idle], off, leases(), 'c');
+  await Promise.all(await s3.catchUp(at('2026-12-01T00:00:00Z')));
+  await Promise.all(s3.tick(at('2026-12-06T06:00:00Z')));
+  assert.equal(idle.runs, 0);
+  assert.equal(s3.state.has('drill-verify'), false);
 });

@@ -44,6 +44,8 @@ export interface RestoreOptions {
 
 export interface RestoreResult {
   backup: string;
+  /** PostgreSQL major version of the backup (and so of the restored instance) */
+  pgMajor: number;
   pgdata: string;
   port: number;
   target: RecoveryTarget;
@@ -62,7 +64,8 @@ function checkEmpty(pgdata: string): void {
   }
 }
 
-function connectionFor(cfg: Config, port: number) {
+/** How fsdr connects to a restored instance on loopback: the cluster connection's user and password. */
+export function connectionFor(cfg: Config, port: number) {
   const base = cfg.cluster?.connection ? new URL(cfg.cluster.connection) : undefined;
   return {
     host: '127.0.0.1',
@@ -138,7 +141,7 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
     }
     const tFiles = Date.now();
     const result: RestoreResult = {
-      backup: manifest.id, pgdata, port: opts.port, target: opts.target, asOf, started: false, logFile,
+      backup: manifest.id, pgMajor: manifest.pgVersion, pgdata, port: opts.port, target: opts.target, asOf, started: false, logFile,
       wal: { timeline: plan.timeline, lastSegment: plan.coverage.lastSegment, firstMissing: plan.coverage.firstMissing },
       seconds: { files: (tFiles - t0) / 1000, recovery: 0, total: 0 },
     };

@@ -1,0 +1,30 @@
+// Drill evidence as text for the terminal (the JSON is the evidence itself).
+import type { DrillEvidence } from '../../repository/drill-catalog.js';
+import type { DrillSummary } from './drill-list.js';
+
+const secs = (s?: number) => (s === undefined ? '-' : `${s.toFixed(1)}s`);
+
+function stepLine(s: DrillEvidence['steps'][number]): string {
+  const d = s.detail as Record<string, unknown> | undefined;
+  const note = d && 'skipped' in d ? ` (skipped: ${String(d.skipped)})` : d && 'error' in d ? ` (${String(d.error)})` : '';
+  return `  ${s.ok ? 'ok    ' : 'FAILED'} ${s.name.padEnd(16)} ${secs(s.seconds).padStart(8)}${note}`;
+}
+
+export function formatDrill(e: DrillEvidence): string {
+  const rows = (e.checks.rowCounts as { tables?: Array<{ database: string; table: string; rows: number; method: string }> } | undefined)?.tables ?? [];
+  const point = e.checks.recoveredPoint as { recovered?: { lsn: string; endOfRecovery?: string; time: string | null; timeline: number }; archiveEnd?: { lastSegment?: string } } | undefined;
+  return [
+    `drill ${e.id} (${e.kind}) on ${e.host}, repository ${e.repository}: ${e.result === 'ok' ? 'PASSED' : 'FAILED'}`,
+    `  ${e.startTime} .. ${e.endTime}; fsdr ${e.fsdrVersion}${e.postgresVersion ? `, PostgreSQL ${e.postgresVersion}` : ''}`,
+    ...e.steps.map(stepLine),
+    ...(rows.length ? [`  rows: ${rows.map((t) => `${t.database}.${t.table}=${t.rows}${t.method === 'count' ? '' : '~'}`).join(', ')}`] : []),
+    ...(point?.recovered ? [`  recovered to LSN ${point.recovered.endOfRecovery ?? point.recovered.lsn} (last commit ${point.recovered.time ?? 'none'}), new timeline ${point.recovered.timeline}; archive ends in ${point.archiveEnd?.lastSegment ?? '?'}`] : []),
+    `  RTO (restore to amcheck passed) ${secs(e.rtoSeconds)}, RPO exposure ${secs(e.rpoExposureSeconds)}`,
+    ...(e.failure ? [`  failure: step ${e.failure.step}${e.failure.object ? `, ${e.failure.object}` : ''}: ${e.failure.message}`] : []),
+  ].join('\n');
+}
+
+export function formatDrillList(list: DrillSummary[]): string {
+  if (!list.length) return 'no drills yet (fsdr drill verify runs one)';
+  return list.map((d) => `${d.id}  ${d.kind.padEnd(8)} ${d.result === 'ok' ? 'ok    ' : 'FAILED'} ${secs(d.seconds).padStart(8)}  RTO ${secs(d.rtoSeconds)}${d.failure ? `  ${d.failure.step}: ${d.failure.object ?? d.failure.message}` : ''}`).join('\n');
+}
