@@ -120,8 +120,7 @@ test('a failed run is retried with backoff inside its window, visible in the sta
 test('no retry past the next occurrence, and none once the attempts are spent', async () => {
   const failing: Job = { name: 'replicate', run: async () => { throw new Error('bucket down'); }, lastEffect: async () => undefined };
   const hourly = new Scheduler([failing], { replicate: '0 * * * *' }, leases(), 'a', {}, { attempts: 5, initialMs: 2 * 3600_000, maxMs: 4 * 3600_000 });
-  await hourly.catchUp(at('2026-11-28T03:10:00Z'));
-  await new Promise((r) => setTimeout(r, 20));
+  await Promise.all(await hourly.catchUp(at('2026-11-28T03:10:00Z')));
   assert.equal(hourly.state.get('replicate')!.failures, 1);
   assert.equal(hourly.state.get('replicate')!.retry, undefined, 'a 2 h backoff would pass the next hourly run');
   const daily = new Scheduler([failing], { replicate: '0 3 * * *' }, leases(), 'b', {}, { attempts: 1, initialMs: 60_000, maxMs: 60_000 });
@@ -135,6 +134,11 @@ test('expire (exclusive) never overlaps another job; jobs that only add may over
   const events: string[] = [];
   const gate = () => { let open!: () => void; const p = new Promise<void>((r) => (open = r)); return { p, open }; };
   const settle = () => new Promise((r) => setTimeout(r, 30));
+  // Positive facts are awaited (claims do file I/O, slow under load); negative ones get a settle.
+  const until = async (cond: () => boolean, what: string) => {
+    for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(cond(), `${what}: ${events.join(' ')}`);
+  };
   const job = (name: JobName, g: { p: Promise<void> }, exclusive = false): Job => ({
     name, exclusive, lastEffect: async () => at('2026-11-28T02:00:00Z'),
     run: async () => { events.push(`${name}:start`); await g.p; events.push(`${name}:end`); return {}; },
@@ -144,7 +148,7 @@ test('expire (exclusive) never overlaps another job; jobs that only add may over
   const s1 = new Scheduler([job('replicate', rep), job('backup', bak), job('expire', exp, true)], { replicate: '0 3 * * *', backup: '0 3 * * *', expire: '5 3 * * *' }, leases(), 'a');
   await s1.catchUp(at('2026-11-28T02:00:00Z'));
   const runs = [...s1.tick(at('2026-11-28T03:00:00Z'))];
-  await settle();
+  await until(() => events.length === 2, 'replicate and backup both started');
   runs.push(...s1.tick(at('2026-11-28T03:05:00Z')));
   await settle();
   assert.deepEqual([...events].sort(), ['backup:start', 'replicate:start']);
@@ -152,8 +156,7 @@ test('expire (exclusive) never overlaps another job; jobs that only add may over
   await settle();
   assert.ok(!events.includes('expire:start'), events.join(' '));
   bak.open();
-  await settle();
-  assert.equal(events.at(-1), 'expire:start');
+  await until(() => events.at(-1) === 'expire:start', 'expire started after both');
   exp.open();
   await Promise.all(runs);
   // A job arriving after a waiting expire waits behind it (retention is never starved).
@@ -162,17 +165,18 @@ test('expire (exclusive) never overlaps another job; jobs that only add may over
   const s2 = new Scheduler([job('replicate', rep), job('expire', exp, true), job('backup', bak)], { replicate: '0 3 * * *', expire: '5 3 * * *', backup: '10 3 * * *' }, leases(), 'b');
   await s2.catchUp(at('2026-11-28T02:00:00Z'));
   const runs2 = [...s2.tick(at('2026-11-28T03:00:00Z'))];
-  await settle();
+  await until(() => events.length === 1, 'replicate started');
   runs2.push(...s2.tick(at('2026-11-28T03:05:00Z')));
   await settle();
   runs2.push(...s2.tick(at('2026-11-28T03:10:00Z')));
   await settle();
   assert.deepEqual(events, ['replicate:start']);
   rep.open();
+  await until(() => events.length === 3, 'expire started after replicate');
   await settle();
   assert.deepEqual(events, ['replicate:start', 'replicate:end', 'expire:start']);
   exp.open();
-  await settle();
+  await until(() => events.length === 5, 'backup started after expire');
   assert.deepEqual(events.slice(-2), ['expire:end', 'backup:start']);
   bak.open();
   await Promise.all(runs2);
