@@ -5,6 +5,7 @@ import { action, fail, RESTORE_COMMAND_FATAL } from './exit.js';
 import { addBackupCommands, addDemoCommand } from './backup-commands.js';
 import { AS_OF_HELP, cfgOf, parseAsOf, print } from './shared.js';
 import { addAgentCommand, addDumpCommands, addExpireCommand, addReplicateCommand } from './dump-commands.js';
+import { addDnsCommands } from './dns-commands.js';
 
 export function buildProgram(): Command {
   const program = new Command('fsdr')
@@ -125,6 +126,7 @@ export function buildProgram(): Command {
   addReplicateCommand(program);
   addExpireCommand(program);
   addAgentCommand(program);
+  addDnsCommands(program);
   return program;
 }
 
