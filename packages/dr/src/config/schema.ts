@@ -85,7 +85,7 @@ const route53Provider = z.strictObject({
   timeoutSeconds: z.int().min(1).max(3600).default(120),
 });
 
-export const dnsProviderSchema = z.discriminatedUnion("type", [rfc2136Provider]);
+export const dnsProviderSchema = z.discriminatedUnion('type', [rfc2136Provider, route53Provider]);
 
 export const configSchema = z.strictObject({
   cluster: z

@@ -28,5 +28,6 @@ export async function openDnsProvider(cfg: Pick<FileConfig, 'dns'>, wanted?: str
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(secret)) throw new ConfigError(`${key}.keySecret`, 'the TSIG secret is not base64 (as tsig-keygen prints it)');
     return new Rfc2136Provider(p, key, secret);
   }
-  throw new ConfigError(`${key}.type`, 'route53 is not built yet');
+  const { Route53Provider } = await import('./route53.js');
+  return new Route53Provider(p, key);
 }
