@@ -12,7 +12,10 @@ const recordType = (v: string): 'A' | 'AAAA' | 'CNAME' => {
 };
 
 export function addDnsCommands(program: Command): void {
-  const dns = program.command('dns').description('check or repoint a DNS name through the configured provider (dns.providers)');
+  const dns = program
+    .command('dns')
+    .description('check or repoint a DNS name through the configured provider (dns.providers)')
+    .addHelpText('after', '\nExamples:\n  fsdr dns show api.featuresignals.example\n  fsdr dns set api.featuresignals.example 10.0.1.20 --ttl 60\n');
   dns
     .command('show <name>')
     .description('show the answer a name has now at the provider (the zone\'s primary, or Route 53)')

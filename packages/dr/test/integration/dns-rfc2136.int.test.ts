@@ -99,3 +99,9 @@ test('an unreachable server fails within the timeout, naming the server', async 
   }
   assert.deepEqual(await named.resolve4('api.fs.test'), [{ address: '10.0.0.2', ttl: 60 }], 'nothing else changed it');
 });
+
+test('without BIND\'s clients the provider says which package to install', async () => {
+  const r = await runFsdr(['--config', cfg, 'dns', 'show', 'api.fs.test'], { ...env, PATH: '/nonexistent' });
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /dig is not installed .*bind9-dnsutils/);
+});
