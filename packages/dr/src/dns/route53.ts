@@ -4,6 +4,7 @@
 import {
   ChangeResourceRecordSetsCommand, GetChangeCommand, GetHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client,
 } from '@aws-sdk/client-route-53';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Route53ProviderConfig } from '../config/schema.js';
 import { absolute, checkName, checkValue, DnsError, type DnsAnswer, type DnsChange, type DnsProvider, type RecordType } from './provider.js';
 
@@ -16,27 +17,17 @@ export class Route53Provider implements DnsProvider {
   constructor(private readonly cfg: Route53ProviderConfig, private readonly key: string) {
     this.zoneId = cfg.hostedZoneId.replace(/^\/hostedzone\//, '');
     this.description = `route53 hosted zone ${this.zoneId}`;
-    this.client = new Route53Client({ region: cfg.region, ...(cfg.endpoint ? { endpoint: cfg.endpoint } : {}), maxAttempts: 3 });
+    this.client = new Route53Client({
+      region: cfg.region,
+      ...(cfg.endpoint ? { endpoint: cfg.endpoint } : {}),
+      maxAttempts: 3,
+      // Bounded like the S3 client: a silent endpoint fails in seconds, not at the OS's TCP timeout.
+      requestHandler: new NodeHttpHandler({ connectionTimeout: 5000, socketTimeout: 30_000 }),
+    });
   }
 
   private mapError(op: string, err: unknown): never {
-    if (err instanceof DnsError) throw err;
-    const e = err as { name?: string; message?: string; $metadata?: unknown };
-    const name = e.name ?? '';
-    const msg = String(e.message ?? err).split('\n')[0];
-    if (name === 'NoSuchHostedZone') {
-      throw new DnsError('FSDR_DNS_ZONE', `Route 53 has no hosted zone ${this.zoneId} (${op})`, { hint: `set ${this.key}.hostedZoneId to the zone's id (aws route53 list-hosted-zones)` , cause: err });
-    }
-    if (name === 'InvalidChangeBatch' || name === 'InvalidInput') {
-      throw new DnsError('FSDR_DNS_INVALID_CHANGE', `Route 53 refused the change in ${this.zoneId}: ${msg}; nothing was changed`, { hint: 'a CNAME cannot share its name with other records, and names must lie inside the hosted zone', cause: err });
-    }
-    if (name === 'CredentialsProviderError' || /InvalidClientTokenId|SignatureDoesNotMatch|AccessDenied|UnrecognizedClient/.test(name)) {
-      throw new DnsError('FSDR_DNS_CREDENTIALS', `Route 53 ${op} in ${this.zoneId}: credentials missing or refused (${name})`, { hint: 'set AWS credentials for the user running fsdr (env, AWS_PROFILE or an instance role) with route53:ChangeResourceRecordSets, ListResourceRecordSets, GetChange, GetHostedZone', cause: err });
-    }
-    if (!e.$metadata || /ECONN|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|socket hang up/i.test(msg)) {
-      throw new DnsError('FSDR_DNS_UNREACHABLE', `Route 53 (${this.cfg.endpoint ?? `region ${this.cfg.region}`}) could not be reached: ${msg}`, { hint: `check the network and ${this.key}.endpoint/region`, cause: err });
-    }
-    throw new DnsError('FSDR_DNS_ROUTE53', `Route 53 ${op} in ${this.zoneId} failed: ${name} ${msg}`, { cause: err });
+    throw route53Error(op, err, { zoneId: this.zoneId, key: this.key, where: this.cfg.endpoint ?? `region ${this.cfg.region}` });
   }
 
   /** The hosted zone's name; asking first also turns a wrong zone id into one clear error. */
@@ -101,4 +92,25 @@ export class Route53Provider implements DnsProvider {
   close(): void {
     this.client.destroy();
   }
+}
+
+/** Route 53's failures as FsdrErrors that say what to fix (exported for its test). */
+export function route53Error(op: string, err: unknown, at: { zoneId: string; key: string; where: string }): DnsError {
+  if (err instanceof DnsError) return err;
+  const e = err as { name?: string; message?: string; $metadata?: unknown };
+  const name = e.name ?? '';
+  const msg = String(e.message ?? err).split('\n')[0];
+  if (name === 'NoSuchHostedZone') {
+    return new DnsError('FSDR_DNS_ZONE', `Route 53 has no hosted zone ${at.zoneId} (${op})`, { hint: `set ${at.key}.hostedZoneId to the zone's id (aws route53 list-hosted-zones)`, cause: err });
+  }
+  if (name === 'InvalidChangeBatch' || name === 'InvalidInput') {
+    return new DnsError('FSDR_DNS_INVALID_CHANGE', `Route 53 refused the change in ${at.zoneId}: ${msg}; nothing was changed`, { hint: 'a CNAME cannot share its name with other records, and names must lie inside the hosted zone', cause: err });
+  }
+  if (name === 'CredentialsProviderError' || /InvalidClientTokenId|SignatureDoesNotMatch|AccessDenied|UnrecognizedClient/.test(name)) {
+    return new DnsError('FSDR_DNS_CREDENTIALS', `Route 53 ${op} in ${at.zoneId}: credentials missing or refused (${name})`, { hint: 'set AWS credentials for the user running fsdr (env, AWS_PROFILE or an instance role) with route53:ChangeResourceRecordSets, ListResourceRecordSets, GetChange, GetHostedZone', cause: err });
+  }
+  if (!e.$metadata || /ECONN|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|socket hang up/i.test(msg)) {
+    return new DnsError('FSDR_DNS_UNREACHABLE', `Route 53 (${at.where}) could not be reached: ${msg}`, { hint: `check the network and ${at.key}.endpoint/region`, cause: err });
+  }
+  return new DnsError('FSDR_DNS_ROUTE53', `Route 53 ${op} in ${at.zoneId} failed: ${name} ${msg}`, { cause: err });
 }

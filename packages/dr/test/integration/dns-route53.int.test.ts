@@ -2,8 +2,9 @@
 // shows the new record with TTL 60; a hosted zone that does not exist is one clear error.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { CreateHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
-import { startMoto, type MotoHandle } from '@featuresignals/testkit';
+import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { freePort, startMoto, type MotoHandle } from '@featuresignals/testkit';
+import { route53Error } from '../../src/dns/route53.js';
 import { makeWorkspace, runFsdr, type Workspace } from '../helpers/fsdr.js';
 
 let moto: MotoHandle;
@@ -11,11 +12,11 @@ let ws: Workspace;
 let r53: Route53Client;
 let zoneId: string;
 
-function config(hostedZoneId: string, name: string): string {
+function config(hostedZoneId: string, name: string, endpoint?: string): string {
   return ws.writeConfig({
     repositories: { primary: { type: 'fs', path: ws.repoDir } },
     encryption: { masterKey: `file:${ws.keyFile}` },
-    dns: { providers: { aws: { type: 'route53', hostedZoneId, endpoint: moto.endpoint, timeoutSeconds: 10 } } },
+    dns: { providers: { aws: { type: 'route53', hostedZoneId, endpoint: endpoint ?? moto.endpoint, timeoutSeconds: 10 } } },
   }, name);
 }
 
@@ -73,4 +74,20 @@ test('a name outside the hosted zone is refused before any change', async () => 
   const r = await runFsdr(['--config', config(zoneId, 'fsdr.yaml'), 'dns', 'set', 'api.example.com', '10.0.0.2'], moto.env);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /api\.example\.com\. is not in zone fs\.test\./);
+});
+
+test('Route 53\'s own refusal of a change batch (InvalidChangeBatch from the server) becomes an error that says nothing changed', async () => {
+  // fsdr checks names before sending, so the server's refusal is provoked with the raw SDK.
+  const err = await r53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: 'api.other.test.', Type: 'A', TTL: 60, ResourceRecords: [{ Value: '10.0.0.1' }] } }] } })).then(() => undefined, (e: unknown) => e);
+  assert.equal((err as Error)?.name, 'InvalidChangeBatch');
+  const mapped = route53Error('ChangeResourceRecordSets', err, { zoneId, key: 'dns.providers.aws', where: moto.endpoint });
+  assert.equal(mapped.code, 'FSDR_DNS_INVALID_CHANGE');
+  assert.match(mapped.message, new RegExp(`Route 53 refused the change in ${zoneId}: .*api\\.other\\.test.*; nothing was changed`));
+});
+
+test('an unreachable Route 53 endpoint is one error naming it', async () => {
+  const endpoint = `http://127.0.0.1:${await freePort()}`;
+  const r = await runFsdr(['--config', config(zoneId, 'down.yaml', endpoint), 'dns', 'show', 'api.fs.test'], moto.env);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, new RegExp(`Route 53 \\(${endpoint.replace(/[.]/g, '\\.')}\\) could not be reached`));
 });
