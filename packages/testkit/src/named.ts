@@ -104,7 +104,11 @@ zone "${zone}" { type primary; file "${zone}.db"; allow-update { key "${keyName}
     await waitUntil(async () => {
       const log = readFileSync(logFile, 'utf8');
       if (!isRunning(started)) throw new HarnessError('HARNESS_NAMED_EXITED', `named exited during start: ${log.slice(-1500)}`);
-      return /\brunning\b/.test(log) ? true : undefined;
-    }, 20_000, `named on port ${port}`);
+      if (!/\brunning\b/.test(log)) return undefined;
+      // Ready when the zone answers (SERVFAIL until it is loaded), not when the log says running.
+      const r = new Resolver({ timeout: 500, tries: 1 });
+      r.setServers([`127.0.0.1:${port}`]);
+      return (await r.resolveSoa(zone)) ? true : undefined;
+    }, 20_000, `named on port ${port} serving ${zone}`);
   });
 }
