@@ -29,6 +29,8 @@ export interface NamedHandle {
   readonly keyName: string;
   /** base64 TSIG secret (hmac-sha256). */
   readonly keySecret: string;
+  /** A second key the server knows but does not let update the zone (its refusal: REFUSED). */
+  readonly otherKey: { name: string; secret: string };
   readonly logFile: string;
   /** A real DNS query (node's resolver, a fresh one each time: no cache) for A records with TTLs. */
   resolve4(name: string): Promise<{ address: string; ttl: number }[]>;
@@ -45,6 +47,7 @@ export async function startNamed(opts: StartNamedOptions = {}): Promise<NamedHan
   const zone = opts.zone ?? 'fs.test';
   const keyName = opts.keyName ?? 'fsdr-test';
   const keySecret = randomBytes(32).toString('base64');
+  const otherKey = { name: `${keyName}-other`, secret: randomBytes(32).toString('base64') };
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'fs-named-'));
   const logFile = join(dir, 'named.log');
@@ -59,6 +62,7 @@ export async function startNamed(opts: StartNamedOptions = {}): Promise<NamedHan
 };
 controls { };
 key "${keyName}" { algorithm hmac-sha256; secret "${keySecret}"; };
+key "${otherKey.name}" { algorithm hmac-sha256; secret "${otherKey.secret}"; };
 zone "${zone}" { type primary; file "${zone}.db"; allow-update { key "${keyName}"; }; };
 `);
   writeFileSync(join(dir, `${zone}.db`), [
@@ -76,6 +80,7 @@ zone "${zone}" { type primary; file "${zone}.db"; allow-update { key "${keyName}
     zone,
     keyName,
     keySecret,
+    otherKey,
     logFile,
     async resolve4(name) {
       const r = new Resolver({ timeout: 2000, tries: 2 });

@@ -62,9 +62,11 @@ export class Rfc2136Provider implements DnsProvider {
           NOTZONE: `${n} is outside zone ${this.zone}`,
           REFUSED: `key ${absolute(this.cfg.keyName)} may not update zone ${this.zone} (allow-update / update-policy)`,
         };
-        throw new DnsError(o.rcode === 'REFUSED' ? 'FSDR_DNS_REFUSED' : o.rcode === 'SERVFAIL' ? 'FSDR_DNS_UPDATE_FAILED' : 'FSDR_DNS_ZONE',
+        const code = o.rcode === 'REFUSED' ? 'FSDR_DNS_REFUSED' : o.rcode === 'NOTAUTH' || o.rcode === 'NOTZONE' ? 'FSDR_DNS_ZONE' : 'FSDR_DNS_UPDATE_FAILED';
+        // A refused UPDATE is applied not at all (RFC 2136 §3.7), hence "unchanged".
+        throw new DnsError(code,
           `DNS server ${this.cfg.server} rejected the update with ${o.rcode}${why[o.rcode] ? `: ${why[o.rcode]}` : ''}; ${unchanged}`, {
-            hint: o.rcode === 'REFUSED' ? `grant the key in the zone's allow-update or update-policy on the server` : `check ${this.key}.zone and ${this.key}.server (the zone's primary)`,
+            hint: code === 'FSDR_DNS_REFUSED' ? `grant the key in the zone's allow-update or update-policy on the server` : code === 'FSDR_DNS_ZONE' ? `check ${this.key}.zone and ${this.key}.server (the zone's primary)` : `the server's log says why`,
           });
       }
       case 'unreachable':
@@ -75,7 +77,7 @@ export class Rfc2136Provider implements DnsProvider {
           exitCode: 2,
         });
       default:
-        throw new DnsError('FSDR_DNS_UPDATE_FAILED', `nsupdate failed against ${this.cfg.server}: ${o.detail}`, { hint: `run with ${this.key} checked against the server's log` });
+        throw new DnsError('FSDR_DNS_UPDATE_FAILED', `nsupdate failed against ${this.cfg.server}: ${o.detail}`, { hint: `the server's log says why; check ${this.key}` });
     }
     return { provider: this.description, name: n, type, old, new: await this.current(n, type) };
   }

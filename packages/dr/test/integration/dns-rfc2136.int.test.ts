@@ -58,6 +58,12 @@ test('a wrong TSIG secret is one clear line naming the refusal and the config ke
   assert.notEqual(k.code, 0);
   assert.match(k.stderr, /NOTAUTH\(BADKEY\)/);
   assert.deepEqual(await named.resolve4('old.fs.test'), [{ address: '10.9.9.9', ttl: 300 }]);
+  // A valid key the zone does not grant updates to: REFUSED, named as such.
+  const ro = config({ keyName: named.otherKey.name, keySecret: 'env:FSDR_TEST_TSIG_OTHER' }, 'other.yaml');
+  const o = await runFsdr(['--config', ro, 'dns', 'set', 'old.fs.test', '10.0.0.66'], { FSDR_TEST_TSIG_OTHER: named.otherKey.secret });
+  assert.notEqual(o.code, 0);
+  assert.match(o.stderr, /rejected the update with REFUSED: key fsdr-test-other\. may not update zone fs\.test\. .*; old\.fs\.test\. A is unchanged/);
+  assert.deepEqual(await named.resolve4('old.fs.test'), [{ address: '10.9.9.9', ttl: 300 }]);
 });
 
 test('a CNAME can be set by name, its type implied from the address', async () => {
