@@ -1,4 +1,4 @@
-// @featuresignals/testkit: real-server harnesses (PostgreSQL, redis-server) on free loopback ports.
+// @featuresignals/testkit: real-server harnesses (PostgreSQL, redis-server, moto, BIND named) on free loopback ports.
 export { HarnessError } from './errors.js';
 export { freePort } from './free-port.js';
 export { findPgBinDir } from './pg-binaries.js';
@@ -7,3 +7,4 @@ export { startRedis, type RedisHandle, type StartRedisOptions } from './redis.js
 export { sleep, waitUntil } from './wait.js';
 export { startMoto, type MotoHandle } from './moto.js';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+export { startNamed, type NamedHandle, type StartNamedOptions } from './named.js';

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { freePort, startPostgres, startRedis } from '../src/index.js';
+import { freePort, startNamed, startPostgres, startRedis } from '../src/index.js';
 
 test('freePort returns a bindable port', async () => {
   const p = await freePort();
@@ -47,4 +47,18 @@ test('startRedis serves PING and stops idempotently', async () => {
     await r.stop();
   }
   await assert.rejects(r.command('PING'));
+});
+
+test('startNamed serves its zone on a free port, answers real queries, and leaves nothing behind', async () => {
+  const n = await startNamed({ zone: 'kit.test', records: ['www 120 IN A 10.1.2.3'] });
+  try {
+    assert.deepEqual(await n.resolve4('www.kit.test'), [{ address: '10.1.2.3', ttl: 120 }]);
+    assert.deepEqual(await n.resolve4('absent.kit.test'), []);
+    assert.match(n.keySecret, /^[A-Za-z0-9+/]{43}=$/);
+  } finally {
+    await n.stop();
+    await n.stop();
+  }
+  assert.equal(existsSync(dirname(n.logFile)), false);
+  await assert.rejects(n.resolve4('www.kit.test'));
 });

@@ -40,7 +40,9 @@ export function formatIssue(issue: z.core.$ZodIssue): string {
     return `${keys.join(', ')}: unknown key${keys.length > 1 ? 's' : ''}`;
   }
   if (issue.code === 'invalid_union' && 'discriminator' in issue) {
-    return `${path}.type: expected "fs" or "s3"`;
+    // zod 4 already ends the path with the discriminator key.
+    const at = issue.path.at(-1) === 'type' ? path : `${path}.type`;
+    return `${at}: expected ${issue.path[0] === 'dns' ? '"rfc2136" or "route53"' : '"fs" or "s3"'}`;
   }
   const msg = issue.message.replace(/^Invalid input: /, '');
   return `${path || '(root)'}: ${msg}`;

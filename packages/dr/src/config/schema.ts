@@ -58,6 +58,35 @@ const s3Repository = z.strictObject({
 
 export const repositorySchema = z.discriminatedUnion('type', [fsRepository, s3Repository]);
 
+// DNS providers: how `fsdr dns set`, recover and failover repoint a name. A DNS name, absolute or
+// not (a trailing dot is added); no spaces or newlines, as names reach nsupdate's script.
+const dnsName = z.string().regex(/^(?=.{1,253}\.?$)([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.?$/, 'expected a DNS name such as fs.example.com');
+const dnsTimeoutSeconds = z.int().min(1).max(300).default(10);
+
+const rfc2136Provider = z.strictObject({
+  type: z.literal('rfc2136'),
+  // The zone's primary server (the one that accepts updates), host:port.
+  server: z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 10.0.0.53:53'),
+  zone: dnsName,
+  keyName: dnsName,
+  keyAlgorithm: z.enum(['hmac-sha256', 'hmac-sha384', 'hmac-sha512', 'hmac-sha224', 'hmac-sha1']).default('hmac-sha256'),
+  keySecret: z.string().regex(SECRET_REF, 'expected env:NAME or file:/path (never the TSIG secret itself)'),
+  // Per query or update; an unreachable server fails in this time, naming it.
+  timeoutSeconds: dnsTimeoutSeconds,
+});
+
+const route53Provider = z.strictObject({
+  type: z.literal('route53'),
+  hostedZoneId: z.string().regex(/^(\/hostedzone\/)?[A-Z0-9]{1,32}$/, 'expected a hosted zone id such as Z0123456789ABCDEFGHIJ'),
+  region: z.string().min(1).default('us-east-1'),
+  // Only for an emulator (moto) or a private endpoint; AWS credentials come from the SDK's chain.
+  endpoint: z.url().optional(),
+  // How long `set` waits for the change to be INSYNC on every Route 53 server.
+  timeoutSeconds: z.int().min(1).max(3600).default(120),
+});
+
+export const dnsProviderSchema = z.discriminatedUnion('type', [rfc2136Provider, route53Provider]);
+
 export const configSchema = z.strictObject({
   cluster: z
     .strictObject({
@@ -146,6 +175,13 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  dns: z
+    .strictObject({
+      // The plan: cut over with TTL 60 s, so resolvers follow a repoint within a minute.
+      ttl: z.int().min(1).max(86400).default(60),
+      providers: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected a provider name of letters, digits, - or _'), dnsProviderSchema),
+    })
+    .optional(),
   objectives: z
     .strictObject({
       databaseCorruption: objective.default({ rpoSeconds: 300, rtoSeconds: 1800 }),
@@ -158,3 +194,6 @@ export const configSchema = z.strictObject({
 export type FileConfig = z.infer<typeof configSchema>;
 export type RepositoryConfig = z.infer<typeof repositorySchema>;
 export type S3RepositoryConfig = z.infer<typeof s3Repository>;
+export type DnsProviderConfig = z.infer<typeof dnsProviderSchema>;
+export type Rfc2136ProviderConfig = z.infer<typeof rfc2136Provider>;
+export type Route53ProviderConfig = z.infer<typeof route53Provider>;

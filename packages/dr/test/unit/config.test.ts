@@ -61,7 +61,7 @@ test('missing or inline masterKey, wrong types, wrong repository type', () => {
   rejects(good.replace('masterKey: env:FSDR_TEST_KEY', 'other: 1'), /encryption\.masterKey/);
   rejects(good.replace('env:FSDR_TEST_KEY', KEY), /encryption\.masterKey: expected env:NAME or file:\/path/);
   rejects(good.replace('level: 3', 'level: "high"'), /compression\.level/);
-  rejects(good.replace('type: fs', 'type: ftp'), /repositories\.primary\.type/);
+  rejects(good.replace('type: fs', 'type: ftp'), /repositories\.primary\.type: expected "fs" or "s3"/);
   rejects(good.replace('  primary: { type: fs, path: /srv/fsdr/repo }\n', ''), /repositories\.primary/);
 });
 
@@ -123,4 +123,29 @@ test('a typo in a required key names both the unknown key and the missing one', 
   assert.match(e!.message, /encryptoin: unknown key/);
   assert.match(e!.message, /encryption: /);
   assert.doesNotMatch(e!.message, /and 1 more/);
+});
+
+const dns = `dns:
+  providers:
+    bind: { type: rfc2136, server: "10.0.0.53:53", zone: fs.example, keyName: fsdr-update, keySecret: env:FSDR_TSIG }
+    aws: { type: route53, hostedZoneId: Z0123456789ABCDEFGHIJ }
+`;
+
+test('dns providers: defaults (TTL 60, hmac-sha256, timeouts), secrets only as references, mistakes named by key', () => {
+  process.env.FSDR_TEST_KEY = KEY;
+  const cfg = loadConfig(write('dns.yaml', good + dns));
+  assert.equal(cfg.dns!.ttl, 60);
+  assert.deepEqual(cfg.dns!.providers.bind, { type: 'rfc2136', server: '10.0.0.53:53', zone: 'fs.example', keyName: 'fsdr-update', keyAlgorithm: 'hmac-sha256', keySecret: 'env:FSDR_TSIG', timeoutSeconds: 10 });
+  assert.deepEqual(cfg.dns!.providers.aws, { type: 'route53', hostedZoneId: 'Z0123456789ABCDEFGHIJ', region: 'us-east-1', timeoutSeconds: 120 });
+  assert.equal(loadConfig(write('nodns.yaml', good)).dns, undefined, 'dns is optional');
+  rejects(good + dns.replace('env:FSDR_TSIG', 'c2VjcmV0Cg=='), /dns\.providers\.bind\.keySecret: expected env:NAME or file:\/path \(never the TSIG secret itself\)/);
+  rejects(good + dns.replace('"10.0.0.53:53"', '10.0.0.53'), /dns\.providers\.bind\.server: expected host:port/);
+  rejects(good + dns.replace('zone: fs.example', 'zone: "fs example"'), /dns\.providers\.bind\.zone: expected a DNS name/);
+  rejects(good + dns.replace('keyName: fsdr-update', 'keyName: "k\\nserver 1.2.3.4"'), /dns\.providers\.bind\.keyName: expected a DNS name/);
+  rejects(good + dns.replace('keySecret:', 'keyAlgorithm: md5, keySecret:'), /dns\.providers\.bind\.keyAlgorithm/);
+  rejects(good + dns.replace('type: route53', 'type: cloudflare'), /dns\.providers\.aws\.type: expected "rfc2136" or "route53"/);
+  rejects(good + dns.replace('hostedZoneId: Z0123456789ABCDEFGHIJ', 'hostedZoneId: Z1, zone: x'), /dns\.providers\.aws\.zone: unknown key/);
+  rejects(good + dns.replace('hostedZoneId: Z0123456789ABCDEFGHIJ', 'hostedZoneId: "my zone"'), /dns\.providers\.aws\.hostedZoneId/);
+  rejects(good + dns + '  ttl: 0\n', /dns\.ttl/);
+  rejects(good + dns.replace('providers:', 'providrs:'), /dns\.providrs: unknown key/);
 });
