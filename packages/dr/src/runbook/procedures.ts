@@ -93,6 +93,16 @@ export function keySource(cfg: Pick<Config, 'encryption' | 'masterKey'>): string
   return `encryption.masterKey is ${ref}: ${where}. Its key id is ${id} (fsdr config check prints it); a wrong key fails every read with a key error, it never decrypts garbage. S3 credentials come from the AWS SDK's usual chain (env, profile, role).`;
 }
 
+/** Host and port of the cluster, never its credentials (the connection string may carry a password). */
+function hostPort(connection?: string): string[] {
+  try {
+    const u = new URL(connection!);
+    return ['-h', decodeURIComponent(u.hostname) || '127.0.0.1', '-p', u.port || '5432'];
+  } catch {
+    return ['-h', '<HOST>', '-p', '5432'];
+  }
+}
+
 const dur = (s: number) => (s % 3600 === 0 ? `${s / 3600} h` : s % 60 === 0 ? `${s / 60} min` : `${s} s`);
 
 export function buildScenarios(cfg: Config, state?: RunbookState, fill: Fill = {}): Scenario[] {
@@ -111,9 +121,9 @@ export function buildScenarios(cfg: Config, state?: RunbookState, fill: Fill = {
     ifFails: '/health failing: the server is not running or cannot reach the database (its log says which). /ready failing: it is still warming or cannot reach Redis. Do not switch traffic until both are 200.',
   });
   const newPrimary = (repo: string): Step => ({
-    title: 'Make the new instance the one fsdr protects',
+    title: `Point cluster.connection and cluster.pgdata in the config at the new instance, then back it up`,
     commands: [fsdr('config', 'check'), fsdr('backup', '--type', 'full'), fsdr('info', '--repo', repo)],
-    check: `First edit cluster.connection and cluster.pgdata in ${cfg.source} to the new instance (${D}, port ${P}); config check says valid. The backup completes, and info shows it on the new timeline with WAL archived after it.`,
+    check: `Edit ${cfg.source}: cluster.connection to the new instance (port ${P}), cluster.pgdata to ${D}; config check says valid. The backup completes, and info shows it on the new timeline with WAL archived after it.`,
     ifFails: 'Archiving not arriving: check pg_stat_archiver on the new instance (failed_count, last_failed_wal) and that archive_command there points at this config.',
   });
   const restoreStep = (repo: string, target: string[], why: string): Step => ({
@@ -179,7 +189,7 @@ export function buildScenarios(cfg: Config, state?: RunbookState, fill: Fill = {
     objectives: `RPO ${dur(o.instanceFailure.rpoSeconds)}, RTO ${dur(o.instanceFailure.rtoSeconds)}`,
     atRisk: windows('primary'),
     steps: [
-      { title: 'Confirm the instance is gone', commands: [{ argv: ['pg_isready', '-d', cfg.cluster?.connection ?? '<CONNECTION>'] }], check: 'It reports "no response" (or the host is gone). If the instance answers, this is not an instance failure: stop here.', ifFails: 'If it answers, investigate instead of restoring: two primaries would split the data.' },
+      { title: 'Confirm the instance is gone', commands: [{ argv: ['pg_isready', ...hostPort(cfg.cluster?.connection)] }], check: 'It reports "no response" (or the host is gone). If the instance answers, this is not an instance failure: stop here.', ifFails: 'If it answers, investigate instead of restoring: two primaries would split the data.' },
       infoStep('primary', 'The newest "wal tl N … last at" is within the RPO of now: that is what you will get back.'),
       restoreStep('primary', latest, 'everything archived'),
       serverChecks(),

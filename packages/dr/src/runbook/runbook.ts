@@ -85,7 +85,8 @@ export function renderMarkdown(rb: Runbook): string {
     ...stateLines(rb).map((l) => `- ${l}`),
   ];
   rb.scenarios.forEach((s, i) => {
-    out.push('', `## ${i + 1}. ${s.title}`, '', `Objectives: ${s.objectives}`, '');
+    if (out.at(-1) !== '') out.push('');
+    out.push(`## ${i + 1}. ${s.title}`, '', `Objectives: ${s.objectives}`, '');
     if (s.atRisk.length) out.push('At risk now:', '', ...s.atRisk.map((l) => `- ${l}`), '');
     s.steps.forEach((st, j) => {
       out.push(`### ${i + 1}.${j + 1} ${st.title}`, '');

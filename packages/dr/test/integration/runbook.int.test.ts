@@ -63,13 +63,13 @@ test('the runbook\'s database-corruption commands, executed in order, recover ex
   const steps = scenarioSteps(md, 1);
   assert.deepEqual(steps.map((s) => s.title.replace(/^\d+ /, '')), [
     'Read the repository primary', 'Verify the repository primary', 'Restore into a new instance (to the moment before the corruption)',
-    'Point FeatureSignals at the new instance and check it', 'Make the new instance the one fsdr protects',
+    'Point FeatureSignals at the new instance and check it', 'Point cluster.connection and cluster.pgdata in the config at the new instance, then back it up',
   ]);
 
   const ran: string[] = [];
   const skipped: string[] = [];
   for (const step of steps) {
-    if (step.title.includes('Make the new instance the one fsdr protects')) {
+    if (step.title.includes('Point cluster.connection and cluster.pgdata in the config at the new instance')) {
       // The step's own instruction: point the config's cluster at the new instance.
       ws.writeConfig({
         cluster: { connection: `postgres://postgres@127.0.0.1:${port}/postgres`, pgdata: restoredDir },

@@ -103,6 +103,7 @@ test('the markdown runbook has every scenario, the repositories by name, the key
   assert.match(md, /env:FSDR_MASTER_KEY/);
   assert.ok(!md.includes(Buffer.alloc(32, 7).toString('hex')), 'the key itself never appears');
   assert.match(md, /RPO 5 min, RTO 30 min/);
+  assert.match(md, /pg_isready -h 10\.0\.0\.5 -p 5432\n/, 'host and port only: a connection string may carry a password');
   // Without a replica, the region scenario says so instead of inventing a procedure.
   const lone = { ...cfg, repositories: { primary: cfg.repositories.primary! } };
   assert.match(renderMarkdown(buildRunbook(lone)), /## 3\. Region failure: NO standby repository configured/);
