@@ -6,6 +6,7 @@
 // monthly tabletop records its evidence with participants, listed by drill list.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PostgresHandle } from '@featuresignals/testkit';
 import { freePort } from '@featuresignals/testkit';
@@ -127,4 +128,19 @@ test('drill tabletop records evidence with its participants, listed by drill lis
   assert.match(agenda, /Questions for the team:/);
   const r = await runFsdr(['--config', cfg, 'drill', 'tabletop', '--format', 'pdf']);
   assert.equal(r.code, 2);
+});
+
+test('runbook --format html --out: a config path with < is escaped; an unreachable repository is named, the runbook still comes out', async () => {
+  const odd = ws.writeConfig({
+    repositories: { primary: { type: 'fs', path: ws.repoDir }, standby: { type: 'fs', path: join(ws.dir, 'no-such-repo') } },
+    encryption: { masterKey: `file:${ws.keyFile}` },
+  }, 'fs<dr>.yaml');
+  const out = join(ws.dir, 'runbook.html');
+  await fsdrOk(['--config', odd, 'runbook', '--format', 'html', '--out', out]);
+  const html = readFileSync(out, 'utf8');
+  assert.ok(html.startsWith('<!doctype html>'));
+  assert.ok(!html.includes('fs<dr>'));
+  assert.ok(html.includes(`--config &#39;${ws.dir}/fs&lt;dr&gt;.yaml&#39; restore --pgdata &lt;NEW_PGDATA&gt;`), 'quoted for the shell, then escaped');
+  assert.match(html, /standby: UNREACHABLE \(/);
+  assert.match(html, /3\. Region failure: restore from the standby repository \(standby\)/);
 });
