@@ -120,7 +120,9 @@ test('drill tabletop records evidence with its participants, listed by drill lis
   assert.equal(prepared.checks.held, false);
 
   const list = JSON.parse(await fsdrOk(['--config', cfg, 'drill', 'list', '--json']));
-  assert.deepEqual(list.map((d: { id: string; kind: string; participants?: string[] }) => [d.id, d.kind, d.participants]), [[e.id, 'tabletop', ['ana', 'bo']], [prepared.id, 'tabletop', []]]);
+  // Two runs within one second order by their random id part: compare as a set.
+  const byId = (a: unknown[], b: unknown[]) => String(a[0]).localeCompare(String(b[0]));
+  assert.deepEqual(list.map((d: { id: string; kind: string; participants?: string[] }) => [d.id, d.kind, d.participants]).sort(byId), [[e.id, 'tabletop', ['ana', 'bo']], [prepared.id, 'tabletop', []]].sort(byId));
   assert.match(await fsdrOk(['--config', cfg, 'drill', 'list']), /tabletop .* participants ana,bo/);
   assert.match(await fsdrOk(['--config', cfg, 'drill', 'show', e.id]), /participants: ana, bo/);
   const agenda = await fsdrOk(['--config', cfg, 'drill', 'tabletop', '--format', 'md', '--participants', 'ana']);
@@ -143,4 +145,8 @@ test('runbook --format html --out: a config path with < is escaped; an unreachab
   assert.ok(html.includes(`--config &#39;${ws.dir}/fs&lt;dr&gt;.yaml&#39; restore --pgdata &lt;NEW_PGDATA&gt;`), 'quoted for the shell, then escaped');
   assert.match(html, /standby: UNREACHABLE \(/);
   assert.match(html, /3\. Region failure: restore from the standby repository \(standby\)/);
+  // Tabletop evidence goes only into an initialised repository.
+  const r = await runFsdr(['--config', odd, 'drill', 'tabletop', '--repo', 'standby']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /could not be recorded: .*not initialised/);
 });

@@ -73,6 +73,8 @@ export async function runTabletop(cfg: Config, opts: TabletopOptions = {}): Prom
   };
   const repo = await Repository.open(cfg, repoName);
   try {
+    // Evidence belongs in a repository bound to the cluster, never in a directory that merely exists.
+    await repo.readInfo();
     await repo.drills.write(evidence);
   } catch (err) {
     throw new FsdrError('FSDR_DRILL_EVIDENCE', `tabletop ${evidence.id} could not be recorded: ${describeError(err)}`, { hint: 'fix the repository and run it again' });

@@ -36,6 +36,8 @@ async function drillState(cfg: Config): Promise<DrillState[]> {
   let repo: Repository | undefined;
   try {
     repo = await Repository.open(cfg, 'primary');
+    // An uninitialised or unauthentic repository has no drills "on record": say nothing rather than that.
+    await repo.readInfo();
     const out: DrillState[] = [];
     for (const kind of DRILL_KINDS) {
       const { last } = await repo.drills.latest(kind);
