@@ -5,8 +5,8 @@ import type { Config } from '../config/load.js';
 import { drillStartOf } from '../repository/drill-catalog.js';
 import type { Repository } from '../repository/repository.js';
 
-export type JobName = 'backup' | 'dump' | 'expire' | 'replicate' | 'verify' | 'drill-verify';
-export const JOB_NAMES: JobName[] = ['backup', 'dump', 'expire', 'replicate', 'verify', 'drill-verify'];
+export type JobName = 'backup' | 'dump' | 'expire' | 'replicate' | 'verify' | 'drill-verify' | 'drill-tabletop';
+export const JOB_NAMES: JobName[] = ['backup', 'dump', 'expire', 'replicate', 'verify', 'drill-verify', 'drill-tabletop'];
 
 /** Each job's cron from the config; jobs that cannot run in this deployment are off. */
 export function jobSchedules(cfg: Pick<Config, 'schedule' | 'cluster' | 'repositories'>): Record<JobName, string> {
@@ -20,6 +20,7 @@ export function jobSchedules(cfg: Pick<Config, 'schedule' | 'cluster' | 'reposit
     verify: s.verify,
     // Needs only the repository and PostgreSQL binaries, not the cluster: a standby-region host can run it.
     'drill-verify': s.drillVerify,
+    'drill-tabletop': s.drillTabletop,
   };
 }
 
@@ -122,6 +123,20 @@ export function buildJobs(cfg: Config, repo: Repository): Record<JobName, Job> {
       // A failed drill took effect too (its evidence is the record); retries cover transient failures.
       lastEffect: async () => {
         const ids = await repo.drills.ids('verify');
+        return ids.length ? drillStartOf(ids[ids.length - 1]!) : undefined;
+      },
+    },
+    'drill-tabletop': {
+      name: 'drill-tabletop',
+      // Prepares the month's agenda and records it with nobody listed: the evidence says prepared,
+      // not held, until someone runs it with --participants.
+      run: async () => {
+        const { runTabletop } = await import('../commands/drill/tabletop.js');
+        const e = await runTabletop(cfg, {});
+        return { id: e.id, result: e.result, participants: e.participants };
+      },
+      lastEffect: async () => {
+        const ids = await repo.drills.ids('tabletop');
         return ids.length ? drillStartOf(ids[ids.length - 1]!) : undefined;
       },
     },

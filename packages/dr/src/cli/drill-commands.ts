@@ -1,5 +1,5 @@
-// CLI verbs for drills: drill verify (a real restore test with evidence), drill list, drill show.
-import type { Command } from 'commander';
+// CLI verbs for drills: drill verify (a real restore test with evidence), drill tabletop, drill list, drill show.
+import { Option, type Command } from 'commander';
 import { FsdrError } from '../errors.js';
 import { action } from './exit.js';
 import { cfgOf, print } from './shared.js';
@@ -23,6 +23,19 @@ export function addDrillCommands(program: Command): void {
       if (e.failure) {
         throw new FsdrError('FSDR_DRILL_FAILED', `drill ${e.id} failed at step ${e.failure.step}${e.failure.object ? ` (${e.failure.object})` : ''}: ${e.failure.message}`, { hint: `the evidence is in the repository: fsdr drill show ${e.id}` });
       }
+    }));
+  drill
+    .command('tabletop')
+    .description('the monthly tabletop exercise: each scenario of the plan with the exact commands for this deployment, what is at risk now, questions for the team; recorded as drill evidence with who took part')
+    .option('--participants <names>', 'who took part, comma-separated (none: prepared, not yet held)')
+    .option('--repo <name>', 'repository the evidence goes to', 'primary')
+    .addOption(new Option('--format <format>', 'text (a summary) or md (the full agenda)').choices(['text', 'md']).default('text'))
+    .option('--json', 'print the evidence as JSON')
+    .addHelpText('after', '\nExamples:\n  fsdr drill tabletop --format md > agenda.md\n  fsdr drill tabletop --participants "ana,bo,chen"\n')
+    .action(action(async (o: { participants?: string; repo: string; format: 'text' | 'md'; json?: boolean }, cmd: Command) => {
+      const { runTabletop, formatTabletop } = await import('../commands/drill/tabletop.js');
+      const e = await runTabletop(cfgOf(cmd), { participants: o.participants?.split(','), repository: o.repo });
+      print(!!o.json, e, () => formatTabletop(e, o.format === 'md'));
     }));
   drill
     .command('list')

@@ -7,6 +7,7 @@ import { AS_OF_HELP, cfgOf, parseAsOf, print } from './shared.js';
 import { addAgentCommand, addDumpCommands, addExpireCommand, addReplicateCommand } from './dump-commands.js';
 import { addDrillCommands } from './drill-commands.js';
 import { addDnsCommands } from './dns-commands.js';
+import { addRunbookCommand } from './runbook-commands.js';
 
 export function buildProgram(): Command {
   const program = new Command('fsdr')
@@ -127,6 +128,7 @@ export function buildProgram(): Command {
   addReplicateCommand(program);
   addExpireCommand(program);
   addDrillCommands(program);
+  addRunbookCommand(program);
   addAgentCommand(program);
   addDnsCommands(program);
   return program;

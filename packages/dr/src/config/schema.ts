@@ -144,6 +144,8 @@ export const configSchema = z.strictObject({
       verify: cron.default('0 5 * * 0'),
       // The plan's weekly automated backup verification: a real restore of the latest backup.
       drillVerify: cron.default('0 6 * * 0'),
+      // The plan's monthly tabletop: the agent prepares the agenda on the 1st (evidence without participants).
+      drillTabletop: cron.default('0 9 1 * *'),
     })
     .prefault({}),
   drill: z

@@ -7,8 +7,8 @@ import { IntegrityError } from '../errors.js';
 import { DRILL_PREFIX, drillEvidenceKey, parseDrillEvidenceKey } from './layout.js';
 import type { ObjectStore } from './object-store.js';
 
-export type DrillKind = 'verify';
-export const DRILL_KINDS: DrillKind[] = ['verify'];
+export type DrillKind = 'verify' | 'tabletop';
+export const DRILL_KINDS: DrillKind[] = ['verify', 'tabletop'];
 
 export interface DrillStep {
   name: string;
@@ -26,6 +26,8 @@ export interface DrillEvidence {
   host: string;
   repository: string;
   fsdrVersion: string;
+  /** tabletop: who took part; empty when the agent prepared it and nobody has held it yet */
+  participants?: string[];
   /** of the restored instance; undefined when no instance came up */
   postgresVersion?: string;
   steps: DrillStep[];

@@ -214,3 +214,28 @@ test('the weekly backup verification drill (drill-verify) runs once a week by de
   assert.equal(idle.runs, 0);
   assert.equal(s3.state.has('drill-verify'), false);
 });
+
+test('the tabletop (drill-tabletop) is prepared monthly by default, the 1st at 09:00 UTC, and can be turned off', async () => {
+  const base = { repositories: { primary: { type: 'fs', path: '/x' } }, encryption: { masterKey: 'env:K' } };
+  const schedules = jobSchedules(validateConfig(base));
+  assert.equal(schedules['drill-tabletop'], '0 9 1 * *');
+  const jobs = JOB_NAMES.map((n) => fakeJob(n, '2026-12-01T09:00:30Z'));
+  const tabletop = jobs.find((j) => j.name === 'drill-tabletop')!;
+  const s = new Scheduler(jobs, schedules, leases(), 'a');
+  await s.catchUp(at('2026-12-01T12:00:00Z'));
+  assert.equal(tabletop.runs, 0);
+  const fired: string[] = [];
+  // Three months of a ticking agent, one tick an hour.
+  for (let t = Date.parse('2026-12-01T12:00:00Z'); t <= Date.parse('2027-03-01T12:00:00Z'); t += 3600_000) {
+    const before = tabletop.runs;
+    await Promise.all(s.tick(new Date(t)));
+    if (tabletop.runs > before) fired.push(new Date(t).toISOString());
+  }
+  assert.deepEqual(fired, ['2027-01-01T09:00:00.000Z', '2027-02-01T09:00:00.000Z', '2027-03-01T09:00:00.000Z']);
+  assert.equal(s.state.get('drill-tabletop')!.nextRun, '2027-04-01T09:00:00.000Z');
+
+  const never = fakeJob('drill-tabletop');
+  await Promise.all(await new Scheduler([never], schedules, leases(), 'b').catchUp(at('2026-12-15T00:00:00Z')));
+  assert.equal(never.runs, 1, 'never prepared: overdue at start');
+  assert.equal(jobSchedules(validateConfig({ ...base, schedule: { drillTabletop: 'off' } }))['drill-tabletop'], 'off');
+});

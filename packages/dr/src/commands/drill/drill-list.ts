@@ -14,12 +14,14 @@ export interface DrillSummary {
   failure?: DrillEvidence['failure'];
   rtoSeconds?: number;
   rpoExposureSeconds?: number;
+  participants?: string[];
 }
 
 export function summarise(e: DrillEvidence): DrillSummary {
   return {
     id: e.id, kind: e.kind, startTime: e.startTime, endTime: e.endTime, seconds: (Date.parse(e.endTime) - Date.parse(e.startTime)) / 1000,
     result: e.result, failure: e.failure, rtoSeconds: e.rtoSeconds, rpoExposureSeconds: e.rpoExposureSeconds,
+    ...(e.participants ? { participants: e.participants } : {}),
   };
 }
 

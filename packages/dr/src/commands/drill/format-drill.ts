@@ -16,6 +16,7 @@ export function formatDrill(e: DrillEvidence): string {
   return [
     `drill ${e.id} (${e.kind}) on ${e.host}, repository ${e.repository}: ${e.result === 'ok' ? 'PASSED' : 'FAILED'}`,
     `  ${e.startTime} .. ${e.endTime}; fsdr ${e.fsdrVersion}${e.postgresVersion ? `, PostgreSQL ${e.postgresVersion}` : ''}`,
+    ...(e.participants ? [`  participants: ${e.participants.length ? e.participants.join(', ') : 'none (prepared, not held)'}`] : []),
     ...e.steps.map(stepLine),
     ...(rows.length ? [`  rows: ${rows.map((t) => `${t.database}.${t.table}=${t.rows}${t.method === 'count' ? '' : '~'}`).join(', ')}`] : []),
     ...(point?.recovered ? [`  recovered to LSN ${point.recovered.endOfRecovery ?? point.recovered.lsn} (last commit ${point.recovered.time ?? 'none'}), new timeline ${point.recovered.timeline}; archive ends in ${point.archiveEnd?.lastSegment ?? '?'}`] : []),
@@ -26,5 +27,5 @@ export function formatDrill(e: DrillEvidence): string {
 
 export function formatDrillList(list: DrillSummary[]): string {
   if (!list.length) return 'no drills yet (fsdr drill verify runs one)';
-  return list.map((d) => `${d.id}  ${d.kind.padEnd(8)} ${d.result === 'ok' ? 'ok    ' : 'FAILED'} ${secs(d.seconds).padStart(8)}  RTO ${secs(d.rtoSeconds)}${d.failure ? `  ${d.failure.step}: ${d.failure.object ?? d.failure.message}` : ''}`).join('\n');
+  return list.map((d) => `${d.id}  ${d.kind.padEnd(8)} ${d.result === 'ok' ? 'ok    ' : 'FAILED'} ${secs(d.seconds).padStart(8)}  ${d.participants ? `participants ${d.participants.join(',') || '(none yet)'}` : `RTO ${secs(d.rtoSeconds)}`}${d.failure ? `  ${d.failure.step}: ${d.failure.object ?? d.failure.message}` : ''}`).join('\n');
 }
