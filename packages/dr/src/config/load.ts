@@ -42,6 +42,8 @@ export function formatIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_union' && 'discriminator' in issue) {
     return `${path}.type: expected "fs" or "s3"`;
   }
+  // A bad record key (stack.keys.Prod): say what a key must look like, not "Invalid key in record".
+  if (issue.code === 'invalid_key' && issue.issues[0]) return `${path}: ${issue.issues[0].message}`;
   const msg = issue.message.replace(/^Invalid input: /, '');
   return `${path || '(root)'}: ${msg}`;
 }
