@@ -6,6 +6,7 @@ import { addBackupCommands, addDemoCommand } from './backup-commands.js';
 import { AS_OF_HELP, cfgOf, parseAsOf, print } from './shared.js';
 import { addAgentCommand, addDumpCommands, addExpireCommand, addReplicateCommand } from './dump-commands.js';
 import { addDrillCommands } from './drill-commands.js';
+import { addGoldenCommands } from './golden-commands.js';
 
 export function buildProgram(): Command {
   const program = new Command('fsdr')
@@ -126,6 +127,7 @@ export function buildProgram(): Command {
   addReplicateCommand(program);
   addExpireCommand(program);
   addDrillCommands(program);
+  addGoldenCommands(program);
   addAgentCommand(program);
   return program;
 }
