@@ -1,17 +1,18 @@
 // fsdr golden capture|list|show against real PostgreSQL 15 and the real FeatureSignals server on
 // a database of the archiving cluster: the capture is an encoded object under drills/golden/ with
 // the cluster's LSN, equal to a direct recordFromServer; a rejected key or a server that is down
-// is one line naming the cause, and nothing is written.
+// is one line naming the cause, and nothing is written. The agent captures after its backup.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PostgresHandle } from '@featuresignals/testkit';
 import { recordFromServer } from '@featuresignals/server';
 import { archivingCluster } from '../helpers/cluster.js';
-import { fsdrOk, makeWorkspace, runFsdr, type Workspace } from '../helpers/fsdr.js';
+import { FSDR_BIN, fsdrOk, makeWorkspace, runFsdr, type Workspace } from '../helpers/fsdr.js';
 import { seedProject, startFeatureSignals, type FeatureSignals, type SeededProject } from '../helpers/featuresignals.js';
-import { freePort } from '@featuresignals/testkit';
+import { freePort, waitUntil } from '@featuresignals/testkit';
 
 let ws: Workspace;
 let pg: PostgresHandle;
@@ -21,7 +22,7 @@ let cfg: string;
 let doc: Record<string, unknown>;
 
 const goldenDir = () => join(ws.repoDir, 'drills', 'golden');
-const captures = () => (existsSync(goldenDir()) ? readdirSync(goldenDir()).filter((f) => f.endsWith('.json')) : []);
+const captures = () => (existsSync(goldenDir()) ? readdirSync(goldenDir()).filter((f) => f.endsWith('.json')).sort() : []);
 
 /** A config with this stack section (the archiving cluster's config otherwise). */
 function withStack(stack: Record<string, unknown>, name: string): string {
@@ -114,4 +115,34 @@ test('a server that is down fails the capture naming it unreachable; nothing is 
   const none = await runFsdr(['--config', ws.writeConfig(doc, 'no-stack.yaml'), 'golden', 'capture']);
   assert.equal(none.code, 2);
   assert.match(none.stderr, /stack: required for fsdr golden capture/);
+});
+
+test('the agent captures a golden set after its backup, and the capture is in the backup job\'s summary', async () => {
+  const before = captures();
+  const port = await freePort();
+  const TOKEN = 'golden-agent-token';
+  // The backup has never run (overdue at start); the hourly golden job is off so only the backup captures.
+  const agentCfg = ws.writeConfig({
+    ...doc, stack: { url: fs.url, keys: { prod: 'env:FS_PROD_KEY' } },
+    schedule: { backup: '0 3 * * *', dump: 'off', expire: 'off', verify: 'off', replicate: 'off', drillVerify: 'off', golden: 'off' },
+    agent: { listen: `127.0.0.1:${port}`, token: 'env:FSDR_AGENT_TOKEN' },
+  }, 'agent.yaml');
+  const agent: ChildProcess = spawn(process.execPath, [FSDR_BIN, '--config', agentCfg, 'agent'], { env: { ...process.env, FS_PROD_KEY: seeded.keys.prod!, FSDR_AGENT_TOKEN: TOKEN }, stdio: ['ignore', 'ignore', 'ignore'] });
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    const backup = await waitUntil(async () => {
+      const res = await fetch(`${url}/status`, { headers: { authorization: `Bearer ${TOKEN}` } }).catch(() => undefined);
+      const j = res?.ok ? ((await res.json()) as any).jobs.find((x: any) => x.name === 'backup') : undefined;
+      return j?.lastRun?.finishedAt ? j : undefined;
+    }, 120_000, 'the agent\'s backup');
+    assert.equal(backup.lastRun.ok, true, JSON.stringify(backup.lastRun));
+    const id = backup.lastRun.summary.golden?.id;
+    assert.ok(id, JSON.stringify(backup.lastRun.summary));
+    assert.deepEqual(captures(), [...before, `${id}.json`].sort());
+    const shown = JSON.parse(await fsdrOk(['--config', cfg, 'golden', 'show', id, '--json']));
+    assert.deepEqual(Object.keys(shown.envs), ['prod']);
+  } finally {
+    agent.kill('SIGTERM');
+    await new Promise((r) => agent.once('exit', r));
+  }
 });
