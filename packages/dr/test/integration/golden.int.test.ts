@@ -146,3 +146,21 @@ test('the agent captures a golden set after its backup, and the capture is in th
     await new Promise((r) => agent.once('exit', r));
   }
 });
+
+test('a server on another cluster than the repository\'s is refused; nothing is written', async () => {
+  const before = captures();
+  const { startPostgres } = await import('@featuresignals/testkit');
+  const other = await startPostgres();
+  const elsewhere = await startFeatureSignals(other);
+  try {
+    const k = await seedProject(elsewhere, other);
+    const wrong = withStack({ url: elsewhere.url, keys: { prod: 'env:FS_PROD_KEY' } }, 'elsewhere.yaml');
+    const r = await runFsdr(['--config', wrong, 'golden', 'capture'], { FS_PROD_KEY: k.keys.prod! });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^fsdr: the server at http:\/\/\S+ serves prod from database \d+, not from cluster \d+ \(cluster\.connection\)/);
+    assert.deepEqual(captures(), before);
+  } finally {
+    await elsewhere.close();
+    await other.stop();
+  }
+});
