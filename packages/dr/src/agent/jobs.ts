@@ -2,14 +2,17 @@
 // (the newest backup, dump or record), so a job missed while the agent was down is seen as overdue.
 import { Readable } from 'node:stream';
 import type { Config } from '../config/load.js';
+import { describeError } from '../errors.js';
 import { drillStartOf } from '../repository/drill-catalog.js';
+import { goldenTimeOf } from '../repository/golden-catalog.js';
 import type { Repository } from '../repository/repository.js';
+import { log } from '../util/log.js';
 
-export type JobName = 'backup' | 'dump' | 'expire' | 'replicate' | 'verify' | 'drill-verify' | 'drill-tabletop';
-export const JOB_NAMES: JobName[] = ['backup', 'dump', 'expire', 'replicate', 'verify', 'drill-verify', 'drill-tabletop'];
+export type JobName = 'backup' | 'dump' | 'expire' | 'replicate' | 'verify' | 'drill-verify' | 'drill-tabletop' | 'golden';
+export const JOB_NAMES: JobName[] = ['backup', 'dump', 'expire', 'replicate', 'verify', 'drill-verify', 'drill-tabletop', 'golden'];
 
 /** Each job's cron from the config; jobs that cannot run in this deployment are off. */
-export function jobSchedules(cfg: Pick<Config, 'schedule' | 'cluster' | 'repositories'>): Record<JobName, string> {
+export function jobSchedules(cfg: Pick<Config, 'schedule' | 'cluster' | 'repositories' | 'stack'>): Record<JobName, string> {
   const s = cfg.schedule;
   const hasReplica = Object.keys(cfg.repositories).length > 1;
   return {
@@ -21,7 +24,22 @@ export function jobSchedules(cfg: Pick<Config, 'schedule' | 'cluster' | 'reposit
     // Needs only the repository and PostgreSQL binaries, not the cluster: a standby-region host can run it.
     'drill-verify': s.drillVerify,
     'drill-tabletop': s.drillTabletop,
+    // Captures go through the FeatureSignals server: without a stack section there is none to ask.
+    golden: cfg.stack ? s.golden : 'off',
   };
+}
+
+/** A golden capture after a backup, so every backup has one beside it; never fails the backup. */
+async function goldenAfterBackup(cfg: Config): Promise<{ id: string } | { error: string } | undefined> {
+  if (!cfg.stack) return undefined;
+  try {
+    const { runGoldenCapture } = await import('../commands/golden/golden.js');
+    return { id: (await runGoldenCapture(cfg)).id };
+  } catch (err) {
+    const error = describeError(err);
+    log().warn({ job: 'backup', error }, 'golden capture after the backup failed (the backup itself succeeded)');
+    return { error };
+  }
 }
 
 export interface Job {
@@ -58,7 +76,7 @@ export function buildJobs(cfg: Config, repo: Repository): Record<JobName, Job> {
       run: async () => {
         const { runBackup } = await import('../commands/backup/backup.js');
         const m = await runBackup(cfg, { type: cfg.schedule.backupType, processes: cfg.backup.processes, bundleBytes: cfg.backup.bundleSizeMiB * 1048576, quiet: true });
-        return { id: m.id, bytes: m.totals.bytes, storedBytes: m.totals.storedBytes };
+        return { id: m.id, bytes: m.totals.bytes, storedBytes: m.totals.storedBytes, golden: await goldenAfterBackup(cfg) };
       },
       lastEffect: async () => {
         const ids = await repo.backups.ids();
@@ -138,6 +156,19 @@ export function buildJobs(cfg: Config, repo: Repository): Record<JobName, Job> {
       lastEffect: async () => {
         const ids = await repo.drills.ids('tabletop');
         return ids.length ? drillStartOf(ids[ids.length - 1]!) : undefined;
+      },
+    },
+    golden: {
+      name: 'golden',
+      run: async () => {
+        const { runGoldenCapture, summariseGolden } = await import('../commands/golden/golden.js');
+        const s = summariseGolden(await runGoldenCapture(cfg));
+        return { id: s.id, fingerprint: s.fingerprint, lsn: s.lsn, envs: Object.fromEntries(Object.entries(s.envs).map(([env, e]) => [env, e.version])) };
+      },
+      // The newest capture, whichever job took it (a capture after a backup counts too).
+      lastEffect: async () => {
+        const ids = await repo.golden.ids();
+        return ids.length ? goldenTimeOf(ids[ids.length - 1]!) : undefined;
       },
     },
   };

@@ -44,6 +44,8 @@ export function formatIssue(issue: z.core.$ZodIssue): string {
     const at = issue.path.at(-1) === 'type' ? path : `${path}.type`;
     return `${at}: expected ${issue.path[0] === 'dns' ? '"rfc2136" or "route53"' : '"fs" or "s3"'}`;
   }
+  // A bad record key (stack.keys.Prod): say what a key must look like, not "Invalid key in record".
+  if (issue.code === 'invalid_key' && issue.issues[0]) return `${path}: ${issue.issues[0].message}`;
   const msg = issue.message.replace(/^Invalid input: /, '');
   return `${path || '(root)'}: ${msg}`;
 }

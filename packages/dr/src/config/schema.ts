@@ -87,6 +87,40 @@ const route53Provider = z.strictObject({
 
 export const dnsProviderSchema = z.discriminatedUnion('type', [rfc2136Provider, route53Provider]);
 
+/** {{NAME}} placeholders a stack start command may use; filled in when fsdr starts the stack. */
+export const STACK_PLACEHOLDERS = ['DATABASE_URL'];
+
+const templated = z.string().superRefine((v, ctx) => {
+  for (const m of v.matchAll(/\{\{([^}]*)\}\}/g)) {
+    if (!STACK_PLACEHOLDERS.includes(m[1]!)) ctx.addIssue({ code: 'custom', message: `unknown placeholder {{${m[1]}}}; available: ${STACK_PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')}` });
+  }
+});
+
+// FeatureSignals keys and slugs: ^[a-z0-9][a-z0-9_-]{0,127}$ (workload §1.4).
+const envSlug = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,127}$/, 'expected an environment slug (a-z, 0-9, _ and -)');
+const secretRef = z.string().regex(SECRET_REF, 'expected env:NAME or file:/path (never the secret itself)');
+const urlPath = z.string().regex(/^\/[^\s?#]*$/, 'expected a path starting with /');
+
+// How FeatureSignals runs beside the database. Checks speak only the public API real SDKs call
+// (evaluation endpoints with X-API-Key, /health, /ready), so they work against a real deployment.
+const stack = z.strictObject({
+  // The server's base URL, as the SDKs are configured with it.
+  url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
+  // A server API key per environment slug: the golden set is captured through these environments.
+  keys: z.record(envSlug, secretRef).refine((k) => Object.keys(k).length > 0, 'expected at least one environment: { prod: env:FS_PROD_KEY }'),
+  // How `fsdr recover` starts the server on a restored database (argv, no shell; {{DATABASE_URL}}
+  // is filled in). Secrets for its environment go in secretEnv as references, never inline.
+  start: z
+    .strictObject({
+      command: z.array(templated).min(1),
+      env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), templated).default({}),
+      secretEnv: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), secretRef).default({}),
+    })
+    .optional(),
+  readyPath: urlPath.default('/ready'),
+  healthPath: urlPath.default('/health'),
+});
+
 export const configSchema = z.strictObject({
   cluster: z
     .strictObject({
@@ -146,8 +180,11 @@ export const configSchema = z.strictObject({
       drillVerify: cron.default('0 6 * * 0'),
       // The plan's monthly tabletop: the agent prepares the agenda on the 1st (evidence without participants).
       drillTabletop: cron.default('0 9 1 * *'),
+      // Golden evaluation captures through the live server (off without a stack section).
+      golden: cron.default('0 * * * *'),
     })
     .prefault({}),
+  stack: stack.optional(),
   drill: z
     .strictObject({
       // Where drills put the temporary data directory of the restored copy (default: os.tmpdir()).
@@ -195,6 +232,7 @@ export const configSchema = z.strictObject({
 
 export type FileConfig = z.infer<typeof configSchema>;
 export type RepositoryConfig = z.infer<typeof repositorySchema>;
+export type StackConfig = z.infer<typeof stack>;
 export type S3RepositoryConfig = z.infer<typeof s3Repository>;
 export type DnsProviderConfig = z.infer<typeof dnsProviderSchema>;
 export type Rfc2136ProviderConfig = z.infer<typeof rfc2136Provider>;

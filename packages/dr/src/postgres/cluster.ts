@@ -105,3 +105,23 @@ export function clientConnection(url: string, database?: string, applicationName
   const env = { ...process.env, ...(password ? { PGPASSWORD: password } : {}), ...(applicationName ? { PGAPPNAME: applicationName } : {}) };
   return { url: u.toString(), env };
 }
+
+export interface WalPosition {
+  lsn: string;
+  timeline: number;
+  inRecovery: boolean;
+}
+
+/**
+ * Where the cluster's WAL is now: pg_current_wal_lsn() and its timeline on a primary (from the
+ * WAL file name: pg_control_checkpoint() lags after a promotion); the replayed LSN on a standby.
+ */
+export async function readWalPosition(client: pg.Client): Promise<WalPosition> {
+  const r = await client.query<{ rec: boolean; lsn: string; walfile: string | null; cptli: number }>(`
+    SELECT pg_is_in_recovery() AS rec,
+           (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text AS lsn,
+           CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_walfile_name(pg_current_wal_lsn()) END AS walfile,
+           (SELECT timeline_id FROM pg_control_checkpoint()) AS cptli`);
+  const row = r.rows[0]!;
+  return { lsn: row.lsn, timeline: row.walfile ? parseInt(row.walfile.slice(0, 8), 16) : row.cptli, inRecovery: row.rec };
+}

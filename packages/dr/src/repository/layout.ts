@@ -56,7 +56,7 @@ export async function anyUnder(storage: Storage, prefix: string): Promise<boolea
   return false;
 }
 
-/** drills/<id>.json: one drill's evidence (written once). Golden captures will sit deeper (drills/golden/…). */
+/** drills/<id>.json: one drill's evidence (written once). Golden captures sit deeper (drills/golden/…). */
 export const DRILL_PREFIX = 'drills/';
 
 export function drillEvidenceKey(id: string): string {
@@ -66,5 +66,17 @@ export function drillEvidenceKey(id: string): string {
 /** The drill id of an evidence key, or undefined for any other key (including deeper ones). */
 export function parseDrillEvidenceKey(key: string): string | undefined {
   const m = /^drills\/([^/]+)\.json$/.exec(key);
+  return m ? m[1] : undefined;
+}
+
+/** drills/golden/<id>.json: one golden evaluation capture (written once). */
+export const GOLDEN_PREFIX = `${DRILL_PREFIX}golden/`;
+
+export function goldenCaptureKey(id: string): string {
+  return `${GOLDEN_PREFIX}${id}.json`;
+}
+
+export function parseGoldenCaptureKey(key: string): string | undefined {
+  const m = /^drills\/golden\/([^/]+)\.json$/.exec(key);
   return m ? m[1] : undefined;
 }

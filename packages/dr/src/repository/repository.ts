@@ -15,6 +15,7 @@ import { WalArchive } from './wal-archive.js';
 import { BackupCatalog } from './backup-catalog.js';
 import { DumpCatalog } from './dump-catalog.js';
 import { DrillCatalog } from './drill-catalog.js';
+import { GoldenCatalog } from './golden-catalog.js';
 import { ExpireJournal } from './expire-journal.js';
 import { scanVersions, suspicious, tamperedError, type VersionScan } from './tampering.js';
 
@@ -24,6 +25,7 @@ export class Repository {
   readonly backups: BackupCatalog;
   readonly dumps: DumpCatalog;
   readonly drills: DrillCatalog;
+  readonly golden: GoldenCatalog;
   readonly expireJournal: ExpireJournal;
   private info?: RepoInfo;
 
@@ -33,6 +35,7 @@ export class Repository {
     this.backups = new BackupCatalog(this.objects);
     this.dumps = new DumpCatalog(this.objects);
     this.drills = new DrillCatalog(this.objects);
+    this.golden = new GoldenCatalog(this.objects);
     this.expireJournal = new ExpireJournal(this.objects);
   }
 

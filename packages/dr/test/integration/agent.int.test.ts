@@ -77,7 +77,9 @@ test('two agents, one overdue backup: exactly one backup is taken; the API, metr
   assert.equal((await get(`${a}/metrics`, 'wrong')).status, 401);
   const metrics = await (await get(`${a}/metrics`, TOKEN)).text();
   assert.match(metrics, /fsdr_wal_archive_age_seconds \d/);
-  assert.match(metrics, /fsdr_replication_lag_seconds\{replica="standby"\} [1-9]/, 'the never-replicated standby lags');
+  // Positive, not ">= 1": the monitor may measure within a second of the first object's write.
+  const lag = Number(/fsdr_replication_lag_seconds\{replica="standby"\} (\S+)/.exec(metrics)?.[1]);
+  assert.ok(lag > 0, `the never-replicated standby lags (${lag})`);
   assert.match(metrics, /fsdr_objective_exposure_seconds\{scenario="database_corruption",objective="rpo"\}/);
   assert.match(metrics, /fsdr_repository_free_bytes\{repository="primary"\} \d/);
 

@@ -149,3 +149,39 @@ test('dns providers: defaults (TTL 60, hmac-sha256, timeouts), secrets only as r
   rejects(good + dns + '  ttl: 0\n', /dns\.ttl/);
   rejects(good + dns.replace('providers:', 'providrs:'), /dns\.providrs: unknown key/);
 });
+
+const stack = `
+stack:
+  url: http://127.0.0.1:8080
+  keys: { prod: env:FS_PROD_KEY, staging: "file:/etc/fsdr/staging.key" }
+`;
+
+test('stack: url and keys load with the documented defaults; keys stay references in printed configs', () => {
+  process.env.FSDR_TEST_KEY = KEY;
+  const cfg = loadConfig(write('stack.yaml', good + stack));
+  assert.deepEqual(cfg.stack, { url: 'http://127.0.0.1:8080', keys: { prod: 'env:FS_PROD_KEY', staging: 'file:/etc/fsdr/staging.key' }, readyPath: '/ready', healthPath: '/health' });
+  assert.equal(cfg.schedule.golden, '0 * * * *');
+  assert.equal(loadConfig(write('nostack.yaml', good)).stack, undefined);
+  assert.match(JSON.stringify(redactedConfig(cfg)), /env:FS_PROD_KEY/);
+  const start = `  start:\n    command: [node, server.js, "--db={{DATABASE_URL}}"]\n    env: { DATABASE_URL: "{{DATABASE_URL}}", PORT: "8081" }\n    secretEnv: { ENCRYPTION_MASTER_KEY: env:FS_PEPPER }\n  readyPath: /readyz\n`;
+  const full = loadConfig(write('start.yaml', good + stack + start)).stack!;
+  assert.deepEqual(full.start, { command: ['node', 'server.js', '--db={{DATABASE_URL}}'], env: { DATABASE_URL: '{{DATABASE_URL}}', PORT: '8081' }, secretEnv: { ENCRYPTION_MASTER_KEY: 'env:FS_PEPPER' } });
+  assert.equal(full.readyPath, '/readyz');
+});
+
+test('stack: every mistake is one line naming the key', () => {
+  rejects(good + stack.replace('http://127.0.0.1:8080', 'ftp://x'), /stack\.url: expected an http:\/\/ or https:\/\/ URL/);
+  rejects(good + stack.replace('http://127.0.0.1:8080', 'not a url'), /stack\.url/);
+  rejects(good + 'stack: { keys: { prod: env:K } }\n', /stack\.url/);
+  rejects(good + 'stack: { url: "http://x" }\n', /stack\.keys/);
+  rejects(good + 'stack: { url: "http://x", keys: {} }\n', /stack\.keys: expected at least one environment/);
+  rejects(good + stack.replace('env:FS_PROD_KEY', 'fs_srv_0123456789abcdef'), /stack\.keys\.prod: expected env:NAME or file:\/path \(never the secret itself\)/);
+  rejects(good + stack.replace('prod:', 'Prod Env:'), /stack\.keys\.Prod Env: expected an environment slug/);
+  rejects(good + stack + '  readyPath: ready\n', /stack\.readyPath: expected a path starting with \//);
+  rejects(good + stack + '  helthPath: /h\n', /stack\.helthPath: unknown key/);
+  rejects(good + stack + '  start: { command: [] }\n', /stack\.start\.command/);
+  rejects(good + stack + '  start: { command: [run, "{{DATABSE_URL}}"] }\n', /stack\.start\.command\.1: unknown placeholder \{\{DATABSE_URL\}\}/);
+  rejects(good + stack + '  start: { command: [run], secretEnv: { PEPPER: abc } }\n', /stack\.start\.secretEnv\.PEPPER: expected env:NAME or file:\/path/);
+  rejects(good + stack + '  start: { command: [run], env: { "BAD-NAME": x } }\n', /stack\.start\.env\.BAD-NAME: expected an environment variable name/);
+  rejects(good + 'schedule: { golden: "every hour" }\n' , /schedule\.golden: invalid cron/);
+});

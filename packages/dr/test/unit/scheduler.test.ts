@@ -239,3 +239,33 @@ test('the tabletop (drill-tabletop) is prepared monthly by default, the 1st at 0
   assert.equal(never.runs, 1, 'never prepared: overdue at start');
   assert.equal(jobSchedules(validateConfig({ ...base, schedule: { drillTabletop: 'off' } }))['drill-tabletop'], 'off');
 });
+
+test('golden captures run hourly by default once a stack is configured, and are off without one', async () => {
+  const base = { repositories: { primary: { type: 'fs', path: '/x' } }, encryption: { masterKey: 'env:K' } };
+  const stack = { url: 'http://127.0.0.1:8080', keys: { prod: 'env:FS_PROD_KEY' } };
+  assert.equal(jobSchedules(validateConfig(base)).golden, 'off', 'no server to capture through');
+  const schedules = jobSchedules(validateConfig({ ...base, stack }));
+  assert.equal(schedules.golden, '0 * * * *');
+  const golden = fakeJob('golden', '2026-12-02T10:00:03Z');
+  const s = new Scheduler([golden], schedules, leases(), 'a');
+  await s.catchUp(at('2026-12-02T10:30:00Z'));
+  assert.equal(golden.runs, 0, 'the 10:00 capture exists');
+  const fired: string[] = [];
+  for (let t = Date.parse('2026-12-02T10:30:00Z'); t <= Date.parse('2026-12-02T14:30:00Z'); t += 5 * 60_000) {
+    const before = golden.runs;
+    await Promise.all(s.tick(new Date(t)));
+    if (golden.runs > before) fired.push(new Date(t).toISOString().slice(11, 16));
+  }
+  assert.deepEqual(fired, ['11:00', '12:00', '13:00', '14:00']);
+  // A capture never taken is overdue at start; without a stack nothing is scheduled at all.
+  const never = fakeJob('golden');
+  await Promise.all(await new Scheduler([never], schedules, leases(), 'b').catchUp(at('2026-12-02T10:30:00Z')));
+  assert.equal(never.runs, 1);
+  const idle = fakeJob('golden');
+  const off = new Scheduler([idle], jobSchedules(validateConfig(base)), leases(), 'c');
+  await Promise.all(await off.catchUp(at('2026-12-02T10:30:00Z')));
+  await Promise.all(off.tick(at('2026-12-02T11:00:00Z')));
+  assert.equal(idle.runs, 0);
+  assert.equal(off.state.has('golden'), false);
+  assert.equal(jobSchedules(validateConfig({ ...base, stack, schedule: { golden: '*/15 * * * *' } })).golden, '*/15 * * * *');
+});
