@@ -8,6 +8,7 @@ import { addAgentCommand, addDumpCommands, addExpireCommand, addReplicateCommand
 import { addDrillCommands } from './drill-commands.js';
 import { addDnsCommands } from './dns-commands.js';
 import { addRunbookCommand } from './runbook-commands.js';
+import { addCheckCommand } from './check-commands.js';
 
 export function buildProgram(): Command {
   const program = new Command('fsdr')
@@ -129,6 +130,7 @@ export function buildProgram(): Command {
   addExpireCommand(program);
   addDrillCommands(program);
   addRunbookCommand(program);
+  addCheckCommand(program);
   addAgentCommand(program);
   addDnsCommands(program);
   return program;
