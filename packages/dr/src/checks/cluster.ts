@@ -19,7 +19,7 @@ export async function checkConnection(connection: string): Promise<Connected> {
   try {
     client = await connect(connection, 'fsdr check');
     const id = await readIdentity(client);
-    const v = (await client.query<{ v: string }>('SHOW server_version')).rows[0]!.v;
+    const v = (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v;
     return { result: ok(check, `${redactUrl(connection)}: PostgreSQL ${v}, system identifier ${id.systemIdentifier}, timeline ${id.timeline}`), client, id };
   } catch (err) {
     await client?.end().catch(() => undefined);

@@ -24,8 +24,9 @@ export function archiveModeCheck(s: ServerSettings): CheckResult {
 
 /** The config file an archive_command names (FSDR_CONFIG=… or --config …), if it names one. */
 export function configOfCommand(cmd: string): string | undefined {
-  const m = /(?:^|\s)FSDR_CONFIG=(\S+)/.exec(cmd) ?? /(?:^|\s)(?:--config[= ]|-c )(\S+)/.exec(cmd);
-  return m?.[1]?.replace(/^['"]|['"]$/g, '');
+  const value = `(?:'([^']*)'|"([^"]*)"|(\\S+))`;
+  const m = new RegExp(`(?:^|\\s)FSDR_CONFIG=${value}`).exec(cmd) ?? new RegExp(`(?:^|\\s)(?:--config[= ]|-c )${value}`).exec(cmd);
+  return m ? (m[1] ?? m[2] ?? m[3]) : undefined;
 }
 
 export function archiveCommandCheck(s: ServerSettings, configSource: string): CheckResult {

@@ -58,18 +58,18 @@ export async function runCheck(configArg: string | undefined, opts: CheckOptions
     const repoResults = await repoChecks;
     checks.push(...repoResults);
     const primaryOk = !names.includes('primary') || repoResults[names.indexOf('primary')]!.status === 'ok';
-    checks.push(...(await clusterChecks(file, cfg, connected, primaryOk, opts.timeoutSeconds)));
+    checks.push(...(await clusterChecks(file, source, cfg, connected, primaryOk, opts.timeoutSeconds)));
   } finally {
     await connected?.client?.end().catch(() => undefined);
   }
   return { checks, exitCode: checks.some((c) => c.status === 'fail') ? 1 : 0 };
 }
 
-async function clusterChecks(file: FileConfig, cfg: Config | undefined, connected: Connected | undefined, primaryOk: boolean, seconds: number): Promise<CheckResult[]> {
+async function clusterChecks(file: FileConfig, source: string, cfg: Config | undefined, connected: Connected | undefined, primaryOk: boolean, seconds: number): Promise<CheckResult[]> {
   const cluster = file.cluster;
   if (!cluster || !connected) return [skip('cluster', 'no cluster section in the config: only the repositories were checked')];
   const out: CheckResult[] = [connected.result];
-  const spool = async () => file.archive.async ? [await checkSpool(spoolDir(file.archive.spoolPath, cfg?.source ?? ''), await ownerOf(cluster.pgdata))] : [];
+  const spool = async () => file.archive.async ? [await checkSpool(spoolDir(file.archive.spoolPath, source), await ownerOf(cluster.pgdata))] : [];
   const { client, id } = connected;
   if (!client || !id) {
     const needs = 'not checked: needs cluster.connection';
@@ -80,7 +80,7 @@ async function clusterChecks(file: FileConfig, cfg: Config | undefined, connecte
   try {
     const s = await readSettings(client);
     mode = archiveModeCheck(s);
-    out.push(mode, archiveCommandCheck(s, cfg?.source ?? ''), walLevelCheck(s), failbackCheck(s));
+    out.push(mode, archiveCommandCheck(s, source), walLevelCheck(s), failbackCheck(s));
   } catch (err) {
     mode = failed('server settings', err);
     out.push(mode);
