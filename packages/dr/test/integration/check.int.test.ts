@@ -4,15 +4,17 @@
 // problem, while the other checks are still listed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, chmodSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort, startPostgres, type PostgresHandle } from '@featuresignals/testkit';
 import { archivingCluster } from '../helpers/cluster.js';
-import { fsdrOk, giveToPostgres, makeWorkspace, runFsdr, type Workspace } from '../helpers/fsdr.js';
+import { asPostgres, fsdrOk, giveToPostgres, makeWorkspace, runFsdr, type Workspace } from '../helpers/fsdr.js';
 
 let ws: Workspace;
 let pgA: PostgresHandle;
 let pgB: PostgresHandle;
+let standby: PostgresHandle | undefined;
 let cfgA: string;
 let docA: Record<string, unknown>;
 let repoB: string;
@@ -45,6 +47,7 @@ before(async () => {
 after(async () => {
   await pgA?.stop();
   await pgB?.stop();
+  await standby?.stop();
   ws?.cleanup();
 });
 
@@ -153,4 +156,34 @@ test('a config that cannot be read is one FAIL line and exit 2', async () => {
   const r = await runFsdr(['--config', join(ws.dir, 'missing.yaml'), 'check'], ENV);
   assert.equal(r.code, 2);
   assert.match(r.stdout, /^FAIL  config  cannot read configuration file/m);
+});
+
+test('a key file others can read fails the key check; the repositories are still reached, the switch is skipped', async () => {
+  const loose = join(ws.dir, 'loose.key');
+  copyFileSync(ws.keyFile, loose);
+  chmodSync(loose, 0o644);
+  const { code, lines } = await checkJson(ws.writeConfig({ ...docA, encryption: { masterKey: `file:${loose}` } }, 'loose.yaml'));
+  assert.equal(code, 1);
+  const key = byName(lines, 'master key');
+  assert.equal(key.status, 'fail');
+  assert.match(key.message, /accessible by others \(mode 0644\)/);
+  assert.equal(byName(lines, 'repository primary').status, 'warn');
+  assert.equal(byName(lines, 'archive_mode').status, 'ok');
+  assert.equal(byName(lines, 'wal switch').status, 'skip');
+});
+
+test('on a standby the WAL switch is skipped with a line; the rest passes', async () => {
+  const dir = join(ws.dir, 'standby');
+  mkdirSync(dir, { mode: 0o700 });
+  giveToPostgres(dir);
+  execFileSync(join(pgA.binDir, 'pg_basebackup'), ['-h', '127.0.0.1', '-p', String(pgA.port), '-U', 'postgres', '-D', dir, '-R', '-X', 'stream'], { ...asPostgres(), stdio: 'pipe' });
+  standby = await startPostgres({ pgdata: dir });
+  const cfg = ws.writeConfig({ ...docA, cluster: { connection: standby.connectionString, pgdata: dir } }, 'standby.yaml');
+  const { code, lines } = await checkJson(cfg);
+  assert.equal(code, 0, JSON.stringify(lines));
+  const sw = byName(lines, 'wal switch');
+  assert.equal(sw.status, 'skip');
+  assert.match(sw.message, /standby/);
+  assert.equal(byName(lines, 'cluster.pgdata').status, 'ok');
+  assert.equal(byName(lines, 'repository primary').status, 'ok');
 });
