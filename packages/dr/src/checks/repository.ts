@@ -32,7 +32,10 @@ export async function checkRepository(cfg: Config, name: string, seconds: number
       void repo.close().catch(() => undefined);
     }
   } catch (err) {
-    return failed(check, err);
+    const r = failed(check, err);
+    // init writes repo.json into the primary only; a replica receives it (and all else) by replicate.
+    if (r.code === 'FSDR_REPO_NOT_INITIALISED' && name !== 'primary') r.hint = 'a replica gets repo.json from the primary: run fsdr replicate (fsdr init for the primary)';
+    return r;
   }
 }
 
