@@ -4,7 +4,8 @@
 // problem, while the other checks are still listed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, chmodSync, mkdirSync } from 'node:fs';
+import { copyFileSync, chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort, startPostgres, type PostgresHandle } from '@featuresignals/testkit';
@@ -186,4 +187,16 @@ test('on a standby the WAL switch is skipped with a line; the rest passes', asyn
   assert.match(sw.message, /standby/);
   assert.equal(byName(lines, 'cluster.pgdata').status, 'ok');
   assert.equal(byName(lines, 'repository primary').status, 'ok');
+});
+
+test('a repository written with another master key fails naming both key ids; the WAL switch waits for it', async () => {
+  const otherKey = join(ws.dir, 'other.key');
+  writeFileSync(otherKey, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+  const { code, lines } = await checkJson(ws.writeConfig({ ...docA, encryption: { masterKey: `file:${otherKey}` } }, 'other-key.yaml'));
+  assert.equal(code, 1);
+  assert.equal(byName(lines, 'master key').status, 'ok');
+  const repo = byName(lines, 'repository primary');
+  assert.equal(repo.status, 'fail');
+  assert.match(repo.message, /was encrypted with master key [0-9a-f]+, but the configured key is [0-9a-f]+/);
+  assert.equal(byName(lines, 'wal switch').status, 'skip');
 });
