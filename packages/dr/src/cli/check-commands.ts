@@ -11,7 +11,7 @@ export function addCheckCommand(program: Command): void {
     .option('--repo <name>', 'check only this repository (repeatable; default: all)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--timeout <seconds>', 'how long a repository may take to answer and the switched WAL segment to arrive', seconds, 60)
     .option('--json', 'print the list of checks as JSON')
-    .addHelpText('after', '\nExit: 0 all ok (warnings allowed), 1 a check failed, 2 the config could not be read.\n\nExample:\n  fsdr --config /etc/fsdr.yaml check --timeout 30\n  sudo -u postgres fsdr check --json | jq \'.[] | select(.status != "ok")\'\n')
+    .addHelpText('after', '\nExit: 0 all ok (warnings allowed), 1 a check failed, 2 the config could not be read (or --repo names no repository).\n\nExample:\n  fsdr --config /etc/fsdr.yaml check --timeout 30\n  sudo -u postgres fsdr check --json | jq \'.[] | select(.status != "ok")\'\n')
     .action(action(async (o: { repo?: string[]; timeout: number; json?: boolean }, cmd: Command) => {
       const { runCheck, formatChecks } = await import('../commands/check/check.js');
       const r = await runCheck(cmd.optsWithGlobals().config as string | undefined, { repos: o.repo, timeoutSeconds: o.timeout });
