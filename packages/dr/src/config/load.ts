@@ -63,13 +63,17 @@ export function validateConfig(doc: unknown): FileConfig {
   return r.data;
 }
 
-export function loadConfig(explicit?: string): Config {
-  const file = configPath(explicit);
+/**
+ * Read, parse and validate the file, without resolving its secrets: `fsdr check` reports a bad
+ * file and an unresolvable key as two findings, so it needs the steps apart.
+ */
+export function readConfigFile(explicit?: string): { file: FileConfig; source: string } {
+  const source = configPath(explicit);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileSync(source, 'utf8');
   } catch (err) {
-    throw new ConfigError('', `cannot read configuration file ${file} (${(err as NodeJS.ErrnoException).code})`, {
+    throw new ConfigError('', `cannot read configuration file ${source} (${(err as NodeJS.ErrnoException).code})`, {
       hint: 'check --config / FSDR_CONFIG',
     });
   }
@@ -77,9 +81,18 @@ export function loadConfig(explicit?: string): Config {
   try {
     doc = parseYaml(text);
   } catch (err) {
-    throw new ConfigError('', `${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    throw new ConfigError('', `${source} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
-  const cfg = validateConfig(doc);
-  const masterKey = parseMasterKey('encryption.masterKey', resolveSecret('encryption.masterKey', cfg.encryption.masterKey));
-  return { ...cfg, source: file, masterKey };
+  return { file: validateConfig(doc), source };
+}
+
+/** The validated file with its master key resolved (key-file permissions enforced by secret-ref). */
+export function resolveConfig(file: FileConfig, source: string): Config {
+  const masterKey = parseMasterKey('encryption.masterKey', resolveSecret('encryption.masterKey', file.encryption.masterKey));
+  return { ...file, source, masterKey };
+}
+
+export function loadConfig(explicit?: string): Config {
+  const { file, source } = readConfigFile(explicit);
+  return resolveConfig(file, source);
 }
