@@ -117,6 +117,9 @@ const stack = z.strictObject({
       secretEnv: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), secretRef).default({}),
     })
     .optional(),
+  // The database FeatureSignals keeps its tables in, within the cluster (default: the database
+  // of cluster.connection): recover points the restored DATABASE_URL at it and reads its audit log.
+  database: z.string().min(1).optional(),
   readyPath: urlPath.default('/ready'),
   healthPath: urlPath.default('/health'),
 });
