@@ -9,6 +9,7 @@ import { addDrillCommands } from './drill-commands.js';
 import { addDnsCommands } from './dns-commands.js';
 import { addRunbookCommand } from './runbook-commands.js';
 import { addGoldenCommands } from './golden-commands.js';
+import { addRecoverCommand } from './recover-commands.js';
 
 export function buildProgram(): Command {
   const program = new Command('fsdr')
@@ -131,6 +132,7 @@ export function buildProgram(): Command {
   addDrillCommands(program);
   addRunbookCommand(program);
   addGoldenCommands(program);
+  addRecoverCommand(program);
   addAgentCommand(program);
   addDnsCommands(program);
   return program;

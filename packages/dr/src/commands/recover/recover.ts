@@ -1,0 +1,232 @@
+// fsdr recover: the plan's "database restore" and "full stack recovery" as one run. Steps, each
+// timed: restore to the target on a new instance → start the server on it (stack.start) → wait
+// for health and readiness → golden evaluations against the newest capture at or before the
+// target (audited changes after the capture are reported, anything else fails) → the built-in
+// integration checks → only then the DNS switch. A failed check stops before traffic moves and
+// leaves the stack for inspection; a server that never becomes ready is cleaned up unless --keep.
+import { rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { MISSING_FLAGS, verifyAgainst } from '@featuresignals/server';
+import type { Config } from '../../config/load.js';
+import { resolveSecret } from '../../config/secret-ref.js';
+import { ConfigError, describeError, FsdrError } from '../../errors.js';
+import { openDnsProvider, providerName } from '../../dns/open-dns-provider.js';
+import { impliedType, type DnsChange } from '../../dns/provider.js';
+import { DrillSteps, round } from '../../drills/steps.js';
+import { findBinDir } from '../../postgres/binaries.js';
+import { stopInstance } from '../../postgres/instance.js';
+import { serverUser } from '../../postgres/os-user.js';
+import { newDrillId, type DrillEvidence, type DrillStep } from '../../repository/drill-catalog.js';
+import { Repository } from '../../repository/repository.js';
+import { readAuditChanges } from '../../stack/audit-changes.js';
+import { judgeGolden } from '../../stack/golden-judge.js';
+import { runIntegrationChecks } from '../../stack/integration-check.js';
+import { waitReady } from '../../stack/readiness.js';
+import { redactDatabaseUrl, startServer, type StartedServer } from '../../stack/start-server.js';
+import { freeLoopbackPort } from '../../util/free-port.js';
+import { fsdrVersion } from '../../util/version.js';
+import { connectionFor, restoreLogFile, runRestore, type RestoreResult } from '../restore/restore.js';
+import type { RecoveryTarget } from '../restore/select-backup.js';
+import { dnsAddress } from './address.js';
+
+export interface RecoverOptions {
+  pgdata: string;
+  port?: number;
+  serverPort?: number;
+  target: RecoveryTarget;
+  backup?: string;
+  timeline?: number | 'latest' | 'current';
+  acceptGap?: boolean;
+  repository?: string;
+  set?: Record<string, string>;
+  /** false: check the recovered stack but move no traffic (and the instance never archives) */
+  switchTraffic: boolean;
+  dns?: { name?: string; provider?: string; address?: string };
+  keep?: boolean;
+  timeoutMs: number;
+  readyTimeoutMs: number;
+  /** each step as it ends (the CLI prints it) */
+  onStep?: (s: DrillStep) => void;
+}
+
+export interface RecoverReport extends DrillEvidence {
+  kind: 'recover';
+  /** the running stack, when it was left in place (success, a failed check, or --keep) */
+  stack?: { pgdata: string; port: number; serverPid: number; serverUrl: string; serverLog: string; postgresLog: string };
+  /** how to remove a stack left for inspection */
+  removeWith?: string;
+  dns?: DnsChange;
+}
+
+export async function runRecover(cfg: Config, opts: RecoverOptions): Promise<RecoverReport> {
+  const stack = cfg.stack;
+  if (!stack) throw new ConfigError('stack', 'required for fsdr recover (the server start command, url and keys)');
+  if (!stack.start) throw new ConfigError('stack.start', 'required for fsdr recover: how to start the FeatureSignals server on the restored database');
+  // Everything the switch needs is checked before anything is restored.
+  if (opts.switchTraffic) {
+    if (!opts.dns?.name) throw new FsdrError('FSDR_USAGE', 'recover switches traffic by DNS: give --dns-name NAME (and --dns-provider P), or --no-switch', { exitCode: 2 });
+    providerName(cfg, opts.dns.provider);
+  }
+  const keys = Object.fromEntries(Object.entries(stack.keys).map(([env, ref]) => [env, resolveSecret(`stack.keys.${env}`, ref)]));
+  const repoName = opts.repository ?? 'primary';
+  const repo = await Repository.open(cfg, repoName);
+  const start = new Date();
+  const steps = new DrillSteps();
+  const report: RecoverReport = {
+    format: 1, kind: 'recover', id: newDrillId('recover', start), startTime: start.toISOString(), endTime: '', host: hostname(), repository: repoName,
+    fsdrVersion: fsdrVersion(), steps: steps.steps, checks: { target: opts.target, switchTraffic: opts.switchTraffic }, result: 'failed',
+  };
+  const step = async (name: string, fn: () => Promise<{ ok: boolean; detail: unknown; failure?: { message: string } }>) => {
+    const ok = await steps.run(name, fn);
+    opts.onStep?.(steps.steps[steps.steps.length - 1]!);
+    return ok;
+  };
+  try {
+    await repo.readInfo();
+    await recoverSteps(cfg, opts, keys, repo, report, step);
+  } catch (err) {
+    steps.failure ??= { step: 'recover', message: describeError(err) };
+  }
+  report.endTime = new Date().toISOString();
+  report.result = steps.failure ? 'failed' : 'ok';
+  if (steps.failure) report.failure = steps.failure;
+  // Evidence is best effort here: the recovery's outcome matters more than its record.
+  await repo.drills.write(report).catch((err: unknown) => { report.checks.evidenceError = describeError(err); });
+  await repo.close();
+  return report;
+}
+
+type Step = (name: string, fn: () => Promise<{ ok: boolean; detail: unknown; failure?: { message: string } }>) => Promise<boolean>;
+
+async function recoverSteps(cfg: Config, opts: RecoverOptions, keys: Record<string, string>, repo: Repository, report: RecoverReport, step: Step): Promise<void> {
+  const stack = cfg.stack!;
+  const t0 = performance.now();
+  const pgdata = resolve(opts.pgdata);
+  let restored: RestoreResult | undefined;
+  const ok = await step('restore', async () => {
+    const port = opts.port ?? (await freeLoopbackPort());
+    restored = await runRestore(cfg, {
+      pgdata, port, target: opts.target, backup: opts.backup, timeline: opts.timeline, acceptGap: opts.acceptGap, start: true,
+      // The recovered instance archives only when it becomes the primary (traffic moves to it).
+      archive: opts.switchTraffic,
+      set: { ...(opts.switchTraffic ? {} : { listen_addresses: '127.0.0.1' }), ...opts.set },
+      processes: cfg.backup.processes, timeoutMs: opts.timeoutMs, repository: repo.name, quiet: true,
+    });
+    return { ok: true, detail: { backup: restored.backup, port, pgdata, recoveredTo: restored.recoveredTo, archive: opts.switchTraffic, seconds: restored.seconds } };
+  });
+  const rest = ['start-server', 'ready', 'golden', 'integration', 'switch'];
+  const skipAll = (from: string, why: string) => { for (const s of rest.slice(rest.indexOf(from))) report.steps.push({ name: s, ok: false, seconds: 0, detail: { skipped: why } }); };
+  if (!ok || !restored) return skipAll('start-server', 'the restore failed');
+  const r = restored;
+  const user = serverUser();
+  const binDir = findBinDir(r.pgMajor, cfg.cluster?.binDir);
+  const conn = { ...connectionFor(cfg, r.port), database: stack.database ?? (cfg.cluster ? decodeURIComponent(new URL(cfg.cluster.connection).pathname.slice(1)) || 'postgres' : 'postgres') };
+  const databaseUrl = pgUrl(conn);
+  let server: StartedServer | undefined;
+  let serverUrl = '';
+  const cleanUp = async (): Promise<void> => {
+    await server?.stop();
+    await stopInstance(binDir, r.pgdata, user, 'fast').catch(() => stopInstance(binDir, r.pgdata, user, 'immediate')).catch(() => undefined);
+    await rm(r.pgdata, { recursive: true, force: true });
+    for (const f of [restoreLogFile(r.pgdata), serverLogFile(r.pgdata)]) await rm(f, { force: true });
+    report.checks.cleanedUp = { pgdata: r.pgdata, serverPid: server?.pid };
+  };
+  const leave = () => {
+    report.stack = { pgdata: r.pgdata, port: r.port, serverPid: server?.pid ?? -1, serverUrl, serverLog: serverLogFile(r.pgdata), postgresLog: r.logFile };
+  };
+
+  const started = await step('start-server', async () => {
+    const serverPort = opts.serverPort ?? (await freeLoopbackPort());
+    serverUrl = `http://127.0.0.1:${serverPort}`;
+    server = startServer(stack.start!, databaseUrl, serverPort, serverLogFile(r.pgdata));
+    return { ok: true, detail: { pid: server.pid, port: serverPort, url: serverUrl, command: server.command, databaseUrl: redactDatabaseUrl(databaseUrl), log: server.logFile } };
+  });
+  const ready = started && await step('ready', async () => {
+    const res = await waitReady(server!, serverUrl, { health: stack.healthPath, ready: stack.readyPath }, opts.readyTimeoutMs);
+    return { ok: true, detail: res };
+  });
+  if (!ready) {
+    // Nothing was proved about this stack: it is removed, unless asked to keep it for a look.
+    skipAll('golden', 'the server never became ready');
+    if (opts.keep) { leave(); report.removeWith = removeCommand(report.stack!, binDir, user?.name); } else await cleanUp();
+    return;
+  }
+
+  const golden = await step('golden', async () => {
+    const at = goldenTime(opts.target, r);
+    const capture = await repo.golden.newestAtOrBefore(at);
+    if (!capture) return { ok: false, detail: { at: at.toISOString() }, failure: { message: `no golden capture at or before ${at.toISOString()} in repository ${repo.name} (fsdr golden capture takes one)` } };
+    const missing = Object.keys(capture.record.envs).filter((env) => !keys[env]);
+    if (missing.length) return { ok: false, detail: { capture: capture.id }, failure: { message: `golden capture ${capture.id} covers environment(s) ${missing.join(', ')} with no key in stack.keys` } };
+    const envKeys = Object.fromEntries(Object.keys(capture.record.envs).map((env) => [env, keys[env]!]));
+    const v = await verifyAgainst(capture.record, { url: serverUrl, keys: envKeys });
+    const audit = await readAuditChanges(conn, new Date(capture.capturedAt));
+    const j = judgeGolden(v, audit);
+    const detail = { capture: { id: capture.id, capturedAt: capture.capturedAt, lsn: capture.cluster?.lsn }, at: at.toISOString(), ...j };
+    report.checks.golden = detail;
+    if (j.ok) return { ok: true, detail };
+    const f = j.unexplained[0];
+    const message = f
+      ? `${j.unexplained.length} flag(s) evaluate differently from golden capture ${capture.id} with no audit entry after it; first: ${f.env}/${f.flag} (${f.evaluations} evaluations; context ${f.first.context} expected ${f.first.expected} got ${f.first.actual} via ${f.first.via})`
+      : `the ruleset of ${j.unexplainedRulesets.join(', ')} differs from golden capture ${capture.id} with no audited flag change after it`;
+    return { ok: false, detail, failure: { message } };
+  });
+  if (golden) report.rtoSeconds = round((performance.now() - t0) / 1000);
+  const integration = golden && await step('integration', async () => {
+    const capture = report.checks.golden as { capture: { id: string } };
+    const rec = (await repo.golden.read(capture.capture.id)).record;
+    const envKeys = Object.fromEntries(Object.keys(rec.envs).map((env) => [env, keys[env]!]));
+    const res = await runIntegrationChecks(serverUrl, envKeys, (env) => rec.envs[env]?.flags.find((f) => !MISSING_FLAGS.includes(f)));
+    report.checks.integration = res;
+    const bad = res.checks.find((c) => !c.ok);
+    return { ok: res.ok, detail: res, failure: bad ? { message: `${bad.check} (${bad.env}): ${bad.message ?? `status ${bad.status}`}` } : undefined };
+  });
+  leave();
+  if (!integration) {
+    skipAll(golden ? 'switch' : 'integration', 'a check failed: traffic was not moved');
+    report.removeWith = removeCommand(report.stack!, binDir, user?.name);
+    return;
+  }
+  if (!opts.switchTraffic) {
+    // A stack that passed every check is the recovered stack: it stays up for whoever repoints.
+    report.steps.push({ name: 'switch', ok: true, seconds: 0, detail: { skipped: '--no-switch' } });
+    opts.onStep?.(report.steps[report.steps.length - 1]!);
+    report.removeWith = removeCommand(report.stack!, binDir, user?.name);
+    return;
+  }
+  await step('switch', async () => {
+    const dns = await openDnsProvider(cfg, opts.dns!.provider);
+    try {
+      const address = opts.dns!.address ?? dnsAddress();
+      report.dns = await dns.upsert(opts.dns!.name!, impliedType(address), [address], cfg.dns?.ttl ?? 60);
+      return { ok: true, detail: report.dns };
+    } finally {
+      dns.close();
+    }
+  });
+}
+
+export const serverLogFile = (pgdata: string): string => `${pgdata}.fsdr-server.log`;
+
+/** The point the golden set is compared at: the target time, now for --latest, else what was reached. */
+function goldenTime(t: RecoveryTarget, r: RestoreResult): Date {
+  if (t.kind === 'time') return new Date(t.value);
+  if (t.kind === 'latest') return new Date();
+  return r.recoveredTo?.time ? new Date(r.recoveredTo.time) : new Date();
+}
+
+function pgUrl(c: { host: string; port: number; user: string; password?: string; database: string }): string {
+  const u = new URL('postgres://placeholder');
+  u.hostname = c.host;
+  u.port = String(c.port);
+  u.username = encodeURIComponent(c.user);
+  if (c.password) u.password = encodeURIComponent(c.password);
+  u.pathname = '/' + encodeURIComponent(c.database);
+  return u.toString();
+}
+
+function removeCommand(s: NonNullable<RecoverReport['stack']>, binDir: string, osUser?: string): string {
+  const pgCtl = `${binDir}/pg_ctl -D ${s.pgdata} stop -m fast`;
+  return `kill -TERM -${s.serverPid}; ${osUser ? `su ${osUser} -c '${pgCtl}'` : pgCtl}; rm -rf ${s.pgdata} ${s.pgdata}.fsdr-*.log`;
+}
