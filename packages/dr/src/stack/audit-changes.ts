@@ -26,12 +26,24 @@ SELECT a.seq, a.created_at, a.actor, a.action, a.resource_type,
  WHERE a.created_at > $1 AND a.resource_type IN ('flag', 'flag_state')
  ORDER BY a.seq`;
 
-export async function readAuditChanges(conn: pg.ClientConfig, after: Date): Promise<AuditChange[]> {
+/** Flags whose evaluation depends on another's: prerequisites and mutual-exclusion groups. */
+export interface FlagLinks {
+  prerequisites: Record<string, string[]>;
+  groups: Record<string, string>;
+}
+
+export async function readAuditChanges(conn: pg.ClientConfig, after: Date): Promise<{ changes: AuditChange[]; links: FlagLinks }> {
   const c = newClient(conn, 'fsdr recover');
   await c.connect();
   try {
     const rows = (await c.query<{ seq: string; created_at: Date; actor: string; action: string; resource_type: 'flag' | 'flag_state'; flag: string | null; env: string | null }>(SQL, [after])).rows;
-    return rows.map((r) => ({ seq: Number(r.seq), createdAt: new Date(r.created_at).toISOString(), actor: r.actor, action: r.action, resourceType: r.resource_type, flag: r.flag, env: r.env }));
+    const changes = rows.map((r) => ({ seq: Number(r.seq), createdAt: new Date(r.created_at).toISOString(), actor: r.actor, action: r.action, resourceType: r.resource_type, flag: r.flag, env: r.env }));
+    const links: FlagLinks = { prerequisites: {}, groups: {} };
+    for (const f of (await c.query<{ key: string; prerequisites: string[]; mutual_exclusion_group: string }>('SELECT key, prerequisites, mutual_exclusion_group FROM flags')).rows) {
+      if (f.prerequisites.length) links.prerequisites[f.key] = f.prerequisites;
+      if (f.mutual_exclusion_group) links.groups[f.key] = f.mutual_exclusion_group;
+    }
+    return { changes, links };
   } finally {
     await c.end().catch(() => undefined);
   }

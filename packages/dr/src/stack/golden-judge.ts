@@ -2,7 +2,7 @@
 // a differing flag with an audit entry after the capture changed legitimately ("changed after
 // capture", listed with its entries); any other difference fails. Pure, so it is unit-tested.
 import { MISSING_FLAGS, type GoldenComparison, type GoldenVerification } from '@featuresignals/server';
-import type { AuditChange } from './audit-changes.js';
+import type { AuditChange, FlagLinks } from './audit-changes.js';
 
 export interface FlagDifference {
   env: string;
@@ -15,7 +15,8 @@ export interface FlagDifference {
 export interface GoldenJudgement {
   ok: boolean;
   via: Record<'server' | 'sdk', { equal: boolean; differences: number; expectedFingerprint: string; actualFingerprint: string; rulesetChanges: string[] }>;
-  changedAfterCapture: Array<FlagDifference & { audit: AuditChange[] }>;
+  /** with `through`: the audited change was to a prerequisite or a flag of its mutual-exclusion group */
+  changedAfterCapture: Array<FlagDifference & { audit: AuditChange[]; through?: string[] }>;
   unexplained: FlagDifference[];
   /** environments whose ruleset digest changed with no audited flag change to account for it */
   unexplainedRulesets: string[];
@@ -23,7 +24,21 @@ export interface GoldenJudgement {
 
 const explains = (a: AuditChange, env: string, flag: string) => a.flag === flag && (a.env === null || a.env === env) && !MISSING_FLAGS.includes(flag);
 
-export function judgeGolden(v: GoldenVerification, audit: AuditChange[]): GoldenJudgement {
+/** The flags whose change can change `flag`'s evaluation: itself, its prerequisites (transitively), its mutex group. */
+export function influences(flag: string, links: FlagLinks): string[] {
+  const seen = new Set<string>();
+  const visit = (f: string) => {
+    if (seen.has(f)) return;
+    seen.add(f);
+    for (const p of links.prerequisites[f] ?? []) visit(p);
+    const g = links.groups[f];
+    if (g) for (const [k, kg] of Object.entries(links.groups)) if (kg === g) visit(k);
+  };
+  visit(flag);
+  return [...seen];
+}
+
+export function judgeGolden(v: GoldenVerification, audit: AuditChange[], links: FlagLinks = { prerequisites: {}, groups: {} }): GoldenJudgement {
   const byFlag = new Map<string, FlagDifference>();
   for (const [via, cmp] of Object.entries(v) as Array<['server' | 'sdk', GoldenComparison]>) {
     for (const d of cmp.differences) {
@@ -36,8 +51,10 @@ export function judgeGolden(v: GoldenVerification, audit: AuditChange[]): Golden
   const changedAfterCapture: GoldenJudgement['changedAfterCapture'] = [];
   const unexplained: FlagDifference[] = [];
   for (const f of byFlag.values()) {
-    const entries = audit.filter((a) => explains(a, f.env, f.flag));
-    if (entries.length) changedAfterCapture.push({ ...f, audit: entries });
+    const related = influences(f.flag, links);
+    const entries = audit.filter((a) => related.some((r) => explains(a, f.env, r)));
+    const through = [...new Set(entries.map((a) => a.flag!).filter((k) => k !== f.flag))];
+    if (entries.length) changedAfterCapture.push({ ...f, audit: entries, ...(through.length ? { through } : {}) });
     else unexplained.push(f);
   }
   // A ruleset digest also covers what no context reaches: it may differ only where the audit

@@ -36,8 +36,10 @@ export function redactDatabaseUrl(url: string): string {
 export function startServer(spec: StartSpec, databaseUrl: string, port: number, logFile: string): StartedServer {
   const vars = { DATABASE_URL: databaseUrl };
   const shown = { DATABASE_URL: redactDatabaseUrl(databaseUrl) };
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port) };
+  const env: NodeJS.ProcessEnv = { ...process.env };
   for (const [k, v] of Object.entries(spec.env)) env[k] = fill(v, vars);
+  // The port fsdr probes is the port the server listens on, whatever env said.
+  env.PORT = String(port);
   for (const [k, ref] of Object.entries(spec.secretEnv)) env[k] = resolveSecret(`stack.start.secretEnv.${k}`, ref);
   const [cmd, ...args] = spec.command.map((a) => fill(a, vars));
   const fd = openSync(logFile, 'a', 0o600);

@@ -137,7 +137,8 @@ async function recoverSteps(cfg: Config, opts: RecoverOptions, keys: Record<stri
   };
 
   const started = await step('start-server', async () => {
-    const serverPort = opts.serverPort ?? (await freeLoopbackPort());
+    const configured = Number(stack.start!.env.PORT);
+    const serverPort = opts.serverPort ?? (Number.isInteger(configured) && configured > 0 ? configured : await freeLoopbackPort());
     serverUrl = `http://127.0.0.1:${serverPort}`;
     server = startServer(stack.start!, databaseUrl, serverPort, serverLogFile(r.pgdata));
     return { ok: true, detail: { pid: server.pid, port: serverPort, url: serverUrl, command: server.command, databaseUrl: redactDatabaseUrl(databaseUrl), log: server.logFile } };
@@ -162,7 +163,7 @@ async function recoverSteps(cfg: Config, opts: RecoverOptions, keys: Record<stri
     const envKeys = Object.fromEntries(Object.keys(capture.record.envs).map((env) => [env, keys[env]!]));
     const v = await verifyAgainst(capture.record, { url: serverUrl, keys: envKeys });
     const audit = await readAuditChanges(conn, new Date(capture.capturedAt));
-    const j = judgeGolden(v, audit);
+    const j = judgeGolden(v, audit.changes, audit.links);
     const detail = { capture: { id: capture.id, capturedAt: capture.capturedAt, lsn: capture.cluster?.lsn }, at: at.toISOString(), ...j };
     report.checks.golden = detail;
     if (j.ok) return { ok: true, detail };
