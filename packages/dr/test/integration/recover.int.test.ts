@@ -74,6 +74,30 @@ after(async () => {
   ws?.cleanup();
 });
 
+test('recover --no-switch to a time after the capture with no change since: golden evaluations equal exactly through server and SDK; nothing switched, the copy never archives', async () => {
+  const T0 = await archivedNow();
+  const pgdata = join(ws.dir, 'recovered-0');
+  const r = await runFsdr(['--config', cfg, 'recover', '--pgdata', pgdata, '--target-time', T0, '--no-switch'], env);
+  const id = /recover (\S+): ok/.exec(r.stdout)?.[1];
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  // Text mode: one line per step as it ends, then the summary.
+  assert.match(r.stdout, /ok   restore .*\n.*ok   start-server.*\n.*ok   ready.*\n.*ok   golden.*\n.*ok   integration.*\n.*ok   switch .*\(--no-switch\)/);
+  const report = JSON.parse(await fsdrOk(['--config', cfg, 'drill', 'show', id!, '--json'], env));
+  left.push({ pgdata, pid: report.steps[1].detail.pid });
+  assert.equal(report.kind, 'recover');
+  const g = report.checks.golden;
+  assert.equal(g.via.server.equal, true);
+  assert.equal(g.via.sdk.equal, true);
+  assert.equal(g.via.server.actualFingerprint, g.via.server.expectedFingerprint);
+  assert.deepEqual([g.changedAfterCapture, g.unexplained, g.unexplainedRulesets], [[], [], []]);
+  assert.equal(report.steps[0].detail.archive, false);
+  assert.ok(report.rtoSeconds > 0);
+  assert.deepEqual(await named.resolve4('api.fs.test'), [{ address: '10.0.0.1', ttl: 300 }]);
+  // Stopped here so that it cannot be mistaken for the later recoveries.
+  process.kill(-report.steps[1].detail.pid, 'SIGTERM');
+  await stopRestored(pgdata);
+});
+
 test('recover to T: /health and /ready 200, golden evaluations match but for the audited change (changed after capture), DNS answers the new address with TTL 60', async () => {
   // A legitimate change after the capture, through the management API (audited).
   await fs.admin('PUT', `/v1/projects/${seeded.projectId}/flags/banner/environments/${seeded.envs.prod}`, { default_value: 'red' });
