@@ -136,6 +136,7 @@ test('recover to T: /health and /ready 200, golden evaluations match but for the
   assert.deepEqual(report.dns.old, { name: 'api.fs.test.', type: 'A', ttl: 300, values: ['10.0.0.1'] });
   assert.deepEqual(report.dns.new, { name: 'api.fs.test.', type: 'A', ttl: 60, values: ['127.0.0.1'] });
   assert.deepEqual(await named.resolve4('api.fs.test'), [{ address: '127.0.0.1', ttl: 60 }]);
+  assert.equal(report.removeWith, undefined, 'a switched stack is production: no removal command');
 
   // Evidence of kind recover in the repository.
   const list = JSON.parse(await fsdrOk(['--config', cfg, 'drill', 'list', '--json'], env));

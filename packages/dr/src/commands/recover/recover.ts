@@ -184,19 +184,19 @@ async function recoverSteps(cfg: Config, opts: RecoverOptions, keys: Record<stri
     return { ok: res.ok, detail: res, failure: bad ? { message: `${bad.check} (${bad.env}): ${bad.message ?? `status ${bad.status}`}` } : undefined };
   });
   leave();
+  report.removeWith = removeCommand(report.stack!, binDir, user?.name);
   if (!integration) {
     skipAll(golden ? 'switch' : 'integration', 'a check failed: traffic was not moved');
-    report.removeWith = removeCommand(report.stack!, binDir, user?.name);
     return;
   }
   if (!opts.switchTraffic) {
     // A stack that passed every check is the recovered stack: it stays up for whoever repoints.
     report.steps.push({ name: 'switch', ok: true, seconds: 0, detail: { skipped: '--no-switch' } });
     opts.onStep?.(report.steps[report.steps.length - 1]!);
-    report.removeWith = removeCommand(report.stack!, binDir, user?.name);
     return;
   }
-  await step('switch', async () => {
+  // Once traffic has moved, this stack is production: no removal command in its report.
+  if (await step('switch', async () => {
     const dns = await openDnsProvider(cfg, opts.dns!.provider);
     try {
       const address = opts.dns!.address ?? dnsAddress();
@@ -205,7 +205,7 @@ async function recoverSteps(cfg: Config, opts: RecoverOptions, keys: Record<stri
     } finally {
       dns.close();
     }
-  });
+  })) delete report.removeWith;
 }
 
 export const serverLogFile = (pgdata: string): string => `${pgdata}.fsdr-server.log`;
