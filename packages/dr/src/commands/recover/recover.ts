@@ -7,7 +7,7 @@
 import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { MISSING_FLAGS, verifyAgainst } from '@featuresignals/server';
+import { MISSING_FLAGS, type GoldenRecord } from '@featuresignals/server';
 import type { Config } from '../../config/load.js';
 import { resolveSecret } from '../../config/secret-ref.js';
 import { ConfigError, describeError, FsdrError } from '../../errors.js';
@@ -19,8 +19,6 @@ import { stopInstance } from '../../postgres/instance.js';
 import { serverUser } from '../../postgres/os-user.js';
 import { newDrillId, type DrillEvidence, type DrillStep } from '../../repository/drill-catalog.js';
 import { Repository } from '../../repository/repository.js';
-import { readAuditChanges } from '../../stack/audit-changes.js';
-import { judgeGolden } from '../../stack/golden-judge.js';
 import { runIntegrationChecks } from '../../stack/integration-check.js';
 import { waitReady } from '../../stack/readiness.js';
 import { redactDatabaseUrl, startServer, type StartedServer } from '../../stack/start-server.js';
@@ -29,6 +27,8 @@ import { fsdrVersion } from '../../util/version.js';
 import { connectionFor, restoreLogFile, runRestore, type RestoreResult } from '../restore/restore.js';
 import type { RecoveryTarget } from '../restore/select-backup.js';
 import { dnsAddress } from './address.js';
+import { goldenCheck } from './golden-step.js';
+import { databaseOf, goldenTime, pgUrl, removeCommand, serverLogFile } from './recovered-stack.js';
 
 export interface RecoverOptions {
   pgdata: string;
@@ -121,7 +121,7 @@ async function recoverSteps(cfg: Config, opts: RecoverOptions, keys: Record<stri
   const r = restored;
   const user = serverUser();
   const binDir = findBinDir(r.pgMajor, cfg.cluster?.binDir);
-  const conn = { ...connectionFor(cfg, r.port), database: stack.database ?? (cfg.cluster ? decodeURIComponent(new URL(cfg.cluster.connection).pathname.slice(1)) || 'postgres' : 'postgres') };
+  const conn = { ...connectionFor(cfg, r.port), database: databaseOf(cfg) };
   const databaseUrl = pgUrl(conn);
   let server: StartedServer | undefined;
   let serverUrl = '';
@@ -154,29 +154,16 @@ async function recoverSteps(cfg: Config, opts: RecoverOptions, keys: Record<stri
     return;
   }
 
+  let record: GoldenRecord | undefined;
   const golden = await step('golden', async () => {
-    const at = goldenTime(opts.target, r);
-    const capture = await repo.golden.newestAtOrBefore(at);
-    if (!capture) return { ok: false, detail: { at: at.toISOString() }, failure: { message: `no golden capture at or before ${at.toISOString()} in repository ${repo.name} (fsdr golden capture takes one)` } };
-    const missing = Object.keys(capture.record.envs).filter((env) => !keys[env]);
-    if (missing.length) return { ok: false, detail: { capture: capture.id }, failure: { message: `golden capture ${capture.id} covers environment(s) ${missing.join(', ')} with no key in stack.keys` } };
-    const envKeys = Object.fromEntries(Object.keys(capture.record.envs).map((env) => [env, keys[env]!]));
-    const v = await verifyAgainst(capture.record, { url: serverUrl, keys: envKeys });
-    const audit = await readAuditChanges(conn, new Date(capture.capturedAt));
-    const j = judgeGolden(v, audit.changes, audit.links);
-    const detail = { capture: { id: capture.id, capturedAt: capture.capturedAt, lsn: capture.cluster?.lsn }, at: at.toISOString(), ...j };
-    report.checks.golden = detail;
-    if (j.ok) return { ok: true, detail };
-    const f = j.unexplained[0];
-    const message = f
-      ? `${j.unexplained.length} flag(s) evaluate differently from golden capture ${capture.id} with no audit entry after it; first: ${f.env}/${f.flag} (${f.evaluations} evaluations; context ${f.first.context} expected ${f.first.expected} got ${f.first.actual} via ${f.first.via})`
-      : `the ruleset of ${j.unexplainedRulesets.join(', ')} differs from golden capture ${capture.id} with no audited flag change after it`;
-    return { ok: false, detail, failure: { message } };
+    const out = await goldenCheck(repo, keys, serverUrl, conn, goldenTime(opts.target, r));
+    report.checks.golden = out.detail;
+    record = out.record;
+    return out;
   });
   if (golden) report.rtoSeconds = round((performance.now() - t0) / 1000);
   const integration = golden && await step('integration', async () => {
-    const capture = report.checks.golden as { capture: { id: string } };
-    const rec = (await repo.golden.read(capture.capture.id)).record;
+    const rec = record!;
     const envKeys = Object.fromEntries(Object.keys(rec.envs).map((env) => [env, keys[env]!]));
     const res = await runIntegrationChecks(serverUrl, envKeys, (env) => rec.envs[env]?.flags.find((f) => !MISSING_FLAGS.includes(f)));
     report.checks.integration = res;
@@ -206,28 +193,4 @@ async function recoverSteps(cfg: Config, opts: RecoverOptions, keys: Record<stri
       dns.close();
     }
   })) delete report.removeWith;
-}
-
-export const serverLogFile = (pgdata: string): string => `${pgdata}.fsdr-server.log`;
-
-/** The point the golden set is compared at: the target time, now for --latest, else what was reached. */
-function goldenTime(t: RecoveryTarget, r: RestoreResult): Date {
-  if (t.kind === 'time') return new Date(t.value);
-  if (t.kind === 'latest') return new Date();
-  return r.recoveredTo?.time ? new Date(r.recoveredTo.time) : new Date();
-}
-
-function pgUrl(c: { host: string; port: number; user: string; password?: string; database: string }): string {
-  const u = new URL('postgres://placeholder');
-  u.hostname = c.host;
-  u.port = String(c.port);
-  u.username = encodeURIComponent(c.user);
-  if (c.password) u.password = encodeURIComponent(c.password);
-  u.pathname = '/' + encodeURIComponent(c.database);
-  return u.toString();
-}
-
-function removeCommand(s: NonNullable<RecoverReport['stack']>, binDir: string, osUser?: string): string {
-  const pgCtl = `${binDir}/pg_ctl -D ${s.pgdata} stop -m fast`;
-  return `kill -TERM -${s.serverPid}; ${osUser ? `su ${osUser} -c '${pgCtl}'` : pgCtl}; rm -rf ${s.pgdata} ${s.pgdata}.fsdr-*.log`;
 }
