@@ -44,7 +44,6 @@ export function addRecoverCommand(program: Command): void {
       const cfg = cfgOf(cmd);
       const { runRecover } = await import('../commands/recover/recover.js');
       const json = !!o.json;
-      if (!json) process.stdout.write(`recover into ${o.pgdata as string}\n`);
       const r = await runRecover(cfg, {
         pgdata: o.pgdata as string, port: o.port as number | undefined, serverPort: o.serverPort as number | undefined, target: target(o),
         backup: o.backup as string | undefined, timeline: o.targetTimeline as number | 'latest' | 'current' | undefined, acceptGap: !!o.acceptGap,
