@@ -7,7 +7,7 @@ import { action } from './exit.js';
 import { AS_OF_HELP, cfgOf, parseAsOf, print } from './shared.js';
 import { isoTime, port, seconds, timeline } from './options.js';
 
-function target(o: { targetTime?: string; targetLsn?: string; targetXid?: string; targetName?: string; targetImmediate?: boolean; latest?: boolean }): RecoveryTarget {
+export function target(o: { targetTime?: string; targetLsn?: string; targetXid?: string; targetName?: string; targetImmediate?: boolean; latest?: boolean }): RecoveryTarget {
   const given = [o.targetTime, o.targetLsn, o.targetXid, o.targetName].filter((x) => x !== undefined).length + (o.latest ? 1 : 0) + (o.targetImmediate ? 1 : 0);
   if (given > 1) throw new FsdrError('FSDR_USAGE', 'give one recovery target: --target-time, --target-lsn, --target-xid, --target-name, --target-immediate or --latest', { exitCode: 2 });
   if (o.targetImmediate) return { kind: 'immediate' };
@@ -24,7 +24,7 @@ function target(o: { targetTime?: string; targetLsn?: string; targetXid?: string
   return { kind: 'latest' };
 }
 
-function parseSet(v: string, prev: Record<string, string>): Record<string, string> {
+export function parseSet(v: string, prev: Record<string, string>): Record<string, string> {
   const i = v.indexOf('=');
   if (i < 1) throw new FsdrError('FSDR_USAGE', `--set ${v}: expected name=value`, { exitCode: 2 });
   return { ...prev, [v.slice(0, i)]: v.slice(i + 1) };

@@ -10,6 +10,7 @@ import { addDnsCommands } from './dns-commands.js';
 import { addRunbookCommand } from './runbook-commands.js';
 import { addGoldenCommands } from './golden-commands.js';
 import { addCheckCommand } from './check-commands.js';
+import { addRecoverCommand } from './recover-commands.js';
 
 export function buildProgram(): Command {
   const program = new Command('fsdr')
@@ -133,6 +134,7 @@ export function buildProgram(): Command {
   addRunbookCommand(program);
   addGoldenCommands(program);
   addCheckCommand(program);
+  addRecoverCommand(program);
   addAgentCommand(program);
   addDnsCommands(program);
   return program;

@@ -115,8 +115,14 @@ const stack = z.strictObject({
       command: z.array(templated).min(1),
       env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), templated).default({}),
       secretEnv: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), secretRef).default({}),
+      // Where recover checks the started server (default http://127.0.0.1:<PORT>): for a hook
+      // that starts it elsewhere (a Kubernetes rollout), its service URL.
+      checkUrl: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
     })
     .optional(),
+  // The database FeatureSignals keeps its tables in, within the cluster (default: the database
+  // of cluster.connection): recover points the restored DATABASE_URL at it and reads its audit log.
+  database: z.string().min(1).optional(),
   readyPath: urlPath.default('/ready'),
   healthPath: urlPath.default('/health'),
 });

@@ -7,8 +7,9 @@ import { IntegrityError } from '../errors.js';
 import { DRILL_PREFIX, drillEvidenceKey, parseDrillEvidenceKey } from './layout.js';
 import type { ObjectStore } from './object-store.js';
 
-export type DrillKind = 'verify' | 'tabletop';
-export const DRILL_KINDS: DrillKind[] = ['verify', 'tabletop'];
+// recover: a real recovery's report, kept as evidence of the same shape (steps, timings, failure).
+export type DrillKind = 'verify' | 'tabletop' | 'recover';
+export const DRILL_KINDS: DrillKind[] = ['verify', 'tabletop', 'recover'];
 
 export interface DrillStep {
   name: string;

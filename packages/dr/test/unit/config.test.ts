@@ -167,6 +167,10 @@ test('stack: url and keys load with the documented defaults; keys stay reference
   const full = loadConfig(write('start.yaml', good + stack + start)).stack!;
   assert.deepEqual(full.start, { command: ['node', 'server.js', '--db={{DATABASE_URL}}'], env: { DATABASE_URL: '{{DATABASE_URL}}', PORT: '8081' }, secretEnv: { ENCRYPTION_MASTER_KEY: 'env:FS_PEPPER' } });
   assert.equal(full.readyPath, '/readyz');
+  const more = loadConfig(write('start2.yaml', good + stack + '  database: featuresignals\n  start: { command: [run], checkUrl: "http://fs.internal:8081" }\n')).stack!;
+  assert.equal(more.database, 'featuresignals');
+  assert.equal(more.start!.checkUrl, 'http://fs.internal:8081');
+  rejects(good + stack + '  start: { command: [run], checkUrl: "fs.internal" }\n', /stack\.start\.checkUrl: expected an http:\/\/ or https:\/\/ URL/);
 });
 
 test('stack: every mistake is one line naming the key', () => {
