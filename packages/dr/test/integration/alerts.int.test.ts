@@ -4,11 +4,17 @@
 // must be exported by the agent's AgentMetrics, so renaming a metric breaks this test, not the pager.
 // The example Alertmanager config passes `amtool check-config`. The tools come from Debian's
 // prometheus and prometheus-alertmanager packages (scripts/setup-tests.sh installs them).
+// Last, a real Prometheus scrapes the agent's HTTP API (with the token) and evaluates the rules: the
+// agent's `job` label is stored as `exported_job`, every rule evaluates without error on the real
+// label sets, and a failed backup makes FsdrBackupFailed pending.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, waitUntil } from '@featuresignals/testkit';
+import { buildHttp } from '../../src/agent/http.js';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { AgentMetrics } from '../../src/agent/metrics.js';
@@ -59,10 +65,10 @@ test('every alert (and each of its severities) has a firing case and a quiet cas
   assert.deepEqual(missing, []);
 });
 
-/** The series a working agent exports, from the real AgentMetrics fed a representative measurement. */
-async function exported(): Promise<Map<string, Set<string>>> {
+/** The real AgentMetrics fed a representative measurement (every series set). */
+function representativeMetrics(): AgentMetrics {
   const m = new AgentMetrics();
-  const now = new Date('2026-12-01T12:00:00Z');
+  const now = new Date();
   const ago = (s: number) => new Date(now.getTime() - s * 1000).toISOString();
   const e: Exposure = {
     checkedAt: now.toISOString(),
@@ -84,6 +90,12 @@ async function exported(): Promise<Map<string, Set<string>>> {
   m.observe(e);
   for (const job of JOB_NAMES) { m.jobFinished(job, false); m.jobFinished(job, true); }
   m.monitorErrors.inc();
+  return m;
+}
+
+/** The series a working agent exports, and their labels. */
+async function exported(): Promise<Map<string, Set<string>>> {
+  const m = representativeMetrics();
   const out = new Map<string, Set<string>>();
   for (const metric of await m.registry.getMetricsAsJSON()) {
     const labels = new Set<string>();
@@ -121,4 +133,69 @@ test('every fsdr_* series and label the rules use is one the agent exports', asy
 test('amtool check-config: the example Alertmanager config is valid', () => {
   const r = tool('amtool', 'prometheus-alertmanager', ['check-config', ALERTMANAGER]);
   assert.ok(r.ok, r.output);
+});
+
+test('a real Prometheus scrapes the agent with its token: exported_job, every rule healthy, a failed backup pending', async (t) => {
+  const m = representativeMetrics();
+  await new Promise((r) => setTimeout(r, 20));
+  m.jobFinished('backup', false); // the newest backup run failed (after the success above)
+  const token = 'alerts-test-token-7c1e';
+  const app = buildHttp({ token, metrics: m, status: () => ({}) });
+  const agentPort = await freePort();
+  await app.listen({ host: '127.0.0.1', port: agentPort });
+  t.after(() => app.close());
+  const dir = mkdtempSync(join(tmpdir(), 'fsdr-prom-'));
+  writeFileSync(join(dir, 'token'), token);
+  writeFileSync(join(dir, 'prometheus.yml'), [
+    'global: { scrape_interval: 1s, evaluation_interval: 1s }',
+    `rule_files: [${JSON.stringify(RULES)}]`,
+    'scrape_configs:',
+    '  - job_name: fsdr-agent',
+    `    authorization: { credentials_file: ${JSON.stringify(join(dir, 'token'))} }`,
+    `    static_configs: [{ targets: ["127.0.0.1:${agentPort}"] }]`,
+    '',
+  ].join('\n'));
+  tool('prometheus', 'prometheus', ['--version']);
+  const promPort = await freePort();
+  const prom = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  prom.stderr.on('data', (b: Buffer) => { log = (log + b.toString()).slice(-20_000); });
+  const exited = new Promise((r) => prom.once('exit', r));
+  t.after(async () => {
+    prom.kill('SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const api = async (path: string) => {
+    const r = await fetch(`http://127.0.0.1:${promPort}/api/v1/${path}`);
+    return ((await r.json()) as { data: any }).data;
+  };
+  const query = (q: string) => api(`query?query=${encodeURIComponent(q)}`).then((d) => d.result as Array<{ metric: Record<string, string> }>);
+  try {
+    const up = await waitUntil(async () => (await query('up{job="fsdr-agent"} == 1').catch(() => [])).length ? true : undefined, 30_000, 'Prometheus scraping the agent');
+    assert.ok(up);
+    const failures = await query('fsdr_job_last_failure_timestamp_seconds');
+    assert.deepEqual(failures.map((r) => [r.metric.job, r.metric.exported_job]).sort(), JOB_NAMES.map((j) => ['fsdr-agent', j]).sort(), 'the agent\'s job label is stored as exported_job');
+    // Every rule has been evaluated on the scraped series without an error (a matching error, say).
+    const groups = await waitUntil(async () => {
+      const g = (await api('rules')).groups as Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }>;
+      return g.every((x) => x.rules.every((r) => r.health !== 'unknown')) ? g : undefined;
+    }, 30_000, 'every rule evaluated');
+    const unhealthy = groups.flatMap((g) => g.rules).filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.health} ${r.lastError ?? ''}`);
+    assert.deepEqual(unhealthy, []);
+    const alerts = await waitUntil(async () => {
+      const a = (await api('alerts')).alerts as Array<{ labels: Record<string, string>; state: string }>;
+      // (FsdrAgentAbsent is pending from evaluations before the first scrape, then resolves)
+      return a.some((x) => x.labels.alertname === 'FsdrBackupFailed') && !a.some((x) => x.labels.alertname === 'FsdrAgentAbsent') ? a : undefined;
+    }, 30_000, 'FsdrBackupFailed pending, FsdrAgentAbsent gone');
+    const backup = alerts.filter((a) => a.labels.alertname === 'FsdrBackupFailed');
+    assert.deepEqual(backup.map((a) => [a.labels.exported_job, a.state]), [['backup', 'pending']]);
+    // Nothing else: the representative measurement's only faults are its WAL hole and the monitor
+    // error it counted (fresh backup, drills and WAL, exposure and lag well inside the objectives).
+    const expected = new Set(['FsdrBackupFailed', 'FsdrMonitorErrors', 'FsdrWalArchiveGap', 'FsdrWalRecoveryBlocked']);
+    const others = [...new Set(alerts.map((a) => a.labels.alertname))].filter((n) => !expected.has(n));
+    assert.deepEqual(others, [], 'no alert beyond the faults the measurement has');
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n--- prometheus log (tail) ---\n${log.slice(-4000)}`, { cause: err });
+  }
 });
