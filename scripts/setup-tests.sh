@@ -7,3 +7,7 @@ cd "$(dirname "$0")/.."
 # bind9: `named`, the RFC 2136 server the DNS tests start on a free loopback port;
 # bind9-dnsutils: nsupdate and dig (the rfc2136 provider's client, and the tests' real queries).
 apt_need setup-tests named -- bind9 bind9-dnsutils
+# prometheus: promtool (`check rules`, `test rules` on deploy/prometheus); prometheus-alertmanager:
+# amtool (`check-config` on deploy/alertmanager). Both packages start a daemon on 0.0.0.0 (9090,
+# 9093/9094) where an init system lets them: stopped, the tests only run the offline checkers.
+apt_need setup-tests prometheus prometheus-alertmanager -- prometheus prometheus-alertmanager

@@ -23,6 +23,9 @@ export class AgentMetrics {
   readonly drillLastResult = this.g('fsdr_drill_last_result', 'Result of the newest drill per kind: 1 passed, 0 failed (or its evidence unreadable)', ['kind']);
   readonly drillAge = this.g('fsdr_drill_age_seconds', 'Age of the newest drill per kind, whatever its result', ['kind']);
   readonly jobLastSuccess = this.g('fsdr_job_last_success_timestamp_seconds', 'Last successful run of a scheduled job', ['job']);
+  // With the success time, says whether the newest run failed (a retry that succeeds clears it), which a
+  // failure counter's increase cannot: its window ends while the job is still failing.
+  readonly jobLastFailure = this.g('fsdr_job_last_failure_timestamp_seconds', 'Last failed run (or retry) of a scheduled job', ['job']);
   readonly jobRuns = new Counter({ name: 'fsdr_job_runs_total', help: 'Scheduled job runs by outcome', labelNames: ['job', 'outcome'], registers: [this.registry] });
   readonly monitorErrors = new Counter({ name: 'fsdr_monitor_errors_total', help: 'Failed exposure measurements (repository unreachable…)', registers: [this.registry] });
 
@@ -63,6 +66,6 @@ export class AgentMetrics {
 
   jobFinished(job: JobName, ok: boolean): void {
     this.jobRuns.inc({ job, outcome: ok ? 'success' : 'failure' });
-    if (ok) this.jobLastSuccess.set({ job }, Date.now() / 1000);
+    (ok ? this.jobLastSuccess : this.jobLastFailure).set({ job }, Date.now() / 1000);
   }
 }
