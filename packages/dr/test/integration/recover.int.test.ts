@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startNamed, waitUntil, type NamedHandle, type PostgresHandle } from '@featuresignals/testkit';
@@ -74,6 +74,12 @@ after(async () => {
   ws?.cleanup();
 });
 
+
+/** Timeline history files in the repository: what a restored instance that archives adds. */
+function histories(): string[] {
+  return readdirSync(join(ws.repoDir, 'wal')).filter((n) => n.endsWith('.history')).sort();
+}
+
 test('recover --no-switch to a time after the capture with no change since: golden evaluations equal exactly through server and SDK; nothing switched, the copy never archives', async () => {
   const T0 = await archivedNow();
   const pgdata = join(ws.dir, 'recovered-0');
@@ -137,6 +143,10 @@ test('recover to T: /health and /ready 200, golden evaluations match but for the
   assert.deepEqual(report.dns.new, { name: 'api.fs.test.', type: 'A', ttl: 60, values: ['127.0.0.1'] });
   assert.deepEqual(await named.resolve4('api.fs.test'), [{ address: '127.0.0.1', ttl: 60 }]);
   assert.equal(report.removeWith, undefined, 'a switched stack is production: no removal command');
+  // Archiving was held until the switch, then released: the new timeline reaches the repository.
+  assert.equal(report.steps[5].detail.archiving.released, true);
+  const tli = report.steps[0].detail.recoveredTo.timeline as number;
+  await waitUntil(async () => (histories().includes(`${tli.toString(16).toUpperCase().padStart(8, '0')}.history`) ? true : undefined), 30_000, 'the new primary archiving its timeline');
 
   // Evidence of kind recover in the repository.
   const list = JSON.parse(await fsdrOk(['--config', cfg, 'drill', 'list', '--json'], env));
@@ -148,6 +158,7 @@ test('a flag altered silently in the source database (no audit entry) fails reco
     WHERE s.flag_id = f.id AND s.env_id = e.id AND f.key = 'new-checkout' AND e.slug = 'prod'`, [], 'featuresignals');
   const T = await archivedNow();
   const pgdata = join(ws.dir, 'recovered-2');
+  const historiesBefore = histories();
   // Timeline 1: the first recovery's primary archived a timeline 2 beside it.
   const r = await runFsdr(['--config', cfg, 'recover', '--pgdata', pgdata, '--target-time', T, '--target-timeline', '1', '--dns-name', 'old.fs.test', '--dns-address', '127.0.0.1', '--json'], env);
   const report = JSON.parse(r.stdout);
@@ -163,6 +174,9 @@ test('a flag altered silently in the source database (no audit entry) fails reco
   assert.deepEqual(report.steps.slice(-2).map((s: { name: string; detail: { skipped?: string } }) => [s.name, !!s.detail.skipped]), [['integration', true], ['switch', true]]);
   assert.equal(report.dns, undefined);
   assert.deepEqual(await named.resolve4('old.fs.test'), [{ address: '10.9.9.9', ttl: 300 }]);
+  // Its archiving was held: the copy that failed its checks wrote no timeline into the repository.
+  await new Promise((res) => setTimeout(res, 1500));
+  assert.deepEqual(histories(), historiesBefore);
   // Left for inspection: the server still answers on the restored copy; the report says how to remove it.
   assert.ok(alive(report.stack.serverPid));
   assert.equal((await fetch(report.stack.serverUrl + '/ready')).status, 200);

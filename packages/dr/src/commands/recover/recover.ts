@@ -16,6 +16,7 @@ import { impliedType, type DnsChange } from '../../dns/provider.js';
 import { DrillSteps, round } from '../../drills/steps.js';
 import { findBinDir } from '../../postgres/binaries.js';
 import { stopInstance } from '../../postgres/instance.js';
+import { HOLD_ARCHIVING, releaseArchiving } from '../../postgres/archive-hold.js';
 import { serverUser } from '../../postgres/os-user.js';
 import { newDrillId, type DrillEvidence, type DrillStep } from '../../repository/drill-catalog.js';
 import { Repository } from '../../repository/repository.js';
@@ -108,9 +109,10 @@ async function recoverSteps(cfg: Config, opts: RecoverOptions, keys: Record<stri
     const port = opts.port ?? (await freeLoopbackPort());
     restored = await runRestore(cfg, {
       pgdata, port, target: opts.target, backup: opts.backup, timeline: opts.timeline, acceptGap: opts.acceptGap, start: true,
-      // The recovered instance archives only when it becomes the primary (traffic moves to it).
+      // The recovered instance archives only once it is the primary (traffic moved to it): with
+      // a switch ahead, archive_mode stays on but the command is held until the switch is done.
       archive: opts.switchTraffic,
-      set: { ...(opts.switchTraffic ? {} : { listen_addresses: '127.0.0.1' }), ...opts.set },
+      set: { ...(opts.switchTraffic ? HOLD_ARCHIVING : { listen_addresses: '127.0.0.1' }), ...opts.set },
       processes: cfg.backup.processes, timeoutMs: opts.timeoutMs, repository: repo.name, quiet: true,
     });
     return { ok: true, detail: { backup: restored.backup, port, pgdata, recoveredTo: restored.recoveredTo, archive: opts.switchTraffic, seconds: restored.seconds } };
@@ -188,7 +190,9 @@ async function recoverSteps(cfg: Config, opts: RecoverOptions, keys: Record<stri
     try {
       const address = opts.dns!.address ?? dnsAddress();
       report.dns = await dns.upsert(opts.dns!.name!, impliedType(address), [address], cfg.dns?.ttl ?? 60);
-      return { ok: true, detail: report.dns };
+      // Now it is the primary: its held WAL (the new timeline) may go to the repository.
+      const archiveCommand = await releaseArchiving(conn);
+      return { ok: true, detail: { ...report.dns, archiving: { released: true, archiveCommand } } };
     } finally {
       dns.close();
     }
