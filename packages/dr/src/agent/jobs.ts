@@ -8,8 +8,8 @@ import { goldenTimeOf } from '../repository/golden-catalog.js';
 import type { Repository } from '../repository/repository.js';
 import { log } from '../util/log.js';
 
-export type JobName = 'backup' | 'dump' | 'expire' | 'replicate' | 'verify' | 'drill-verify' | 'drill-tabletop' | 'golden';
-export const JOB_NAMES: JobName[] = ['backup', 'dump', 'expire', 'replicate', 'verify', 'drill-verify', 'drill-tabletop', 'golden'];
+export type JobName = 'backup' | 'dump' | 'expire' | 'replicate' | 'verify' | 'drill-verify' | 'drill-tabletop' | 'drill-restore' | 'golden';
+export const JOB_NAMES: JobName[] = ['backup', 'dump', 'expire', 'replicate', 'verify', 'drill-verify', 'drill-tabletop', 'drill-restore', 'golden'];
 
 /** Each job's cron from the config; jobs that cannot run in this deployment are off. */
 export function jobSchedules(cfg: Pick<Config, 'schedule' | 'cluster' | 'repositories' | 'stack'>): Record<JobName, string> {
@@ -24,6 +24,8 @@ export function jobSchedules(cfg: Pick<Config, 'schedule' | 'cluster' | 'reposit
     // Needs only the repository and PostgreSQL binaries, not the cluster: a standby-region host can run it.
     'drill-verify': s.drillVerify,
     'drill-tabletop': s.drillTabletop,
+    // The quarterly restore drill starts the server on the copy: without stack.start it cannot run.
+    'drill-restore': cfg.stack?.start ? s.drillRestore : 'off',
     // Captures go through the FeatureSignals server: without a stack section there is none to ask.
     golden: cfg.stack ? s.golden : 'off',
   };
@@ -155,6 +157,20 @@ export function buildJobs(cfg: Config, repo: Repository): Record<JobName, Job> {
       },
       lastEffect: async () => {
         const ids = await repo.drills.ids('tabletop');
+        return ids.length ? drillStartOf(ids[ids.length - 1]!) : undefined;
+      },
+    },
+    'drill-restore': {
+      name: 'drill-restore',
+      run: async () => {
+        const { runDrillRestore } = await import('../commands/drill/drill-restore.js');
+        const e = await runDrillRestore(cfg, {});
+        const summary = { id: e.id, result: e.result, rtoSeconds: e.rtoSeconds, objectives: e.objectives };
+        if (e.failure) throw new Error(`drill ${e.id} failed at step ${e.failure.step}: ${e.failure.message}`);
+        return summary;
+      },
+      lastEffect: async () => {
+        const ids = await repo.drills.ids('restore');
         return ids.length ? drillStartOf(ids[ids.length - 1]!) : undefined;
       },
     },

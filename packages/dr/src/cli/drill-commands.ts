@@ -2,6 +2,7 @@
 import { Option, type Command } from 'commander';
 import { FsdrError } from '../errors.js';
 import { action } from './exit.js';
+import { isoTime, seconds } from './options.js';
 import { cfgOf, print } from './shared.js';
 
 export function addDrillCommands(program: Command): void {
@@ -22,6 +23,30 @@ export function addDrillCommands(program: Command): void {
       print(!!o.json, e, () => formatDrill(e) + (r.kept ? `\n  kept: ${r.kept.pgdata}, port ${r.kept.port} (stop it with pg_ctl -D ${r.kept.pgdata} stop)` : ''));
       if (e.failure) {
         throw new FsdrError('FSDR_DRILL_FAILED', `drill ${e.id} failed at step ${e.failure.step}${e.failure.object ? ` (${e.failure.object})` : ''}: ${e.failure.message}`, { hint: `the evidence is in the repository: fsdr drill show ${e.id}` });
+      }
+    }));
+  drill
+    .command('restore')
+    .description('the quarterly restore drill: recover in isolation (restore into a temporary directory on free loopback ports, archiving off, start the server, /health, /ready, golden, integration; no traffic switch), then remove everything it started; evidence with each step, the measured RTO and the objectives')
+    .option('--repo <name>', 'repository to restore from (the evidence goes there too)', 'primary')
+    .option('--target-time <time>', 'recover to this time (ISO 8601 with a zone), inclusive', isoTime)
+    .option('--latest', 'recover everything archived (the default)')
+    .option('--work-dir <dir>', 'where the temporary data directory goes (default: drill.workDir, else the system temp directory)')
+    .option('--keep', 'leave the restored instance and server running for inspection (the evidence says how to remove them)')
+    .option('--ready-timeout <seconds>', 'how long the server may take to answer /health and /ready', seconds, 120)
+    .option('--json', 'print the evidence as JSON')
+    .addHelpText('after', '\nExamples:\n  fsdr drill restore\n  fsdr drill restore --target-time 2026-11-27T14:05:00Z --json\n')
+    .action(action(async (o: { repo: string; targetTime?: string; latest?: boolean; workDir?: string; keep?: boolean; readyTimeout: number; json?: boolean }, cmd: Command) => {
+      if (o.targetTime && o.latest) throw new FsdrError('FSDR_USAGE', 'give one recovery target: --target-time or --latest', { exitCode: 2 });
+      const { runDrillRestore } = await import('../commands/drill/drill-restore.js');
+      const { formatDrill } = await import('../commands/drill/format-drill.js');
+      const e = await runDrillRestore(cfgOf(cmd), {
+        repository: o.repo, target: o.targetTime ? { kind: 'time', value: o.targetTime } : { kind: 'latest' }, keep: o.keep, workDir: o.workDir,
+        readyTimeoutMs: o.readyTimeout * 1000,
+      });
+      print(!!o.json, e, () => formatDrill(e) + (e.removeWith ? `\n  kept: ${e.stack?.serverUrl ?? ''} ${e.stack?.pgdata ?? ''}; remove with: ${e.removeWith}` : ''));
+      if (e.failure) {
+        throw new FsdrError('FSDR_DRILL_FAILED', `drill ${e.id} failed at step ${e.failure.step}: ${e.failure.message}`, { hint: `the evidence is in the repository: fsdr drill show ${e.id}` });
       }
     }));
   drill

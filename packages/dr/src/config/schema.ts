@@ -186,6 +186,8 @@ export const configSchema = z.strictObject({
       drillVerify: cron.default('0 6 * * 0'),
       // The plan's monthly tabletop: the agent prepares the agenda on the 1st (evidence without participants).
       drillTabletop: cron.default('0 9 1 * *'),
+      // The plan's quarterly restore drill: the whole stack recovered in isolation (off without stack.start).
+      drillRestore: cron.default('0 7 1 1,4,7,10 *'),
       // Golden evaluation captures through the live server (off without a stack section).
       golden: cron.default('0 * * * *'),
     })

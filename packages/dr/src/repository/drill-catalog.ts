@@ -3,13 +3,15 @@
 // Object Lock bucket). The id starts with the run's UTC start time and names the drill kind, so
 // listing alone orders runs and finds the newest of a kind without reading them.
 import { randomBytes } from 'node:crypto';
+import type { ObjectivesReport } from '../drills/objectives.js';
 import { IntegrityError } from '../errors.js';
 import { DRILL_PREFIX, drillEvidenceKey, parseDrillEvidenceKey } from './layout.js';
 import type { ObjectStore } from './object-store.js';
 
 // recover: a real recovery's report, kept as evidence of the same shape (steps, timings, failure).
-export type DrillKind = 'verify' | 'tabletop' | 'recover';
-export const DRILL_KINDS: DrillKind[] = ['verify', 'tabletop', 'recover'];
+// restore: the quarterly restore drill, recover in isolation (no switch, everything removed after).
+export type DrillKind = 'verify' | 'tabletop' | 'recover' | 'restore';
+export const DRILL_KINDS: DrillKind[] = ['verify', 'tabletop', 'recover', 'restore'];
 
 export interface DrillStep {
   name: string;
@@ -38,6 +40,8 @@ export interface DrillEvidence {
   rtoSeconds?: number;
   /** age of the newest archived WAL the restore reached, at the moment the restore ended */
   rpoExposureSeconds?: number;
+  /** the measured RTO/RPO against the scenario's objectives (met / not met / unavailable) */
+  objectives?: ObjectivesReport;
   result: 'ok' | 'failed';
   failure?: { step: string; object?: string; message: string };
 }

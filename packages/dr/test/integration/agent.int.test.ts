@@ -27,7 +27,7 @@ async function startAgent(name: string, schedule: Record<string, string> = {}): 
       standby: { type: 's3', bucket: 'fsdr-standby-region', region: 'eu-west-1', endpoint: moto.endpoint, forcePathStyle: true, objectLock: { mode: 'compliance', days: 7 } },
     },
     encryption: { masterKey: `file:${ws.keyFile}` },
-    schedule: { backup: '0 3 * * *', dump: 'off', expire: 'off', verify: 'off', replicate: 'off', drillVerify: 'off', drillTabletop: 'off', ...schedule },
+    schedule: { backup: '0 3 * * *', dump: 'off', expire: 'off', verify: 'off', replicate: 'off', drillVerify: 'off', drillTabletop: 'off', drillRestore: 'off', ...schedule },
     agent: { listen: `127.0.0.1:${port}`, token: 'env:FSDR_AGENT_TOKEN' },
   }, `${name}.yaml`);
   const child = spawn(process.execPath, [FSDR_BIN, '--config', cfg, 'agent'], { env: { ...process.env, ...moto.env, FSDR_AGENT_TOKEN: TOKEN }, stdio: ['ignore', 'ignore', 'pipe'] });

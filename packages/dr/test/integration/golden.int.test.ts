@@ -124,7 +124,7 @@ test('the agent captures a golden set after its backup, and the capture is in th
   // The backup has never run (overdue at start); the hourly golden job is off so only the backup captures.
   const agentCfg = ws.writeConfig({
     ...doc, stack: { url: fs.url, keys: { prod: 'env:FS_PROD_KEY' } },
-    schedule: { backup: '0 3 * * *', dump: 'off', expire: 'off', verify: 'off', replicate: 'off', drillVerify: 'off', golden: 'off' },
+    schedule: { backup: '0 3 * * *', dump: 'off', expire: 'off', verify: 'off', replicate: 'off', drillVerify: 'off', drillRestore: 'off', golden: 'off' },
     agent: { listen: `127.0.0.1:${port}`, token: 'env:FSDR_AGENT_TOKEN' },
   }, 'agent.yaml');
   const agent: ChildProcess = spawn(process.execPath, [FSDR_BIN, '--config', agentCfg, 'agent'], { env: { ...process.env, FS_PROD_KEY: seeded.keys.prod!, FSDR_AGENT_TOKEN: TOKEN }, stdio: ['ignore', 'ignore', 'ignore'] });

@@ -269,3 +269,33 @@ test('golden captures run hourly by default once a stack is configured, and are 
   assert.equal(off.state.has('golden'), false);
   assert.equal(jobSchedules(validateConfig({ ...base, stack, schedule: { golden: '*/15 * * * *' } })).golden, '*/15 * * * *');
 });
+
+test('the restore drill (drill-restore) runs quarterly by default once stack.start is configured, and is off without it', async () => {
+  const base = { repositories: { primary: { type: 'fs', path: '/x' } }, encryption: { masterKey: 'env:K' } };
+  const url = 'http://127.0.0.1:8080';
+  const keys = { prod: 'env:FS_PROD_KEY' };
+  assert.equal(jobSchedules(validateConfig(base))['drill-restore'], 'off', 'no stack: nothing to start');
+  assert.equal(jobSchedules(validateConfig({ ...base, stack: { url, keys } }))['drill-restore'], 'off', 'a stack without start: no server to start on the copy');
+  const withStart = { ...base, stack: { url, keys, start: { command: ['fs-server'] } } };
+  const schedules = jobSchedules(validateConfig(withStart));
+  assert.equal(schedules['drill-restore'], '0 7 1 1,4,7,10 *');
+  const drill = fakeJob('drill-restore', '2026-10-01T07:00:40Z');
+  const s = new Scheduler([drill], schedules, leases(), 'a');
+  await s.catchUp(at('2026-10-02T00:00:00Z'));
+  assert.equal(drill.runs, 0, 'the October drill happened');
+  const fired: string[] = [];
+  // A year of a ticking agent, one tick an hour.
+  for (let t = Date.parse('2026-10-02T00:00:00Z'); t <= Date.parse('2027-10-02T00:00:00Z'); t += 3600_000) {
+    const before = drill.runs;
+    await Promise.all(s.tick(new Date(t)));
+    if (drill.runs > before) fired.push(new Date(t).toISOString());
+  }
+  assert.deepEqual(fired, ['2027-01-01T07:00:00.000Z', '2027-04-01T07:00:00.000Z', '2027-07-01T07:00:00.000Z', '2027-10-01T07:00:00.000Z']);
+  const idle = fakeJob('drill-restore');
+  const off = new Scheduler([idle], jobSchedules(validateConfig(base)), leases(), 'c');
+  await Promise.all(await off.catchUp(at('2027-01-01T00:00:00Z')));
+  await Promise.all(off.tick(at('2027-01-01T07:00:00Z')));
+  assert.equal(idle.runs, 0);
+  assert.equal(off.state.has('drill-restore'), false);
+  assert.equal(jobSchedules(validateConfig({ ...withStart, schedule: { drillRestore: 'off' } }))['drill-restore'], 'off');
+});

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import type { Config } from '../../config/load.js';
 import { describeError, FsdrError } from '../../errors.js';
 import { runAmcheck, judgeAmcheck } from '../../drills/amcheck.js';
+import { judgeObjectives } from '../../drills/objectives.js';
 import { judgeRecoveredPoint } from '../../drills/recovered-point.js';
 import { countRows, judgeRowCounts } from '../../drills/row-counts.js';
 import { DrillSteps, round } from '../../drills/steps.js';
@@ -60,6 +61,11 @@ export async function runDrillVerify(cfg: Config, opts: DrillVerifyOptions = {})
     evidence.endTime = new Date().toISOString();
     evidence.result = steps.failure ? 'failed' : 'ok';
     if (steps.failure) evidence.failure = steps.failure;
+    evidence.objectives = judgeObjectives('database_corruption', cfg.objectives.databaseCorruption,
+      { rtoSeconds: evidence.rtoSeconds, rpoExposureSeconds: evidence.rpoExposureSeconds }, {
+        rto: 'not measured: the restored copy did not pass pg_amcheck',
+        rpo: 'not measured: the recovered point could not be compared with the archive',
+      });
     try {
       await repo.drills.write(evidence);
     } catch (err) {

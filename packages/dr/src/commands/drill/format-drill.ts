@@ -1,4 +1,5 @@
 // Drill evidence as text for the terminal (the JSON is the evidence itself).
+import { formatObjectives } from '../../drills/objectives.js';
 import type { DrillEvidence } from '../../repository/drill-catalog.js';
 import type { DrillSummary } from './drill-list.js';
 
@@ -20,7 +21,8 @@ export function formatDrill(e: DrillEvidence): string {
     ...e.steps.map(stepLine),
     ...(rows.length ? [`  rows: ${rows.map((t) => `${t.database}.${t.table}=${t.rows}${t.method === 'count' ? '' : '~'}`).join(', ')}`] : []),
     ...(point?.recovered ? [`  recovered to LSN ${point.recovered.endOfRecovery ?? point.recovered.lsn} (last commit ${point.recovered.time ?? 'none'}), new timeline ${point.recovered.timeline}; archive ends in ${point.archiveEnd?.lastSegment ?? '?'}`] : []),
-    `  RTO (restore to amcheck passed) ${secs(e.rtoSeconds)}, RPO exposure ${secs(e.rpoExposureSeconds)}`,
+    `  RTO (${e.kind === 'verify' ? 'restore to amcheck passed' : 'start to /ready with golden evaluations matching'}) ${secs(e.rtoSeconds)}, RPO exposure ${secs(e.rpoExposureSeconds)}`,
+    ...(e.objectives ? formatObjectives(e.objectives).map((l) => `  ${l}`) : []),
     ...(e.failure ? [`  failure: step ${e.failure.step}${e.failure.object ? `, ${e.failure.object}` : ''}: ${e.failure.message}`] : []),
   ].join('\n');
 }

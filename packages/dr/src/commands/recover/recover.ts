@@ -13,6 +13,7 @@ import { resolveSecret } from '../../config/secret-ref.js';
 import { ConfigError, describeError, FsdrError } from '../../errors.js';
 import { openDnsProvider, providerName } from '../../dns/open-dns-provider.js';
 import { impliedType, type DnsChange } from '../../dns/provider.js';
+import { judgeObjectives } from '../../drills/objectives.js';
 import { DrillSteps, round } from '../../drills/steps.js';
 import { findBinDir } from '../../postgres/binaries.js';
 import { stopInstance } from '../../postgres/instance.js';
@@ -49,10 +50,15 @@ export interface RecoverOptions {
   readyTimeoutMs: number;
   /** each step as it ends (the CLI prints it) */
   onStep?: (s: DrillStep) => void;
+  /**
+   * The restore drill (fsdr drill restore): recover in isolation, never switching traffic, then
+   * remove everything it started (a 'cleanup' step) unless keep; evidence of kind 'restore'.
+   */
+  drill?: boolean;
 }
 
 export interface RecoverReport extends DrillEvidence {
-  kind: 'recover';
+  kind: 'recover' | 'restore';
   /** the running stack, when it was left in place (success, a failed check, or --keep) */
   stack?: { pgdata: string; port: number; serverPid: number; serverUrl: string; serverLog: string; postgresLog: string };
   /** how to remove a stack left for inspection */
@@ -72,10 +78,12 @@ export async function runRecover(cfg: Config, opts: RecoverOptions): Promise<Rec
   const keys = Object.fromEntries(Object.entries(stack.keys).map(([env, ref]) => [env, resolveSecret(`stack.keys.${env}`, ref)]));
   const repoName = opts.repository ?? 'primary';
   const repo = await Repository.open(cfg, repoName);
+  if (opts.drill && opts.switchTraffic) throw new FsdrError('FSDR_USAGE', 'a restore drill never switches traffic', { exitCode: 2 });
+  const kind = opts.drill ? 'restore' : 'recover';
   const start = new Date();
   const steps = new DrillSteps();
   const report: RecoverReport = {
-    format: 1, kind: 'recover', id: newDrillId('recover', start), startTime: start.toISOString(), endTime: '', host: hostname(), repository: repoName,
+    format: 1, kind, id: newDrillId(kind, start), startTime: start.toISOString(), endTime: '', host: hostname(), repository: repoName,
     fsdrVersion: fsdrVersion(), steps: steps.steps, checks: { target: opts.target, switchTraffic: opts.switchTraffic }, result: 'failed',
   };
   const step = async (name: string, fn: () => Promise<{ ok: boolean; detail: unknown; failure?: { message: string } }>) => {
@@ -92,6 +100,13 @@ export async function runRecover(cfg: Config, opts: RecoverOptions): Promise<Rec
   report.endTime = new Date().toISOString();
   report.result = steps.failure ? 'failed' : 'ok';
   if (steps.failure) report.failure = steps.failure;
+  if (opts.drill) {
+    // The scenario a restore drill rehearses is the plan's database restore (corruption).
+    report.objectives = judgeObjectives('database_corruption', cfg.objectives.databaseCorruption, { rtoSeconds: report.rtoSeconds }, {
+      rto: 'not measured: the drill did not reach /ready with golden evaluations matching',
+      rpo: 'not measured by the restore drill (it restores to a chosen target, not from a live writer); drill verify measures the archive exposure',
+    });
+  }
   // Evidence is best effort here: the recovery's outcome matters more than its record.
   await repo.drills.write(report).catch((err: unknown) => { report.checks.evidenceError = describeError(err); });
   await repo.close();
@@ -149,9 +164,24 @@ async function recoverSteps(cfg: Config, opts: RecoverOptions, keys: Record<stri
     const res = await waitReady(server!, serverUrl, { health: stack.healthPath, ready: stack.readyPath }, opts.readyTimeoutMs);
     return { ok: true, detail: res };
   });
+  // The drill's last step: everything it started is removed (unless --keep), passed or failed.
+  const drillCleanup = async (): Promise<void> => {
+    await step('cleanup', async () => {
+      if (opts.keep) {
+        leave();
+        report.removeWith = removeCommand(report.stack!, binDir, user?.name);
+        return { ok: true, detail: { kept: report.stack, removeWith: report.removeWith } };
+      }
+      await cleanUp();
+      delete report.stack;
+      delete report.removeWith;
+      return { ok: true, detail: report.checks.cleanedUp };
+    });
+  };
   if (!ready) {
     // Nothing was proved about this stack: it is removed, unless asked to keep it for a look.
     skipAll('golden', 'the server never became ready');
+    if (opts.drill) return drillCleanup();
     if (opts.keep) { leave(); report.removeWith = removeCommand(report.stack!, binDir, user?.name); } else await cleanUp();
     return;
   }
@@ -176,7 +206,13 @@ async function recoverSteps(cfg: Config, opts: RecoverOptions, keys: Record<stri
   report.removeWith = removeCommand(report.stack!, binDir, user?.name);
   if (!integration) {
     skipAll(golden ? 'switch' : 'integration', 'a check failed: traffic was not moved');
+    if (opts.drill) await drillCleanup();
     return;
+  }
+  if (opts.drill) {
+    report.steps.push({ name: 'switch', ok: true, seconds: 0, detail: { skipped: 'drill: traffic is never moved' } });
+    opts.onStep?.(report.steps[report.steps.length - 1]!);
+    return drillCleanup();
   }
   if (!opts.switchTraffic) {
     // A stack that passed every check is the recovered stack: it stays up for whoever repoints.
