@@ -134,7 +134,18 @@ async function recoverSteps(cfg: Config, opts: RecoverOptions, keys: Record<stri
   });
   const rest = ['start-server', 'ready', 'golden', 'integration', 'switch'];
   const skipAll = (from: string, why: string) => { for (const s of rest.slice(rest.indexOf(from))) report.steps.push({ name: s, ok: false, seconds: 0, detail: { skipped: why } }); };
-  if (!ok || !restored) return skipAll('start-server', 'the restore failed');
+  if (!ok || !restored) {
+    skipAll('start-server', 'the restore failed');
+    // A failed restore stops what it started itself; the drill still removes what it wrote.
+    if (opts.drill) {
+      await step('cleanup', async () => {
+        if (opts.keep) return { ok: true, detail: { kept: { pgdata } } };
+        await rm(pgdata, { recursive: true, force: true });
+        return { ok: true, detail: { pgdata } };
+      });
+    }
+    return;
+  }
   const r = restored;
   const user = serverUser();
   const binDir = findBinDir(r.pgMajor, cfg.cluster?.binDir);
