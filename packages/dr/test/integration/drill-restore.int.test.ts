@@ -38,9 +38,11 @@ before(async () => {
   workDir = join(ws.dir, 'drills');
   mkdirSync(workDir, { mode: 0o755 });
   let doc = (await import('yaml')).parse(readFileSync(cfg, 'utf8'));
+  // checkUrl names where recover finds a server started elsewhere; a drill must ignore it (it
+  // could be production's), so here it points at a closed port the drill must never probe.
   doc = {
     ...doc,
-    stack: { url: fs.url, keys: { prod: 'env:FS_PROD_KEY', staging: 'env:FS_STAGING_KEY' }, database: 'featuresignals', start: serverStart },
+    stack: { url: fs.url, keys: { prod: 'env:FS_PROD_KEY', staging: 'env:FS_STAGING_KEY' }, database: 'featuresignals', start: { ...serverStart, checkUrl: 'http://127.0.0.1:9' } },
     drill: { ...(doc.drill ?? {}), workDir },
     // Generous: the drill on this machine is well within an hour.
     objectives: { databaseCorruption: { rpoSeconds: 300, rtoSeconds: 3600 } },

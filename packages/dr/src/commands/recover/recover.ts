@@ -167,7 +167,9 @@ async function recoverSteps(cfg: Config, opts: RecoverOptions, keys: Record<stri
   const started = await step('start-server', async () => {
     const configured = Number(stack.start!.env.PORT);
     const serverPort = opts.serverPort ?? (Number.isInteger(configured) && configured > 0 ? configured : await freeLoopbackPort());
-    serverUrl = stack.start!.checkUrl?.replace(/\/+$/, '') ?? `http://127.0.0.1:${serverPort}`;
+    // A drill checks only the server it started: checkUrl may name production's.
+    const checkUrl = opts.drill ? undefined : stack.start!.checkUrl;
+    serverUrl = checkUrl?.replace(/\/+$/, '') ?? `http://127.0.0.1:${serverPort}`;
     server = startServer(stack.start!, databaseUrl, serverPort, serverLogFile(r.pgdata));
     return { ok: true, detail: { pid: server.pid, port: serverPort, url: serverUrl, command: server.command, databaseUrl: redactDatabaseUrl(databaseUrl), log: server.logFile } };
   });
