@@ -5,7 +5,7 @@ import type { RecoveryTarget } from '../commands/restore/select-backup.js';
 type RestoreTimeline = number | 'latest' | 'current' | undefined;
 import { action } from './exit.js';
 import { AS_OF_HELP, cfgOf, parseAsOf, print } from './shared.js';
-import { isoTime, port, seconds, timeline } from './options.js';
+import { addRecoveryTargetOptions, port, seconds } from './options.js';
 
 export function target(o: { targetTime?: string; targetLsn?: string; targetXid?: string; targetName?: string; targetImmediate?: boolean; latest?: boolean }): RecoveryTarget {
   const given = [o.targetTime, o.targetLsn, o.targetXid, o.targetName].filter((x) => x !== undefined).length + (o.latest ? 1 : 0) + (o.targetImmediate ? 1 : 0);
@@ -45,21 +45,13 @@ export function addBackupCommands(program: Command): void {
       print(!!o.json, summary, () => `backup ${m.id} (${m.type}) complete: ${m.totals.files} files, ${(m.totals.bytes / 1048576).toFixed(1)} MiB, ${(m.totals.storedBytes / 1048576).toFixed(1)} MiB stored; WAL ${m.startWal}..${m.stopWal}`);
     }));
 
-  program
-    .command('restore')
-    .description('provision a new PostgreSQL instance from the repository and recover it to a target')
-    .requiredOption('--pgdata <dir>', 'data directory of the new instance (must be empty or absent)')
-    .option('--port <n>', 'port of the new instance', port, 5433)
-    .option('--target-time <time>', 'recover to this time (ISO 8601 with a zone), inclusive', isoTime)
-    .option('--target-lsn <lsn>', 'recover to this LSN')
-    .option('--target-xid <xid>', 'recover to this transaction id')
-    .option('--target-name <name>', 'recover to a restore point made with pg_create_restore_point()')
-    .option('--target-immediate', 'stop as soon as the backup is consistent')
-    .option('--latest', 'recover everything archived (the default); fails if the archive has a hole or recovery stops short')
-    .option('--accept-gap', 'with --latest: recover only up to a hole in the archive, knowingly')
-    .option('--target-timeline <tli>', 'follow this timeline (a number, latest or current); needed when two timelines continue', timeline)
-    .option('--backup <id>', 'start from this backup (default: the newest that ends before the target)')
-    .option('--repo <name>', 'repository to restore from', 'primary')
+  addRecoveryTargetOptions(
+    program
+      .command('restore')
+      .description('provision a new PostgreSQL instance from the repository and recover it to a target')
+      .requiredOption('--pgdata <dir>', 'data directory of the new instance (must be empty or absent)')
+      .option('--port <n>', 'port of the new instance', port, 5433),
+  )
     .option('--as-of <time>', AS_OF_HELP + '; the WAL is fetched as of it too')
     .option('--no-start', 'write the data directory and recovery settings, but do not start the instance')
     .option('--archive', 'keep the source\'s archiving on: only for the instance that becomes the new primary (default: archive_mode = off, so a copy never writes into the repository)')

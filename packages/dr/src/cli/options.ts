@@ -1,6 +1,6 @@
 // Option parsers with the same discipline as the config schema: a value that is not what the
 // option takes is a usage error (exit 2) that names the option, never a NaN passed along.
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 
 export function intIn(min: number, max: number): (v: string) => number {
   return (v) => {
@@ -26,4 +26,22 @@ export function timeline(v: string): number | 'latest' | 'current' {
   if (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) < 2 ** 32) return Number(v);
   if (/^[0-9A-Fa-f]{8}$/.test(v)) return parseInt(v, 16);
   throw new InvalidArgumentError('expected a timeline number, latest or current');
+}
+
+/**
+ * The recovery target options restore and recover share (one definition, so a renamed or added
+ * target cannot reach one command and not the other); `target()` in backup-commands reads them.
+ */
+export function addRecoveryTargetOptions(c: Command): Command {
+  return c
+    .option('--target-time <time>', 'recover to this time (ISO 8601 with a zone), inclusive', isoTime)
+    .option('--target-lsn <lsn>', 'recover to this LSN')
+    .option('--target-xid <xid>', 'recover to this transaction id')
+    .option('--target-name <name>', 'recover to a restore point made with pg_create_restore_point()')
+    .option('--target-immediate', 'stop as soon as the backup is consistent')
+    .option('--latest', 'recover everything archived (the default); fails if the archive has a hole or recovery stops short')
+    .option('--accept-gap', 'with --latest: recover only up to a hole in the archive, knowingly')
+    .option('--target-timeline <tli>', 'follow this timeline (a number, latest or current); needed when two timelines continue', timeline)
+    .option('--backup <id>', 'start from this backup (default: the newest that ends before the target)')
+    .option('--repo <name>', 'repository to restore from', 'primary');
 }

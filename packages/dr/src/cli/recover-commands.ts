@@ -5,7 +5,7 @@ import { FsdrError } from '../errors.js';
 import type { DrillStep } from '../repository/drill-catalog.js';
 import { parseSet, target } from './backup-commands.js';
 import { action } from './exit.js';
-import { isoTime, port, seconds, timeline } from './options.js';
+import { addRecoveryTargetOptions, port, seconds } from './options.js';
 import { cfgOf, print } from './shared.js';
 
 const stepLine = (s: DrillStep): string => {
@@ -14,22 +14,14 @@ const stepLine = (s: DrillStep): string => {
 };
 
 export function addRecoverCommand(program: Command): void {
-  program
-    .command('recover')
-    .description('full stack recovery: restore to a target on a new instance, start the FeatureSignals server on it, check /health, /ready, golden evaluations and the integration suite, then switch DNS')
-    .requiredOption('--pgdata <dir>', 'data directory of the new instance (must be empty or absent)')
-    .option('--port <n>', 'port of the new instance (default: a free one)', port)
-    .option('--server-port <n>', 'port of the new server, its PORT (default: a free one)', port)
-    .option('--target-time <time>', 'recover to this time (ISO 8601 with a zone), inclusive', isoTime)
-    .option('--target-lsn <lsn>', 'recover to this LSN')
-    .option('--target-xid <xid>', 'recover to this transaction id')
-    .option('--target-name <name>', 'recover to a restore point')
-    .option('--target-immediate', 'stop as soon as the backup is consistent')
-    .option('--latest', 'recover everything archived (the default)')
-    .option('--accept-gap', 'with --latest: recover only up to a hole in the archive, knowingly')
-    .option('--target-timeline <tli>', 'follow this timeline (a number, latest or current)', timeline)
-    .option('--backup <id>', 'start from this backup')
-    .option('--repo <name>', 'repository to restore from', 'primary')
+  addRecoveryTargetOptions(
+    program
+      .command('recover')
+      .description('full stack recovery: restore to a target on a new instance, start the FeatureSignals server on it, check /health, /ready, golden evaluations and the integration suite, then switch DNS')
+      .requiredOption('--pgdata <dir>', 'data directory of the new instance (must be empty or absent)')
+      .option('--port <n>', 'port of the new instance (default: a free one)', port)
+      .option('--server-port <n>', 'port of the new server, its PORT (default: a free one)', port),
+  )
     .option('--set <name=value>', 'extra postgresql.conf setting for the new instance (repeatable)', parseSet, {})
     .option('--no-switch', 'check the recovered stack but move no traffic (the instance then never archives)')
     .option('--dns-name <name>', 'the name to repoint at the recovered server once every check passed')
