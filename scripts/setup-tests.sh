@@ -16,3 +16,5 @@ apt_need setup-tests prometheus prometheus-alertmanager -- prometheus prometheus
 apt_need setup-tests -- chromium
 # systemd: systemd-analyze verify on deploy/systemd/fsdr-agent.service (already there on most machines).
 apt_need setup-tests -- systemd
+# helm (chart lint/template) and Node.js 22 (the Node 22 test run) from the npm registry: .tools/
+bash scripts/get-tools.sh
