@@ -11,3 +11,10 @@ apt_need setup-tests named -- bind9 bind9-dnsutils
 # amtool (`check-config` on deploy/alertmanager). Both packages start a daemon on 0.0.0.0 (9090,
 # 9093/9094) where an init system lets them: stopped, the tests only run the offline checkers.
 apt_need setup-tests prometheus prometheus-alertmanager -- prometheus prometheus-alertmanager
+# chromium: the headless browser the web console's end-to-end test drives (through playwright-core,
+# which never downloads a browser of its own: executablePath is /usr/bin/chromium).
+apt_need setup-tests -- chromium
+# systemd: systemd-analyze verify on deploy/systemd/fsdr-agent.service (already there on most machines).
+apt_need setup-tests -- systemd
+# helm (chart lint/template) and Node.js 22 (the Node 22 test run) from the npm registry: .tools/
+bash scripts/get-tools.sh

@@ -13,6 +13,8 @@ import { buildJobs, JOB_NAMES, jobSchedules } from './jobs.js';
 import { AgentMetrics } from './metrics.js';
 import { measureExposure, type Exposure } from './monitor.js';
 import { Scheduler } from './scheduler.js';
+import { ConsoleData } from '../console/data.js';
+import { CONSOLE_PUBLIC_PATHS, registerConsole } from '../console/routes.js';
 
 export interface AgentOptions {
   /** Monitor interval (exposure, lag, free space). */
@@ -30,6 +32,7 @@ export class Agent {
   private app?: ReturnType<typeof buildHttp>;
   private archiving = false;
   private archiver?: Promise<void>;
+  private consoleData?: ConsoleData;
   private readonly startedAt = new Date();
   private stopping?: Promise<string[]>;
   readonly owner = `${hostname()}:${process.pid}`;
@@ -49,7 +52,8 @@ export class Agent {
       },
     }, { attempts: this.cfg.agent.retry.attempts, initialMs: this.cfg.agent.retry.initialSeconds * 1000, maxMs: this.cfg.agent.retry.maxSeconds * 1000 });
     const token = this.cfg.agent.token ? resolveSecret('agent.token', this.cfg.agent.token) : undefined;
-    this.app = buildHttp({ token, metrics: this.metrics, status: () => this.status() });
+    const consoleData = (this.consoleData = new ConsoleData(this.cfg, () => this.repo!));
+    this.app = buildHttp({ token, metrics: this.metrics, status: () => this.status(), publicPaths: CONSOLE_PUBLIC_PATHS, routes: (app) => registerConsole(app, { data: consoleData, status: () => this.status() }) });
     const [host, port] = this.cfg.agent.listen.split(':');
     const url = await this.app.listen({ host, port: Number(port) }).catch((err: NodeJS.ErrnoException) => {
       const why = err.code === 'EADDRINUSE' ? 'the address is in use (another agent, or another service)' : err.code === 'EACCES' ? 'permission denied (a port below 1024?)' : err.message;
@@ -69,6 +73,7 @@ export class Agent {
     try {
       this.exposure = await measureExposure(this.cfg, this.repo!);
       this.metrics.observe(this.exposure);
+      await this.consoleData?.pitr().catch(() => undefined); // keeps /status's recovery windows current
     } catch (err) {
       this.metrics.monitorErrors.inc();
       this.exposure = { ...(this.exposure ?? { replicas: [], objectives: [] }), checkedAt: new Date().toISOString(), error: describeError(err) };
@@ -104,6 +109,7 @@ export class Agent {
       repository: { name: 'primary', location: this.repo?.storage.description },
       jobs: [...(this.scheduler?.state.values() ?? [])],
       exposure: this.exposure,
+      recoveryWindows: this.consoleData?.recoveryWindows,
     };
   }
 

@@ -8,6 +8,10 @@ export interface HttpDeps {
   token?: string;
   metrics: AgentMetrics;
   status(): unknown;
+  /** paths served without the token (the console's static shell, which holds no data) */
+  publicPaths?: ReadonlySet<string>;
+  /** more routes behind the same token hook (the web console) */
+  routes?: (app: FastifyInstance) => void;
 }
 
 function sameToken(given: string, want: string): boolean {
@@ -19,7 +23,7 @@ function sameToken(given: string, want: string): boolean {
 export function buildHttp(deps: HttpDeps): FastifyInstance {
   const app = Fastify({ logger: false });
   app.addHook('onRequest', async (req, reply) => {
-    if (req.url === '/health') return;
+    if (req.url === '/health' || deps.publicPaths?.has(req.url.split('?')[0]!)) return;
     if (!deps.token) {
       return reply.code(403).send({ error: 'agent.token is not configured: /status and /metrics are closed' });
     }
@@ -33,5 +37,6 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     reply.header('content-type', deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });
+  deps.routes?.(app);
   return app;
 }
