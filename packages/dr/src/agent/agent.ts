@@ -13,6 +13,7 @@ import { buildJobs, JOB_NAMES, jobSchedules } from './jobs.js';
 import { AgentMetrics } from './metrics.js';
 import { measureExposure, type Exposure } from './monitor.js';
 import { Scheduler } from './scheduler.js';
+import { startFenceWatch } from './fence-watch.js';
 
 export interface AgentOptions {
   /** Monitor interval (exposure, lag, free space). */
@@ -37,6 +38,7 @@ export class Agent {
   constructor(private readonly cfg: Config, private readonly opts: AgentOptions = {}) {}
 
   async start(): Promise<{ url: string }> {
+    if (this.cfg.regions) this.timers.push(await startFenceWatch(this.cfg));
     this.repo = await Repository.open(this.cfg);
     await this.repo.readInfo();
     const jobs = buildJobs(this.cfg, this.repo);
