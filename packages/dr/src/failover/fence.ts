@@ -78,7 +78,7 @@ function higher(a: SeenFence | undefined, b: SeenFence | undefined): SeenFence |
 }
 
 /** Resolves undefined when `p` takes longer than `ms` (the peer region may be cut off). */
-function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+export function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   let t: NodeJS.Timeout | undefined;
   return Promise.race([p, new Promise<undefined>((r) => (t = setTimeout(() => r(undefined), ms)))]).finally(() => clearTimeout(t));
 }
