@@ -14,6 +14,7 @@ import { AgentMetrics } from './metrics.js';
 import { measureExposure, type Exposure } from './monitor.js';
 import { Scheduler } from './scheduler.js';
 import { startFenceWatch } from './fence-watch.js';
+import { registerStandbyMetrics } from './standby-metrics.js';
 
 export interface AgentOptions {
   /** Monitor interval (exposure, lag, free space). */
@@ -39,6 +40,7 @@ export class Agent {
 
   async start(): Promise<{ url: string }> {
     if (this.cfg.regions) this.timers.push(await startFenceWatch(this.cfg));
+    if (this.cfg.regions) registerStandbyMetrics(this.metrics.registry, this.cfg);
     this.repo = await Repository.open(this.cfg);
     await this.repo.readInfo();
     const jobs = buildJobs(this.cfg, this.repo);

@@ -4,10 +4,11 @@
 // A client-side commit log measures what the unplanned failover loses.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startNamed, startPostgres, waitUntil, type NamedHandle, type PostgresHandle } from '@featuresignals/testkit';
-import { archiveCommand, fsdrOk, makeWorkspace, runFsdr, type Workspace } from '../helpers/fsdr.js';
+import { archiveCommand, FSDR_BIN, fsdrOk, makeWorkspace, runFsdr, type Workspace } from '../helpers/fsdr.js';
 import { archiverStats, switchWal, waitArchived } from '../helpers/pg-load.js';
 import { listVersions, s3Client } from '../helpers/s3.js';
 import { startRegion, stopRegion, writeRegionConfig, type Region } from '../helpers/regions.js';
@@ -29,6 +30,8 @@ let usPort: number;
 let usPgdata: string;
 let env: Record<string, string>;
 let serverPid: number | undefined;
+let agentPort = 0;
+let agent: ChildProcess | undefined;
 /** Client-side commit log: id → when the commit was acknowledged. */
 const committed = new Map<number, number>();
 let nextId = 1;
@@ -50,6 +53,8 @@ function writeConfigs(): void {
   const extra = {
     dns: { providers: { bind: { type: 'rfc2136', server: named.server, zone: named.zone, keyName: named.keyName, keySecret: 'env:FSDR_TEST_TSIG' } } },
     objectives: { regionFailure: { rpoSeconds: 1, rtoSeconds: 600 } },
+    agent: { listen: `127.0.0.1:${agentPort}`, token: 'env:FSDR_AGENT_TOKEN' },
+    schedule: Object.fromEntries(['backup', 'dump', 'expire', 'replicate', 'verify', 'drillVerify', 'drillTabletop', 'drillRestore', 'golden'].map((j) => [j, 'off'])),
   };
   const members = {
     eu: { stack: { url: fs?.url ?? 'http://127.0.0.1:1', keys: stackKeys, database: 'featuresignals' }, dns: { name: 'api.fs.test', address: '127.0.0.1' } },
@@ -64,6 +69,7 @@ before(async () => {
   [eu, us] = await Promise.all([startRegion('eu'), startRegion('us')]);
   named = await startNamed({ zone: 'fs.test', records: ['api 300 IN A 127.0.0.1'] });
   usPort = await freePort();
+  agentPort = await freePort();
   usPgdata = join(ws.dir, 'us-pg');
   us.cluster = { connection: `postgres://postgres@127.0.0.1:${usPort}/postgres`, pgdata: usPgdata };
   writeConfigs();
@@ -71,7 +77,7 @@ before(async () => {
   eu.cluster = { connection: pg.connectionString, pgdata: pg.pgdata };
   fs = await startFeatureSignals(pg);
   const seeded = await seedProject(fs, pg);
-  env = { ...eu.moto.env, FS_PROD_KEY: seeded.keys.prod!, FS_STAGING_KEY: seeded.keys.staging!, FS_ADMIN_TOKEN: ADMIN_TOKEN, FSDR_TEST_TSIG: named.keySecret };
+  env = { ...eu.moto.env, FSDR_AGENT_TOKEN: 'agent-token', FS_PROD_KEY: seeded.keys.prod!, FS_STAGING_KEY: seeded.keys.staging!, FS_ADMIN_TOKEN: ADMIN_TOKEN, FSDR_TEST_TSIG: named.keySecret };
   writeConfigs();
   await pg.query('CREATE TABLE commit_log (id int PRIMARY KEY, at timestamptz DEFAULT clock_timestamp())');
   await fsdrOk(['--config', euCfg, 'init'], env);
@@ -80,6 +86,7 @@ before(async () => {
 });
 
 after(async () => {
+  agent?.kill('SIGKILL');
   if (serverPid) try { process.kill(-serverPid, 'SIGKILL'); } catch { /* gone */ }
   await stopRestored(usPgdata).catch(() => undefined);
   await fs?.close();
@@ -110,6 +117,17 @@ test('the warm standby is built from the standby bucket alone (primary bucket un
   await waitArchived(pg, await switchWal(pg));
   await fsdrOk(['--config', euCfg, 'replicate'], env);
   await waitUntil(async () => ((await queryPort<{ n: number }>(usPort, 'SELECT count(*)::int AS n FROM commit_log'))[0]!.n === 30 ? true : undefined), 60_000, 'the standby replaying the next segment');
+  // The standby region's agent exposes the lag.
+  agent = spawn(process.execPath, [FSDR_BIN, '--config', usCfg, 'agent'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'ignore'] });
+  const metrics = await waitUntil(async () => {
+    const res = await fetch(`http://127.0.0.1:${agentPort}/metrics`, { headers: { authorization: 'Bearer agent-token' } }).catch(() => undefined);
+    return res?.ok ? res.text() : undefined;
+  }, 30_000, 'the standby agent\'s /metrics');
+  assert.match(metrics, /^fsdr_standby_in_recovery 1$/m);
+  assert.match(metrics, /^fsdr_standby_replay_lag_bytes\{against="repository"\} 0$/m);
+  assert.match(metrics, /^fsdr_standby_replay_lag_bytes\{against="primary"\} \d+$/m);
+  assert.match(metrics, /^fsdr_standby_replay_lag_seconds 0$/m);
+  agent.kill('SIGTERM');
 });
 
 test('failover without --confirm only plans: the figures, the RPO warning, nothing changed', async () => {
