@@ -1,0 +1,90 @@
+// Planned switchover (fsdr failover --planned): a writer commits continuously and logs every
+// acknowledged commit client-side; the switchover stops writes on the primary, archives and
+// copies its last segment, waits for the standby to replay it, then promotes. Zero loss: every
+// acknowledged commit is on the new primary; the old one is fenced and read-only.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import pg from 'pg';
+import { freePort, startPostgres, type PostgresHandle } from '@featuresignals/testkit';
+import { archiveCommand, fsdrOk, makeWorkspace, runFsdr, type Workspace } from '../helpers/fsdr.js';
+import { switchWal, waitArchived } from '../helpers/pg-load.js';
+import { startRegion, stopRegion, writeRegionConfig, type Region } from '../helpers/regions.js';
+import { queryPort, stopRestored } from '../helpers/restored.js';
+
+let ws: Workspace;
+let eu: Region;
+let us: Region;
+let primary: PostgresHandle;
+let euCfg: string;
+let usCfg: string;
+let usPort: number;
+let usPgdata: string;
+
+before(async () => {
+  ws = makeWorkspace();
+  [eu, us] = await Promise.all([startRegion('eu'), startRegion('us')]);
+  usPort = await freePort();
+  usPgdata = join(ws.dir, 'us-pg');
+  us.cluster = { connection: `postgres://postgres@127.0.0.1:${usPort}/postgres`, pgdata: usPgdata };
+  euCfg = writeRegionConfig(ws, eu, eu, us);
+  primary = await startPostgres({ settings: { wal_level: 'replica', archive_mode: 'on', archive_command: archiveCommand(euCfg, eu.moto.env) } });
+  eu.cluster = { connection: primary.connectionString, pgdata: primary.pgdata };
+  euCfg = writeRegionConfig(ws, eu, eu, us);
+  usCfg = writeRegionConfig(ws, us, eu, us);
+  await primary.query('CREATE TABLE commit_log (id int PRIMARY KEY)');
+  await fsdrOk(['--config', euCfg, 'init'], eu.moto.env);
+  await fsdrOk(['--config', euCfg, 'backup'], eu.moto.env);
+  await waitArchived(primary, await switchWal(primary));
+  await fsdrOk(['--config', euCfg, 'replicate'], eu.moto.env);
+  await fsdrOk(['--config', usCfg, 'standby', 'start'], eu.moto.env);
+});
+
+after(async () => {
+  await stopRestored(usPgdata).catch(() => undefined);
+  await primary?.stop();
+  await Promise.all([stopRegion(eu), stopRegion(us)]);
+  ws?.cleanup();
+});
+
+test('planned switchover under a continuous writer: zero acknowledged commits lost, roles reversed, the old primary fenced and read-only', async () => {
+  const acked: number[] = [];
+  let refused = '';
+  let stop = false;
+  const writer = (async () => {
+    const c = new pg.Client({ connectionString: primary.connectionString });
+    await c.connect();
+    for (let id = 1; !stop; id++) {
+      try {
+        await c.query('INSERT INTO commit_log (id) VALUES ($1)', [id]);
+        acked.push(id);
+      } catch (err) {
+        refused = (err as Error).message;
+        break;
+      }
+    }
+    await c.end().catch(() => undefined);
+  })();
+  await new Promise((r) => setTimeout(r, 1500));
+  const r = await runFsdr(['--config', usCfg, 'failover', '--to', 'us', '--planned', '--confirm', '--json'], eu.moto.env);
+  stop = true;
+  await writer;
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.result, 'ok', r.stderr + JSON.stringify(report.failure ?? report.steps));
+  assert.deepEqual(report.steps.map((s: { name: string }) => s.name), ['stop-writes', 'replicate', 'fence', 'catch-up', 'promote', 'archive-history']);
+  assert.ok(acked.length > 10, `the writer committed (${acked.length})`);
+  assert.match(refused, /terminat|read-only/, 'the writer was stopped by the switchover');
+  const have = new Set((await queryPort<{ id: number }>(usPort, 'SELECT id FROM commit_log')).map((x) => x.id));
+  assert.deepEqual(acked.filter((id) => !have.has(id)), [], 'every acknowledged commit is on the new primary');
+  assert.equal((await queryPort<{ r: boolean }>(usPort, 'SELECT pg_is_in_recovery() AS r'))[0]!.r, false);
+  await queryPort(usPort, 'INSERT INTO commit_log (id) VALUES (1000000)');
+  // Roles reversed: the old primary refuses writes and its fsdr writes are fenced.
+  await assert.rejects(primary.query('INSERT INTO commit_log (id) VALUES (-1)'), /read-only transaction/);
+  const b = await runFsdr(['--config', euCfg, 'backup'], eu.moto.env);
+  assert.match(b.stderr, /backup refused: region eu is fenced; fence epoch 1/);
+  const st = JSON.parse(await fsdrOk(['--config', usCfg, 'fence', 'status', '--json'], eu.moto.env));
+  assert.deepEqual([st.self, st.writer, st.fenced], ['us', 'us', false]);
+  // Replication reverses with the roles: the us node replicates its repository into eu's.
+  const rep = JSON.parse(await fsdrOk(['--config', usCfg, 'replicate', '--json'], eu.moto.env));
+  assert.ok(rep[0].copied > 0, 'the new primary\'s timeline copied into the old region\'s bucket');
+});
