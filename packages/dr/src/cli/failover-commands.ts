@@ -4,7 +4,14 @@ import { action } from './exit.js';
 import { cfgOf, print } from './shared.js';
 import { intIn } from './options.js';
 
+/** fence, standby, failover and failback: one call from main.ts. */
 export function addFailoverCommands(program: Command): void {
+  addFenceCommands(program);
+  addStandbyCommands(program);
+  addFailbackCommand(program);
+}
+
+function addFenceCommands(program: Command): void {
   const fence = program
     .command('fence')
     .description('the split-brain guard: which region may write (fence/<epoch> in the repositories)')
@@ -32,7 +39,7 @@ export function addFailoverCommands(program: Command): void {
     }));
 }
 
-export function addStandbyCommands(program: Command): void {
+function addStandbyCommands(program: Command): void {
   const standby = program
     .command('standby')
     .description('the warm standby of this region: built from its own repository, replaying from it')
@@ -90,5 +97,28 @@ export function addStandbyCommands(program: Command): void {
       });
       print(!!o.json, r, () => formatPlan(r));
       if (r.result !== 'ok') process.exitCode = 1;
+    }));
+}
+
+function addFailbackCommand(program: Command): void {
+  program
+    .command('failback')
+    .description('on the fenced old primary\'s node: re-seed it as the standby from the new primary\'s data (old data directory moved aside); --switchover then switches back without loss')
+    .option('--confirm', 'carry it out (without it nothing changes)')
+    .option('--switchover', 'after catching up, run a planned switchover back to this region')
+    .option('--processes <n>', 'parallel restore workers (default: backup.processes)', intIn(1, 32))
+    .option('--timeout <seconds>', 'how long the new standby may take to start', intIn(1, 86400), 600)
+    .option('--ready-timeout <seconds>', 'how long the stack may take to answer /ready', intIn(1, 3600), 120)
+    .option('--catch-up-timeout <seconds>', 'how long replay and the switchover may take', intIn(1, 86400), 300)
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  fsdr --config /etc/fsdr-eu.yaml failback\n  fsdr --config /etc/fsdr-eu.yaml failback --confirm --switchover --json\n')
+    .action(action(async (o: { confirm?: boolean; switchover?: boolean; processes?: number; timeout: number; readyTimeout: number; catchUpTimeout: number; json?: boolean }, cmd: Command) => {
+      const { runFailback } = await import('../commands/failback/failback.js');
+      const cfg = cfgOf(cmd);
+      const r = await runFailback(cfg, { confirm: !!o.confirm, switchover: !!o.switchover, processes: o.processes ?? cfg.backup.processes, timeoutMs: o.timeout * 1000, readyTimeoutMs: o.readyTimeout * 1000, catchUpTimeoutMs: o.catchUpTimeout * 1000 });
+      print(!!o.json, r, () => !r.confirmed
+        ? `failback of ${r.region} (writer now ${r.writer}): would move ${cfg.cluster!.pgdata} to ${r.aside}, restore a standby from the repository, ${o.switchover ? 'then switch over back' : 'and leave it replaying'}; nothing changed: add --confirm`
+        : `failback of ${r.region}: standby from backup ${r.standby!.backup} (old data in ${r.aside})${r.switchover ? `; switchover ${r.switchover.id}: ${r.switchover.result}${r.switchover.failure ? ` at ${r.switchover.failure.step}: ${r.switchover.failure.message}` : ''}` : ''}`);
+      if (r.switchover && r.switchover.result !== 'ok') process.exitCode = 1;
     }));
 }

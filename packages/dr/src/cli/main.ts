@@ -11,7 +11,7 @@ import { addRunbookCommand } from './runbook-commands.js';
 import { addGoldenCommands } from './golden-commands.js';
 import { addCheckCommand } from './check-commands.js';
 import { addRecoverCommand } from './recover-commands.js';
-import { addFailoverCommands, addStandbyCommands } from './failover-commands.js';
+import { addFailoverCommands } from './failover-commands.js';
 
 export function buildProgram(): Command {
   const program = new Command('fsdr')
@@ -137,7 +137,6 @@ export function buildProgram(): Command {
   addCheckCommand(program);
   addRecoverCommand(program);
   addFailoverCommands(program);
-  addStandbyCommands(program);
   addAgentCommand(program);
   addDnsCommands(program);
   return program;

@@ -42,7 +42,8 @@ before(async () => {
 
 after(async () => {
   await stopRestored(usPgdata).catch(() => undefined);
-  await primary?.stop();
+  await stopRestored(primary.pgdata).catch(() => undefined);
+  await primary?.stop().catch(() => undefined);
   await Promise.all([stopRegion(eu), stopRegion(us)]);
   ws?.cleanup();
 });
@@ -88,4 +89,48 @@ test('planned switchover under a continuous writer: zero acknowledged commits lo
   // Replication reverses with the roles: the us node replicates its repository into eu's.
   const rep = JSON.parse(await fsdrOk(['--config', usCfg, 'replicate', '--json'], eu.moto.env));
   assert.ok(rep[0].copied > 0, 'the new primary\'s timeline copied into the old region\'s bucket');
+});
+
+test('failback: the old primary re-seeded as the standby from the new primary\'s data, then switched back under a writer with zero loss; roles and replication restored', async () => {
+  const usConn = `postgres://postgres@127.0.0.1:${usPort}/postgres`;
+  const dry = await runFsdr(['--config', euCfg, 'failback'], eu.moto.env);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /nothing changed: add --confirm/);
+  assert.equal((await queryPort<{ r: boolean }>(usPort, 'SELECT pg_is_in_recovery() AS r'))[0]!.r, false);
+
+  const acked: number[] = [];
+  let stop = false;
+  const writer = (async () => {
+    const c = new pg.Client({ connectionString: usConn });
+    c.on('error', () => undefined);
+    await c.connect();
+    for (let id = 2_000_000; !stop; id++) {
+      try {
+        await c.query('INSERT INTO commit_log (id) VALUES ($1)', [id]);
+        acked.push(id);
+      } catch {
+        break;
+      }
+    }
+    await c.end().catch(() => undefined);
+  })();
+  const r = await runFsdr(['--config', euCfg, 'failback', '--confirm', '--switchover', '--json'], eu.moto.env);
+  stop = true;
+  await writer;
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.switchover.result, 'ok', JSON.stringify(out.switchover.failure));
+  assert.equal(out.switchover.plan.nextEpoch, 2);
+  assert.ok(acked.length > 10, `the writer committed on us (${acked.length})`);
+  const have = new Set((await primary.query<{ id: number }>('SELECT id FROM commit_log')).rows.map((x) => x.id));
+  assert.deepEqual(acked.filter((id) => !have.has(id)), [], 'every acknowledged commit on us is on eu again');
+  assert.ok(have.has(1000000), 'the write made on us after the first switchover came back');
+  await primary.query('INSERT INTO commit_log (id) VALUES (3000000)');
+  await assert.rejects(queryPort(usPort, 'INSERT INTO commit_log (id) VALUES (-2)'), /read-only transaction/);
+  const st = JSON.parse(await fsdrOk(['--config', euCfg, 'fence', 'status', '--json'], eu.moto.env));
+  assert.deepEqual([st.writer, st.top.epoch, st.fenced], ['eu', 2, false]);
+  assert.match((await runFsdr(['--config', usCfg, 'backup'], eu.moto.env)).stderr, /backup refused: region us is fenced; fence epoch 2/);
+  // Replication runs eu → us again.
+  await fsdrOk(['--config', euCfg, 'backup'], eu.moto.env);
+  assert.ok(JSON.parse(await fsdrOk(['--config', euCfg, 'replicate', '--json'], eu.moto.env))[0].copied > 0);
 });
