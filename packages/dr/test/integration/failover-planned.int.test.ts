@@ -48,7 +48,7 @@ after(async () => {
   ws?.cleanup();
 });
 
-test('planned switchover under a continuous writer: zero acknowledged commits lost, roles reversed, the old primary fenced and read-only', async () => {
+test('planned switchover under a continuous writer: zero acknowledged commits lost, roles reversed, the old primary fenced and read-only', async (t) => {
   const acked: number[] = [];
   let refused = '';
   let stop = false;
@@ -75,6 +75,7 @@ test('planned switchover under a continuous writer: zero acknowledged commits lo
   assert.equal(report.result, 'ok', r.stderr + JSON.stringify(report.failure ?? report.steps));
   assert.deepEqual(report.steps.map((s: { name: string }) => s.name), ['stop-writes', 'replicate', 'fence', 'catch-up', 'promote', 'archive-history']);
   assert.ok(acked.length > 10, `the writer committed (${acked.length})`);
+  t.diagnostic(`planned: RTO ${report.rtoSeconds}s; steps ${report.steps.map((x: { name: string; seconds: number }) => `${x.name} ${x.seconds}s`).join(', ')}; ${acked.length} commits acknowledged, 0 lost`);
   assert.match(refused, /terminat|read-only|not queryable/, 'the writer was stopped by the switchover (its session ended)');
   const have = new Set((await queryPort<{ id: number }>(usPort, 'SELECT id FROM commit_log')).map((x) => x.id));
   assert.deepEqual(acked.filter((id) => !have.has(id)), [], 'every acknowledged commit is on the new primary');

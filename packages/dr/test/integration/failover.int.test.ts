@@ -148,7 +148,7 @@ test('failover without --confirm only plans: the figures, the RPO warning, nothi
   assert.match(wrong.stderr, /runs on the node of region us/);
 });
 
-test('unplanned failover with the primary region cut off: fenced, promoted, /ready and golden pass, DNS answers the standby with TTL 60, RPO within the replica lag', async () => {
+test('unplanned failover with the primary region cut off: fenced, promoted, /ready and golden pass, DNS answers the standby with TTL 60, RPO within the replica lag', async (t) => {
   const replicatedAt = Date.now();
   await commitRows(5); // committed but never replicated: lost with the region
   const lastCommit = Date.now();
@@ -171,6 +171,7 @@ test('unplanned failover with the primary region cut off: fenced, promoted, /rea
   assert.deepEqual(lost.map(([id]) => id), [31, 32, 33, 34, 35]);
   const rpoSeconds = (lastCommit - Math.max(...[...committed].filter(([id]) => have.has(id)).map(([, t]) => t))) / 1000;
   assert.ok(lost.every(([, t]) => t >= replicatedAt));
+  t.diagnostic(`unplanned: RTO ${report.rtoSeconds}s; steps ${report.steps.map((x: { name: string; seconds: number }) => `${x.name} ${x.seconds}s`).join(', ')}; measured RPO ${rpoSeconds}s (${lost.length} commits), plan bound ${report.plan.lossUpToSeconds}s`);
   assert.ok(rpoSeconds <= report.plan.lossUpToSeconds + 1, `measured RPO ${rpoSeconds}s ≤ replica lag ${report.plan.lossUpToSeconds}s`);
   // The new primary writes into its own repository.
   await queryPort(usPort, 'INSERT INTO commit_log (id) VALUES (1000)');
