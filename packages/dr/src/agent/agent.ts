@@ -15,6 +15,8 @@ import { measureExposure, type Exposure } from './monitor.js';
 import { Scheduler } from './scheduler.js';
 import { ConsoleData } from '../console/data.js';
 import { CONSOLE_PUBLIC_PATHS, registerConsole } from '../console/routes.js';
+import { startFenceWatch } from './fence-watch.js';
+import { registerStandbyMetrics } from './standby-metrics.js';
 
 export interface AgentOptions {
   /** Monitor interval (exposure, lag, free space). */
@@ -40,6 +42,8 @@ export class Agent {
   constructor(private readonly cfg: Config, private readonly opts: AgentOptions = {}) {}
 
   async start(): Promise<{ url: string }> {
+    if (this.cfg.regions) this.timers.push(await startFenceWatch(this.cfg));
+    if (this.cfg.regions) registerStandbyMetrics(this.metrics.registry, this.cfg);
     this.repo = await Repository.open(this.cfg);
     await this.repo.readInfo();
     const jobs = buildJobs(this.cfg, this.repo);

@@ -15,7 +15,7 @@ import { ConfigError } from '../errors.js';
 
 const CACHE_VERSION = 1;
 
-function cacheDir(): string | undefined {
+export function cacheDir(): string | undefined {
   const uid = process.getuid?.() ?? 0;
   const dir = join(tmpdir(), `fsdr-cache-${uid}`);
   try {

@@ -8,6 +8,7 @@ import { ConfigError } from '../errors.js';
 import { configSchema, type FileConfig } from './schema.js';
 import { resolveSecret } from './secret-ref.js';
 import { parseMasterKey } from '../keys/master-key.js';
+import { deriveRegions } from './regions.js';
 
 export interface Config extends FileConfig {
   /** Where the config came from, for messages. */
@@ -60,7 +61,7 @@ export function validateConfig(doc: unknown): FileConfig {
     const shown = all.slice(0, 6).join('; ') + (all.length > 6 ? `; and ${all.length - 6} more` : '');
     throw new ConfigError('', shown, { hint: 'see the configuration reference in README.md' });
   }
-  return r.data;
+  return deriveRegions(r.data);
 }
 
 /**

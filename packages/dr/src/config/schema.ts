@@ -127,15 +127,48 @@ const stack = z.strictObject({
   healthPath: urlPath.default('/health'),
 });
 
+const clusterSchema = z.strictObject({
+  connection: z.string().min(1),
+  pgdata: z.string().min(1),
+  binDir: z.string().optional(),
+});
+
+// Regional failover (active-passive): two regions, each with its own cluster, repository, stack
+// and DNS answer. The fence (repository `fence/<epoch>`) decides which region may write; `primary`
+// only names the writer until the first failover writes a fence.
+const regionName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a region name of a-z, 0-9 and - (e.g. eu-west)').refine((n) => n !== 'primary', 'a region cannot be named "primary" (that name is the repository of this region)');
+const region = z.strictObject({
+  cluster: clusterSchema,
+  // The standby region's is the replica that `fsdr replicate` fills from the primary's.
+  repository: repositorySchema,
+  stack: stack.optional(),
+  // What the service name must answer when this region serves (one A/AAAA address or a CNAME target).
+  dns: z.strictObject({ provider: z.string().optional(), name: dnsName, address: z.string().min(1) }).optional(),
+});
+const regions = z
+  .strictObject({
+    primary: regionName,
+    standby: regionName,
+    // Which of the two this configuration runs in: its cluster, repository and stack become the
+    // top-level ones (default: primary). Each region's node has its own file with its own `self`.
+    self: regionName.optional(),
+    members: z.record(regionName, region),
+  })
+  .superRefine((r, ctx) => {
+    if (r.primary === r.standby) ctx.addIssue({ code: 'custom', path: ['standby'], message: `must name another region than primary (${r.primary})` });
+    for (const k of ['primary', 'standby', 'self'] as const) {
+      const n = r[k];
+      if (n && !r.members[n]) ctx.addIssue({ code: 'custom', path: [k], message: `no region "${n}" under regions.members (have: ${Object.keys(r.members).join(', ') || 'none'})` });
+    }
+    const extra = Object.keys(r.members).filter((n) => n !== r.primary && n !== r.standby);
+    if (extra.length) ctx.addIssue({ code: 'custom', path: ['members'], message: `only the primary and the standby region are supported; remove ${extra.join(', ')}` });
+  });
+
 export const configSchema = z.strictObject({
-  cluster: z
-    .strictObject({
-      connection: z.string().min(1),
-      pgdata: z.string().min(1),
-      binDir: z.string().optional(),
-    })
-    .optional(),
-  repositories: z.object({ primary: repositorySchema }).catchall(repositorySchema),
+  cluster: clusterSchema.optional(),
+  // Required without `regions` (where it is derived from the regions; see config/regions.ts).
+  repositories: z.object({ primary: repositorySchema.optional() }).catchall(repositorySchema).optional(),
+  regions: regions.optional(),
   encryption: z.strictObject({
     masterKey: z.string().regex(SECRET_REF, 'expected env:NAME or file:/path (never the key itself)'),
   }),
@@ -238,7 +271,11 @@ export const configSchema = z.strictObject({
     .prefault({}),
 });
 
-export type FileConfig = z.infer<typeof configSchema>;
+type ParsedConfig = z.infer<typeof configSchema>;
+/** The validated file; `repositories` is always there (written, or derived from `regions`). */
+export type FileConfig = Omit<ParsedConfig, 'repositories'> & { repositories: { primary: RepositoryConfig; [name: string]: RepositoryConfig } };
+export type RegionsConfig = z.infer<typeof regions>;
+export type RegionConfig = z.infer<typeof region>;
 export type RepositoryConfig = z.infer<typeof repositorySchema>;
 export type StackConfig = z.infer<typeof stack>;
 export type S3RepositoryConfig = z.infer<typeof s3Repository>;

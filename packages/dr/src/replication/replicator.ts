@@ -33,7 +33,8 @@ export async function missingOn(primary: Storage, replica: Storage): Promise<Obj
   const missing: ObjectInfo[] = [];
   // Leases coordinate the primary's agents and backups; copied, a running-backup lease would
   // never be removed on the replica and would hold its retention back.
-  for await (const o of primary.list('')) if (!have.has(o.key) && !o.key.startsWith('leases/')) missing.push(o);
+  // Fences are written by each failover into every repository it reaches, never copied.
+  for await (const o of primary.list('')) if (!have.has(o.key) && !o.key.startsWith('leases/') && !o.key.startsWith('fence/')) missing.push(o);
   return missing;
 }
 

@@ -80,3 +80,15 @@ export function parseGoldenCaptureKey(key: string): string | undefined {
   const m = /^drills\/golden\/([^/]+)\.json$/.exec(key);
   return m ? m[1] : undefined;
 }
+
+// Fences: `fence/<epoch>` written once each; the highest epoch names the region that may write.
+export const FENCE_PREFIX = 'fence/';
+
+export function fenceKey(epoch: number): string {
+  return `${FENCE_PREFIX}${String(epoch).padStart(10, '0')}`;
+}
+
+export function parseFenceKey(key: string): number | undefined {
+  const m = /^fence\/(\d{10})$/.exec(key);
+  return m ? Number(m[1]) : undefined;
+}

@@ -11,8 +11,12 @@ export async function readiness(ctx: AppContext): Promise<Readiness> {
   const checks: Record<string, Check> = {};
   const t0 = Date.now();
   try {
-    await withTimeout(ctx.pool.query('SELECT 1'), 1000);
+    // A primary made read-only on purpose (a fenced region after failover) cannot serve writes:
+    // not ready, naming why (fsdr.fence). A standby in recovery is read-only by nature: not this.
+    const r = await withTimeout(ctx.pool.query<{ ro: string; rec: boolean; why: string | null }>("SELECT current_setting('default_transaction_read_only') AS ro, pg_is_in_recovery() AS rec, current_setting('fsdr.fence', true) AS why"), 1000);
     checks.database = { status: 'ok', latency_ms: Date.now() - t0 };
+    const row = r.rows[0]!;
+    if (row.ro === 'on' && !row.rec) checks.writable = { status: 'fail', error: `database refuses writes (default_transaction_read_only = on)${row.why ? `: ${row.why}` : ''}` };
   } catch (err) {
     checks.database = { status: 'fail', error: (err as Error).message };
   }

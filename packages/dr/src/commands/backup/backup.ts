@@ -19,6 +19,7 @@ import { log } from '../../util/log.js';
 import type { FilePiece, writeBundle } from './bundle-writer.js';
 import { WorkerPool } from '../../util/worker-pool.js';
 import { walkPgdata, type PgdataFile } from './walk-pgdata.js';
+import { assertMayWrite } from '../../failover/fence.js';
 
 export interface BackupOptions {
   type: 'full' | 'incr';
@@ -79,6 +80,7 @@ async function waitForWal(repo: Repository, segment: string, timeoutMs: number):
 }
 
 export async function runBackup(cfg: Config, opts: BackupOptions): Promise<BackupManifest> {
+  await assertMayWrite(cfg, 'backup');
   const session = await openClusterSession(cfg, 'backup');
   const { repo, client, id, cluster } = session;
   const backupId = await freshId((at) => newBackupId(opts.type, at), (taken) => anyUnder(repo.storage, `${BACKUP_PREFIX}${taken}/`));

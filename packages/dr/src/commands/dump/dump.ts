@@ -10,8 +10,10 @@ import { freshId, newBackupId } from '../../repository/manifest.js';
 import { anyUnder } from '../../repository/layout.js';
 import { DUMP_PREFIX } from '../../repository/dump-catalog.js';
 import { openClusterSession } from '../cluster-session.js';
+import { assertMayWrite } from '../../failover/fence.js';
 
 export async function runDump(cfg: Config): Promise<DumpManifest> {
+  await assertMayWrite(cfg, 'dump');
   const session = await openClusterSession(cfg, 'dump');
   const { repo, client, id, cluster } = session;
   try {

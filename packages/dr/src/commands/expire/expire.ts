@@ -16,6 +16,7 @@ import { findLeftovers, removable, removeLeftovers, type Leftover } from '../../
 import { findForeignDeletes, judgeForeignDeletes, type ForeignDeleteReport } from './foreign-deletes.js';
 import { purgeOwn, type PurgeResult } from './purge.js';
 import { runningBackups } from './running-backups.js';
+import { assertMayWrite } from '../../failover/fence.js';
 
 export type { ForeignDeleteReport } from './foreign-deletes.js';
 
@@ -40,6 +41,7 @@ async function keysUnder(repo: Repository, prefix: string): Promise<string[]> {
 }
 
 export async function runExpire(cfg: Config, opts: { dryRun: boolean; now?: Date; repository?: string }): Promise<ExpireResult> {
+  if (!opts.dryRun) await assertMayWrite(cfg, 'expire');
   const now = opts.now ?? new Date();
   const repo = await Repository.open(cfg, opts.repository ?? 'primary');
   try {

@@ -4,6 +4,7 @@ import { FsdrError } from '../../errors.js';
 import { replicate, type ReplicationResult, lagSeconds, missingOn } from '../../replication/replicator.js';
 import { openStorage } from '../../storage/open-storage.js';
 import { checkBucketProtection } from '../init/init.js';
+import { assertMayWrite } from '../../failover/fence.js';
 
 export function replicaNames(cfg: Config, only?: string): string[] {
   const names = Object.keys(cfg.repositories).filter((n) => n !== 'primary');
@@ -16,6 +17,7 @@ export function replicaNames(cfg: Config, only?: string): string[] {
 }
 
 export async function runReplicate(cfg: Config, only?: string): Promise<ReplicationResult[]> {
+  await assertMayWrite(cfg, 'replicate');
   const primary = await openStorage(cfg.repositories.primary, 'primary');
   const out: ReplicationResult[] = [];
   try {

@@ -14,6 +14,8 @@ import { lockHeld } from './spool-lock.js';
 const FSDR_BIN = fileURLToPath(new URL('../../../../bin/fsdr.js', import.meta.url));
 
 export async function walPush(cfg: Config, path: string): Promise<PushOutcome> {
+  // Fenced regions archive nothing: PostgreSQL keeps the segment and retries (pg_wal grows, alerts).
+  if (cfg.regions) await (await import('../../failover/fence.js')).assertMayWrite(cfg, `wal-push of ${basename(path)}`);
   const abs = resolve(path);
   await stat(abs).catch(() => {
     throw new FsdrError('FSDR_WAL_MISSING', `WAL file ${abs} does not exist`, { hint: "archive_command must pass %p, run from the data directory" });

@@ -1,0 +1,146 @@
+// `fsdr standby start|status|stop`: the warm standby of the standby region, built from its own
+// repository alone (the replica `fsdr replicate` fills) and replaying from it, so it works while
+// the primary region is gone. After promotion it archives into that same repository.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../../config/load.js';
+import { otherRegion, selfRegion } from '../../config/regions.js';
+import { FsdrError } from '../../errors.js';
+import { repositoryLag, type RepositoryLag } from '../../failover/lag.js';
+import { makeStandby } from '../../failover/standby-files.js';
+import { findBinDir } from '../../postgres/binaries.js';
+import { connect } from '../../postgres/cluster.js';
+import { startInstance, stopInstance } from '../../postgres/instance.js';
+import { serverUser } from '../../postgres/os-user.js';
+import { readReplay } from '../../postgres/replay.js';
+import { Repository } from '../../repository/repository.js';
+import { shQuote } from '../restore/recovery-settings.js';
+import { runRestore } from '../restore/restore.js';
+
+const FSDR_BIN = fileURLToPath(new URL('../../../../bin/fsdr.js', import.meta.url));
+
+export function needRegions(cfg: Config): NonNullable<Config['regions']> {
+  if (!cfg.regions) throw new FsdrError('FSDR_NO_REGIONS', 'this needs regions: in the configuration (a primary and a standby region)', { hint: 'see "Regional failover" in README.md', exitCode: 2 });
+  return cfg.regions;
+}
+
+export function clusterPort(connection: string): number {
+  return Number(new URL(connection).port || 5432);
+}
+
+/** archive_command of this region's node: its own config, so a promoted standby archives into its own repository. */
+export function ownArchiveCommand(cfg: Config): string {
+  return `FSDR_CONFIG=${shQuote(cfg.source)} ${shQuote(process.execPath)} ${shQuote(FSDR_BIN)} wal-push %p`;
+}
+
+export interface StandbyStartResult {
+  region: string;
+  backup: string;
+  pgdata: string;
+  port: number;
+  logFile: string;
+  seconds: number;
+}
+
+export async function standbyStart(cfg: Config, o: { processes: number; timeoutMs: number }): Promise<StandbyStartResult> {
+  const r = needRegions(cfg);
+  const self = selfRegion(r);
+  const pgdata = cfg.cluster!.pgdata;
+  const port = clusterPort(cfg.cluster!.connection);
+  const t0 = Date.now();
+  const res = await runRestore(cfg, {
+    pgdata, port, target: { kind: 'latest' }, start: false, archive: true, timeline: 'latest', acceptGap: true,
+    set: { archive_command: ownArchiveCommand(cfg), hot_standby: 'on' }, processes: o.processes, timeoutMs: o.timeoutMs, repository: 'primary', quiet: true,
+  });
+  await makeStandby(pgdata);
+  await startInstance(findBinDir(res.pgMajor, cfg.cluster?.binDir), pgdata, res.logFile, serverUser());
+  // Up when it accepts connections, in recovery.
+  const deadline = Date.now() + o.timeoutMs;
+  for (;;) {
+    try {
+      const c = await connect(cfg.cluster!.connection, 'fsdr standby');
+      try {
+        if ((await readReplay(c)).inRecovery) break;
+        throw new FsdrError('FSDR_STANDBY_PROMOTED', `the standby at ${pgdata} left recovery on its own`, { hint: `see ${res.logFile}` });
+      } finally {
+        await c.end().catch(() => undefined);
+      }
+    } catch (err) {
+      if (err instanceof FsdrError && err.code === 'FSDR_STANDBY_PROMOTED') throw err;
+      if (Date.now() > deadline) throw new FsdrError('FSDR_STANDBY_START', `the standby at ${pgdata} did not accept connections within ${o.timeoutMs / 1000}s`, { hint: `see ${res.logFile}` });
+      await new Promise((x) => setTimeout(x, 300));
+    }
+  }
+  return { region: self, backup: res.backup, pgdata, port, logFile: res.logFile, seconds: (Date.now() - t0) / 1000 };
+}
+
+export interface StandbyStatus {
+  region: string;
+  inRecovery: boolean;
+  timeline: number;
+  replayLsn: string;
+  replayedAt: string | null;
+  repository: RepositoryLag;
+  /** Against the other region's cluster, when it answers. */
+  primary: { reachable: boolean; lsn?: string; bytes?: number; error?: string };
+}
+
+async function archivedSegments(cfg: Config): Promise<{ segments: Array<{ name: string; lastModified: Date }>; walSegmentSize: number }> {
+  const repo = await Repository.open(cfg);
+  try {
+    const info = await repo.readInfo();
+    const segments = [];
+    for await (const w of repo.wal.list()) segments.push({ name: w.name, lastModified: w.lastModified });
+    return { segments, walSegmentSize: info.walSegmentSize };
+  } finally {
+    await repo.close();
+  }
+}
+
+export async function standbyStatus(cfg: Config): Promise<StandbyStatus> {
+  const r = needRegions(cfg);
+  const self = selfRegion(r);
+  const c = await connect(cfg.cluster!.connection, 'fsdr standby');
+  let st;
+  try {
+    st = await readReplay(c);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+  const { segments, walSegmentSize } = await archivedSegments(cfg);
+  const out: StandbyStatus = {
+    region: self, inRecovery: st.inRecovery, timeline: st.timeline, replayLsn: st.lsnText, replayedAt: st.replayedAt,
+    repository: repositoryLag(st.lsn, segments, walSegmentSize, new Date()), primary: { reachable: false },
+  };
+  const other = r.members[otherRegion(r, self)]!;
+  try {
+    const p = await connect(other.cluster.connection, 'fsdr standby');
+    try {
+      const ps = await readReplay(p);
+      out.primary = { reachable: true, lsn: ps.lsnText, bytes: ps.lsn > st.lsn ? Number(ps.lsn - st.lsn) : 0 };
+    } finally {
+      await p.end().catch(() => undefined);
+    }
+  } catch (err) {
+    out.primary = { reachable: false, error: (err as Error).message };
+  }
+  return out;
+}
+
+export async function standbyStop(cfg: Config): Promise<{ pgdata: string; stopped: boolean }> {
+  needRegions(cfg);
+  const pgdata = cfg.cluster!.pgdata;
+  const version = Number(readFileSync(join(pgdata, 'PG_VERSION'), 'utf8').trim());
+  await stopInstance(findBinDir(version, cfg.cluster?.binDir), pgdata, serverUser(), 'fast');
+  return { pgdata, stopped: true };
+}
+
+export function formatStandbyStatus(s: StandbyStatus): string {
+  const repo = s.repository;
+  return [
+    `region ${s.region}: ${s.inRecovery ? 'standby (replaying)' : 'primary (not in recovery)'} on timeline ${s.timeline}, replayed to ${s.replayLsn}${s.replayedAt ? ` (last commit ${s.replayedAt})` : ''}`,
+    `repository: newest ${repo.newestSegment ?? '(none)'}; behind ${repo.bytes} bytes, ${repo.seconds.toFixed(1)} s`,
+    s.primary.reachable ? `primary: at ${s.primary.lsn}; behind ${s.primary.bytes} bytes` : `primary: unreachable (${s.primary.error})`,
+  ].join('\n');
+}
