@@ -68,7 +68,8 @@ async function benchHttp(url: string, key: string, flags: number): Promise<Row[]
     return { lat, ms: performance.now() - t0 };
   };
   const single = (i: number) => ({ flag_key: `flag-${i % flags}`, context: { key: `user-${i}`, attributes: { country: 'US' } } });
-  const bulk = (i: number) => ({ flag_keys: [], context: { key: `user-${i}`, attributes: { country: 'US' } } });
+  const allKeys = Array.from({ length: Math.min(flags, 100) }, (_, i) => `flag-${i}`);
+  const bulk = (i: number) => ({ flag_keys: allKeys, context: { key: `user-${i}`, attributes: { country: 'US' } } });
   await run(300, 4, single, '/v1/evaluate'); // warm-up (JIT, keep-alive sockets)
   const a = await run(4000, 1, single, '/v1/evaluate');
   const b = await run(8000, 16, single, '/v1/evaluate');

@@ -23,6 +23,8 @@ export interface ServerConfig {
   schedulerIntervalMs: number;
   /** How often api_keys.last_used_at is written (batched). */
   lastUsedFlushMs: number;
+  /** Test aid: serve no GET /v1/ruleset, imitating a stock FeatureSignals server (FS_DISABLE_RULESET=1). */
+  disableRuleset: boolean;
 }
 
 /** FeatureSignals' development pepper, used when ENCRYPTION_MASTER_KEY is unset (as FS does). */
@@ -54,5 +56,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     scheduler: !['off', 'false', '0'].includes((env.FS_SCHEDULER ?? 'on').toLowerCase()),
     schedulerIntervalMs: Number(env.FS_SCHEDULER_INTERVAL_MS ?? 30_000),
     lastUsedFlushMs: Number(env.FS_LAST_USED_FLUSH_MS ?? 60_000),
+    disableRuleset: ['1', 'true'].includes((env.FS_DISABLE_RULESET ?? '').toLowerCase()),
   };
 }

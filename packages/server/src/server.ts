@@ -29,7 +29,7 @@ export interface RunningServer {
 export function withDefaults(c: StartServerConfig): ServerConfig {
   return {
     port: 0, host: '127.0.0.1', pepper: DEV_PEPPER, auditKey: c.pepper ?? DEV_PEPPER, skipMigrations: false,
-    maxStalenessSeconds: 0, resyncIntervalMs: 60_000, logLevel: 'warn', scheduler: true, schedulerIntervalMs: 30_000, lastUsedFlushMs: 60_000, ...c,
+    maxStalenessSeconds: 0, resyncIntervalMs: 60_000, logLevel: 'warn', scheduler: true, schedulerIntervalMs: 30_000, lastUsedFlushMs: 60_000, disableRuleset: false, ...c,
   };
 }
 

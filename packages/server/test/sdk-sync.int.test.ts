@@ -98,7 +98,7 @@ test('SDK and server agree on every evaluation of a generated set of flags and c
   let compared = 0;
   for (const ctx of contexts) {
     const res = await fetch(`${s.url}/v1/evaluate/bulk`, { method: 'POST', headers: { 'X-API-Key': seeded.keys.prod, 'content-type': 'application/json' },
-      body: JSON.stringify({ flag_keys: [], context: { key: ctx.key, attributes: ctx.attributes } }) });
+      body: JSON.stringify({ flag_keys: rs.flags.map((f) => f.key), context: { key: ctx.key, attributes: ctx.attributes } }) });
     const server = (await res.json()) as Record<string, EvalResult>;
     const local = c.evaluateAll({ key: ctx.key, attributes: ctx.attributes });
     assert.deepEqual(local, server, `context ${ctx.label}`);

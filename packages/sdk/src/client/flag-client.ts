@@ -90,15 +90,15 @@ export class FlagClient extends EventEmitter {
   /** Server-side evaluation of one flag (POST /v1/evaluate). */
   async evaluateRemote(flagKey: string, ctx: EvalContext): Promise<EvalResult> {
     const res = await this.post('/v1/evaluate', { flag_key: flagKey, context: ctx });
-    if (res.status === 404) return { flag_key: flagKey, value: null, reason: 'NOT_FOUND' };
+    if (res.status === 404) return { flag_key: flagKey, value: null, reason: 'NOT_FOUND' }; // servers before issue 14
     if (!res.ok) throw new SdkError('SDK_REMOTE_FAILED', `POST /v1/evaluate answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
     return (await res.json()) as EvalResult;
   }
 
-  /** Server-side evaluation of many flags (POST /v1/evaluate/bulk, ≤100 per call as FS limits; [] = all). */
-  async evaluateBulkRemote(ctx: EvalContext, flagKeys: string[] = []): Promise<Record<string, EvalResult>> {
+  /** Server-side evaluation of these flags (POST /v1/evaluate/bulk, ≤100 per call as FS limits; none = {}). */
+  async evaluateBulkRemote(ctx: EvalContext, flagKeys: string[]): Promise<Record<string, EvalResult>> {
     const out: Record<string, EvalResult> = {};
-    for (let i = 0; i === 0 || i < flagKeys.length; i += 100) {
+    for (let i = 0; i < flagKeys.length; i += 100) {
       const res = await this.post('/v1/evaluate/bulk', { flag_keys: flagKeys.slice(i, i + 100), context: ctx });
       if (!res.ok) throw new SdkError('SDK_REMOTE_FAILED', `POST /v1/evaluate/bulk answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
       Object.assign(out, await res.json());

@@ -9,13 +9,15 @@ export interface EvaluateOptions { now?: number }
 
 function ruleMatches(p: PreparedRuleset, rule: Rule, ctx: EvalContext): boolean {
   if (rule.segment_keys.length > 0) {
+    // A segment's match_type is taken as stored: "" or an unknown value never matches (as FS).
     const hit = rule.segment_keys.some((k) => {
       const seg = p.segments.get(k);
       return seg !== undefined && matchAll(seg.rules, seg.match_type, ctx);
     });
     if (!hit) return false;
   }
-  return rule.conditions.length === 0 || matchAll(rule.conditions, rule.match_type ?? 'all', ctx);
+  // A rule's empty match_type means "all" (FS defaults it; segments get no such default).
+  return rule.conditions.length === 0 || matchAll(rule.conditions, rule.match_type || 'all', ctx);
 }
 
 function mutexWinner(p: PreparedRuleset, group: string, ctx: EvalContext): string | undefined {
@@ -40,16 +42,14 @@ function evalFlag(p: PreparedRuleset, flagKey: string, ctx: EvalContext, now: nu
   if (flag.mutual_exclusion_group && mutexWinner(p, flag.mutual_exclusion_group, ctx) !== flagKey) return off('MUTUALLY_EXCLUDED');
 
   if (flag.prerequisites.length > 0) {
-    // `visited` holds the current prerequisite path, so meeting a key again means a cycle.
+    // As FS: one visited set for the whole evaluation, never unwound, and only flags that have
+    // prerequisites enter it. So a cycle fails, and so does a diamond whose shared node has
+    // prerequisites of its own (a→b,c; b→d; c→d; d→e: d is "visited" when c reaches it).
     visited.add(flagKey);
-    try {
-      for (const pre of flag.prerequisites) {
-        if (visited.has(pre)) return off('PREREQUISITE_FAILED');
-        const r = evalFlag(p, pre, ctx, now, visited);
-        if (r.reason === 'NOT_FOUND' || r.reason === 'DISABLED' || r.value === false) return off('PREREQUISITE_FAILED');
-      }
-    } finally {
-      visited.delete(flagKey);
+    for (const pre of flag.prerequisites) {
+      if (visited.has(pre)) return off('PREREQUISITE_FAILED');
+      const r = evalFlag(p, pre, ctx, now, visited);
+      if (r.reason === 'NOT_FOUND' || r.reason === 'DISABLED' || r.value === false) return off('PREREQUISITE_FAILED');
     }
   }
 

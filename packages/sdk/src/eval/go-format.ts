@@ -18,9 +18,14 @@ export function goFormatFloat(n: number): string {
   return String(n);
 }
 
+/** Go's fmt "%v" of a value decoded by encoding/json: null → <nil>, arrays [a b] (elements
+ * space-separated, strings unquoted), objects map[k:v ...] with keys sorted (fmt sorts map keys). */
 export function attributeText(v: Json): string {
   if (typeof v === 'string') return v;
   if (typeof v === 'number') return goFormatFloat(v);
   if (typeof v === 'boolean') return v ? 'true' : 'false';
-  return JSON.stringify(v);
+  if (v === null) return '<nil>';
+  if (Array.isArray(v)) return `[${v.map(attributeText).join(' ')}]`;
+  const keys = Object.keys(v).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))); // Go sorts by bytes
+  return `map[${keys.map((k) => `${k}:${attributeText(v[k])}`).join(' ')}]`;
 }

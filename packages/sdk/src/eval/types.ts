@@ -15,7 +15,8 @@ export interface Rule {
   description?: string;
   conditions: Condition[];
   segment_keys: string[];
-  match_type: 'all' | 'any';
+  /** 'all' or 'any'; a restored FS database may hold "" (see matchAll). */
+  match_type: 'all' | 'any' | string;
   /** Basis points: 10000 = everyone who matches, 0 = skip the rule. */
   percentage: number;
   value: Json;
@@ -41,7 +42,7 @@ export interface FlagState {
   variants: Variant[];
 }
 
-export interface Segment { key: string; match_type: 'all' | 'any'; rules: Condition[] }
+export interface Segment { key: string; match_type: 'all' | 'any' | string; rules: Condition[] }
 
 export interface Ruleset {
   env: { id: string; slug: string };

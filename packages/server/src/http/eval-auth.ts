@@ -8,9 +8,11 @@ import type { AppContext } from './context.js';
 
 export interface Authed { envId: string; type: 'server' | 'client'; ruleset: Ruleset }
 
-export function authenticate(ctx: AppContext, req: FastifyRequest, envKey?: string): Authed {
+/** `queryKey`: the stream also takes `?api_key=` (what every FS SDK sends), the header winning. */
+export function authenticate(ctx: AppContext, req: FastifyRequest, envKey?: string, queryKey?: string): Authed {
   if (!ctx.cache.warm) throw unavailable('flag cache is not warm', 'wait for GET /ready to return 200');
-  const raw = req.headers['x-api-key'];
+  const header = req.headers['x-api-key'];
+  const raw = typeof header === 'string' && header !== '' ? header : queryKey;
   if (typeof raw !== 'string' || raw === '') throw new ServerError('FS_UNAUTHORIZED', 401, 'missing X-API-Key header');
   const hash = hashApiKey(ctx.config.pepper, raw);
   const key = ctx.cache.keys.get(hash);

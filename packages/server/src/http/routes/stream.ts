@@ -1,12 +1,12 @@
-// GET /v1/stream/{envKey}: SSE with header auth. `connected` carries {env_id, version, dbid} so an
+// GET /v1/stream/{envKey}: SSE, key in X-API-Key or `?api_key=` (as FS). `connected` carries {env_id, version, dbid} so an
 // SDK refetches after every reconnect; `flag-update` carries the new version.
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { authenticate } from '../eval-auth.js';
 
 export function streamRoutes(app: FastifyInstance, ctx: AppContext): void {
-  app.get<{ Params: { envKey: string } }>('/v1/stream/:envKey', async (req, reply) => {
-    const a = authenticate(ctx, req, req.params.envKey);
+  app.get<{ Params: { envKey: string }; Querystring: { api_key?: string } }>('/v1/stream/:envKey', async (req, reply) => {
+    const a = authenticate(ctx, req, req.params.envKey, req.query.api_key);
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
