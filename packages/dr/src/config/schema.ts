@@ -236,6 +236,21 @@ export const configSchema = z.strictObject({
       // Exact count(*) per table is bounded: a table that takes longer is counted by ANALYZE
       // (an estimate, and the evidence says so), so a huge table cannot stall the drill.
       countTimeoutSeconds: z.int().min(1).max(86400).default(60),
+      // How long the server started on a drill's copy (drill verify's golden step) may take to be ready.
+      readyTimeoutSeconds: z.int().min(1).max(3600).default(120),
+      // The writer behind a measured RPO: drills commit a row every intervalMs for `seconds` to the
+      // source, in their own schema fsdr_drill (dropped after), then restore and look for the last
+      // one. Off by default: it writes to the source, which is production (needs CREATE on the
+      // database and pg_switch_wal); without it the evidence says RPO was not measured and why.
+      writer: z
+        .strictObject({
+          enabled: z.boolean().default(false),
+          seconds: z.int().min(1).max(3600).default(10),
+          intervalMs: z.int().min(10).max(60_000).default(100),
+          // How long the writer waits for its first segment to be archived (so the copy holds the table).
+          anchorTimeoutSeconds: z.int().min(1).max(3600).default(60),
+        })
+        .prefault({}),
     })
     .prefault({}),
   agent: z

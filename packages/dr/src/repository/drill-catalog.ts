@@ -41,6 +41,8 @@ export interface DrillEvidence {
   rtoSeconds?: number;
   /** age of the newest archived WAL the restore reached, at the moment the restore ended */
   rpoExposureSeconds?: number;
+  /** measured by the drill writer: its last acknowledged commit on the source to the recovered point */
+  rpoSeconds?: number;
   /** the measured RTO/RPO against the scenario's objectives (met / not met / unavailable) */
   objectives?: ObjectivesReport;
   result: 'ok' | 'failed';

@@ -43,9 +43,11 @@ before(async () => {
   doc = {
     ...doc,
     stack: { url: fs.url, keys: { prod: 'env:FS_PROD_KEY', staging: 'env:FS_STAGING_KEY' }, database: 'featuresignals', start: { ...serverStart, checkUrl: 'http://127.0.0.1:9' } },
-    drill: { ...(doc.drill ?? {}), workDir },
-    // Generous: the drill on this machine is well within an hour.
-    objectives: { databaseCorruption: { rpoSeconds: 300, rtoSeconds: 3600 } },
+    // The writer commits for 3 s with no archive_timeout: only its anchored first commit reaches
+    // the archive, so about 3 s of acknowledged commits are lost, beyond an RPO objective of 1 s.
+    drill: { ...(doc.drill ?? {}), workDir, writer: { enabled: true, seconds: 3, intervalMs: 100 } },
+    // Generous RTO: the drill on this machine is well within an hour.
+    objectives: { databaseCorruption: { rpoSeconds: 1, rtoSeconds: 3600 } },
   };
   cfg = ws.writeConfig(doc);
   env = { FS_PROD_KEY: seeded.keys.prod!, FS_STAGING_KEY: seeded.keys.staging!, FS_ADMIN_TOKEN: ADMIN_TOKEN };
@@ -75,26 +77,33 @@ test('drill restore on a seeded FeatureSignals stack passes (golden equal), reco
   assert.equal(e.kind, 'restore');
   assert.equal(e.result, 'ok');
   assert.deepEqual(e.steps.map((s: { name: string; ok: boolean }) => [s.name, s.ok]),
-    [['restore', true], ['start-server', true], ['ready', true], ['golden', true], ['integration', true], ['switch', true], ['cleanup', true]]);
+    [['restore', true], ['rpo', true], ['start-server', true], ['ready', true], ['golden', true], ['integration', true], ['switch', true], ['cleanup', true]]);
   for (const s of e.steps) assert.equal(typeof s.seconds, 'number');
-  assert.match(e.steps[5].detail.skipped, /never moved/);
+  assert.match(e.steps[6].detail.skipped, /never moved/);
   // Isolated: archiving off, PostgreSQL and the server on free ports (not production's), under drill.workDir.
   assert.equal(e.steps[0].detail.archive, false);
   assert.notEqual(e.steps[0].detail.port, pg.port);
-  assert.notEqual(e.steps[1].detail.url, fs.url);
+  assert.notEqual(e.steps[2].detail.url, fs.url);
   assert.ok(pgdata.startsWith(workDir + '/'), pgdata);
   const g = e.checks.golden;
   assert.equal(g.via.server.equal, true);
   assert.equal(g.via.sdk.equal, true);
   assert.deepEqual([g.changedAfterCapture, g.unexplained, g.unexplainedRulesets], [[], [], []]);
   assert.ok(e.checks.integration.ok);
-  // Objectives: RTO measured and met; RPO not measured by this drill, said so, not claimed.
+  // Objectives: RTO measured and met; RPO measured by the writer's commit log: the copy holds
+  // its commits up to the anchored first one, the ~3 s of acknowledged commits after it are lost.
   assert.ok(e.rtoSeconds > 0);
   assert.equal(e.objectives.scenario, 'database_corruption');
   assert.deepEqual(e.objectives.rto, { measuredSeconds: e.rtoSeconds, limitSeconds: 3600, met: true });
-  assert.equal(e.objectives.rpo.limitSeconds, 300);
-  assert.equal(e.objectives.rpo.met, null);
-  assert.ok(e.objectives.rpo.unavailable);
+  const rpo = e.checks.rpo;
+  assert.ok(rpo.commits >= 20, JSON.stringify(rpo));
+  assert.equal(rpo.present + rpo.missing, rpo.commits);
+  assert.ok(rpo.present >= 1 && rpo.missing >= 1, JSON.stringify(rpo));
+  assert.equal(rpo.rpoSeconds, (Date.parse(rpo.lastCommitted) - Date.parse(rpo.recoveredThrough)) / 1000);
+  assert.ok(e.rpoSeconds >= 2 && e.rpoSeconds < 60, `RPO ${e.rpoSeconds}`);
+  assert.deepEqual(e.objectives.rpo, { measuredSeconds: e.rpoSeconds, limitSeconds: 1, met: false });
+  // The writer wrote only its own schema, and removed it from the source after the drill.
+  assert.equal((await pg.query<{ t: string | null }>(`SELECT to_regclass('fsdr_drill.commit_log')::text AS t`, [], 'featuresignals')).rows[0]!.t, null);
   // Nothing left: the server process is gone, the data directory and the work directory removed.
   assert.ok(pid > 0);
   assert.equal(alive(pid), false, 'the drill\'s server is stopped');
@@ -108,5 +117,22 @@ test('drill restore on a seeded FeatureSignals stack passes (golden equal), reco
   assert.ok(list.some((d: { id: string; kind: string }) => d.id === e.id && d.kind === 'restore'), JSON.stringify(list));
   const shown = await fsdrOk(['--config', cfg, 'drill', 'show', e.id], env);
   assert.match(shown, /RTO \d+\.\d s <= 1 h: met/);
-  assert.match(shown, /RPO limit 5 min: unavailable/);
+  assert.match(shown, /RPO \d+\.\d s > 1 s: NOT MET/);
+  assert.match(shown, /writer: \d+ commits acknowledged, \d+ in the copy, \d+ lost/);
+});
+
+test('drill verify with stack.start: golden evaluations through the SDK against a server started on the copy, and RPO measured by the writer', async () => {
+  const r = await runFsdr(['--config', cfg, 'drill', 'verify', '--work-dir', workDir, '--json'], env);
+  const e = JSON.parse(r.stdout);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.deepEqual(e.steps.map((s: { name: string; ok: boolean }) => [s.name, s.ok]),
+    [['verify', true], ['restore', true], ['rpo', true], ['amcheck', true], ['row-counts', true], ['recovered-point', true], ['golden', true], ['cleanup', true]]);
+  const g = e.checks.golden;
+  assert.equal(g.via.server.equal, true);
+  assert.equal(g.via.sdk.equal, true);
+  assert.equal(g.server.ready.ready.status, 200);
+  assert.notEqual(g.server.url, fs.url, 'a server of its own on the copy');
+  assert.ok(e.checks.rpo.commits > 0 && typeof e.rpoSeconds === 'number');
+  assert.equal(e.objectives.rpo.measuredSeconds, e.rpoSeconds);
+  assert.deepEqual(readdirSync(workDir), [], 'the copy and its server are removed');
 });

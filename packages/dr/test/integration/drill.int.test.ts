@@ -18,7 +18,7 @@ let work: string;
 
 before(async () => {
   ws = makeWorkspace();
-  ({ pg, cfg } = await archivingCluster(ws, { backup: { processes: 2, bundleSizeMiB: 4 } }));
+  ({ pg, cfg } = await archivingCluster(ws, { backup: { processes: 2, bundleSizeMiB: 4 }, drill: { writer: { enabled: true, seconds: 1 } } }));
   await pg.query('CREATE TABLE status (id serial PRIMARY KEY, marker text NOT NULL)');
   await pgbench(pg, ['-i', '-s', '1', '-q']);
   await pg.query("INSERT INTO status (marker) SELECT 'before-' || g FROM generate_series(1, 250) g");
@@ -41,7 +41,13 @@ test('drill verify on a good repository passes every step; the copy has the sour
   const e = JSON.parse(r.stdout);
   assert.equal(e.result, 'ok');
   assert.equal(e.kind, 'verify');
-  assert.deepEqual(e.steps.map((s: { name: string }) => s.name), ['verify', 'restore', 'amcheck', 'row-counts', 'recovered-point', 'cleanup']);
+  assert.deepEqual(e.steps.map((s: { name: string }) => s.name), ['verify', 'restore', 'rpo', 'amcheck', 'row-counts', 'recovered-point', 'golden', 'cleanup']);
+  // No stack.start: the golden step says why it did not run, in the evidence and in drill show.
+  assert.match(e.checks.golden.skipped, /stack\.start is not configured/);
+  // RPO measured by the writer (on the source's database postgres), beside the archive's exposure.
+  assert.equal(typeof e.rpoSeconds, 'number');
+  assert.equal(e.objectives.rpo.measuredSeconds, e.rpoSeconds);
+  assert.equal(e.objectives.rpo.met, e.rpoSeconds <= 300);
   for (const s of e.steps) {
     assert.equal(s.ok, true, `step ${s.name}: ${JSON.stringify(s.detail)}`);
     assert.equal(typeof s.seconds, 'number');
@@ -67,6 +73,7 @@ test('drill verify on a good repository passes every step; the copy has the sour
   assert.deepEqual(JSON.parse(await fsdrOk(['--config', cfg, 'drill', 'show', e.id, '--json'])), e);
   const text = await fsdrOk(['--config', cfg, 'drill', 'show', e.id]);
   assert.match(text, /PASSED/);
+  assert.match(text, /skip\s+golden .*stack\.start is not configured/);
   // The copy never archived: the repository has no timeline 2.
   const info = JSON.parse(await fsdrOk(['--config', cfg, 'info', '--json']));
   assert.deepEqual(info.wal.timelines.map((t: { timeline: number }) => t.timeline), [1]);

@@ -14,7 +14,7 @@ test('within the limits: met; the text says so', () => {
   });
   const text = formatObjectives(o).join('\n');
   assert.match(text, /RTO 42\.1 s <= 30 min: met/);
-  assert.match(text, /RPO 12\.0 s <= 5 min: met/);
+  assert.match(text, /RPO exposure 12\.0 s <= 5 min: met/);
 });
 
 test('over a limit: not met', () => {
@@ -35,4 +35,15 @@ test('not measured: unavailable with the reason, never met', () => {
   assert.match(text, /RTO limit 30 min: unavailable/);
   assert.match(text, /RPO limit 5 min: unavailable \(no writer\)/);
   assert.doesNotMatch(text, /: met/);
+});
+
+test('a writer-measured RPO decides over the archive exposure; a lower bound beyond the limit is NOT MET', () => {
+  const m = judgeObjectives('database_corruption', limits, { rtoSeconds: 10, rpoSeconds: 301, rpoExposureSeconds: 12 });
+  assert.deepEqual(m.rpo, { measuredSeconds: 301, exposureSeconds: 12, limitSeconds: 300, met: false });
+  assert.match(formatObjectives(m).join('\n'), /RPO 301\.0 s > 5 min: NOT MET/);
+  const low = judgeObjectives('database_corruption', limits, { rtoSeconds: 10, rpoAtLeastSeconds: 400 });
+  assert.deepEqual(low.rpo, { atLeastSeconds: 400, limitSeconds: 300, met: false });
+  assert.match(formatObjectives(low).join('\n'), /RPO at least 400\.0 s > 5 min: NOT MET/);
+  // A lower bound within the limit proves nothing: unavailable, not met.
+  assert.equal(judgeObjectives('database_corruption', limits, { rpoAtLeastSeconds: 10 }, { rpo: 'why' }).rpo.met, null);
 });

@@ -14,6 +14,7 @@ import { freeLoopbackPort } from '../../util/free-port.js';
 import type { DrillStep } from '../../repository/drill-catalog.js';
 import type { RecoveryTarget } from '../restore/select-backup.js';
 import { runRecover, type RecoverReport } from '../recover/recover.js';
+import { runWriterPhase } from './writer-phase.js';
 
 export interface DrillRestoreOptions {
   repository?: string;
@@ -37,11 +38,14 @@ export async function runDrillRestore(cfg: Config, opts: DrillRestoreOptions = {
   const user = serverUser();
   try {
     if (user) await chown(work, user.uid, user.gid);
+    // The writer commits to the source until the simulated disaster; the restore starts right after.
+    const writer = await runWriterPhase(cfg);
     return await runRecover(cfg, {
       // Free ports for both, whatever production's stack.start.env.PORT says: nothing shared.
       pgdata: join(work, 'pgdata'), port: await freeLoopbackPort(), serverPort: await freeLoopbackPort(), target: opts.target ?? { kind: 'latest' }, repository: opts.repository,
       switchTraffic: false, drill: true, keep: opts.keep,
       timeoutMs: cfg.drill.timeoutSeconds * 1000, readyTimeoutMs: opts.readyTimeoutMs ?? 120_000, onStep: opts.onStep,
+      rpo: writer,
     });
   } finally {
     // The instance and server are stopped by the drill's cleanup step; what is left is the directory.

@@ -25,6 +25,9 @@ import { freeLoopbackPort } from '../../util/free-port.js';
 import { fsdrVersion } from '../../util/version.js';
 import { connectionFor, runRestore, type RestoreResult } from '../restore/restore.js';
 import { runVerify } from '../verify/verify.js';
+import { databaseOf } from '../recover/recovered-stack.js';
+import { goldenOnCopy } from './drill-golden.js';
+import { runWriterPhase, type WriterPhase } from './writer-phase.js';
 
 export interface DrillVerifyOptions {
   repository?: string;
@@ -61,11 +64,6 @@ export async function runDrillVerify(cfg: Config, opts: DrillVerifyOptions = {})
     evidence.endTime = new Date().toISOString();
     evidence.result = steps.failure ? 'failed' : 'ok';
     if (steps.failure) evidence.failure = steps.failure;
-    evidence.objectives = judgeObjectives('database_corruption', cfg.objectives.databaseCorruption,
-      { rtoSeconds: evidence.rtoSeconds, rpoExposureSeconds: evidence.rpoExposureSeconds }, {
-        rto: 'not measured: the restored copy did not pass pg_amcheck',
-        rpo: 'not measured: the recovered point could not be compared with the archive',
-      });
     try {
       await repo.drills.write(evidence);
     } catch (err) {
@@ -95,6 +93,22 @@ async function drillSteps(cfg: Config, repo: Repository, steps: DrillSteps, chec
     return { ok: true, detail };
   });
 
+  // The writer commits to the source until the simulated disaster, right before the restore.
+  const writer = await runWriterPhase(cfg);
+  try {
+    return await restoreAndCheck(cfg, repo, steps, checks, evidence, opts, writer);
+  } finally {
+    const dropError = await writer.drop();
+    if (dropError) checks.writerCleanup = dropError;
+    evidence.objectives = judgeObjectives('database_corruption', cfg.objectives.databaseCorruption,
+      { rtoSeconds: evidence.rtoSeconds, rpoSeconds: evidence.rpoSeconds, rpoAtLeastSeconds: (checks.rpo as { atLeastSeconds?: number } | undefined)?.atLeastSeconds, rpoExposureSeconds: evidence.rpoExposureSeconds }, {
+        rto: 'not measured: the restored copy did not pass pg_amcheck',
+        rpo: writer.unavailable ?? 'not measured: the recovered point could not be compared with the writer\'s commits or the archive',
+      });
+  }
+}
+
+async function restoreAndCheck(cfg: Config, repo: Repository, steps: DrillSteps, checks: Record<string, unknown>, evidence: DrillEvidence, opts: DrillVerifyOptions, writer: WriterPhase): Promise<DrillVerifyResult['kept']> {
   const user = serverUser();
   let work: string | undefined;
   let restored: RestoreResult | undefined;
@@ -117,7 +131,7 @@ async function drillSteps(cfg: Config, repo: Repository, steps: DrillSteps, chec
   });
   const restoredAt = new Date();
   if (!restored) {
-    for (const s of ['amcheck', 'row-counts', 'recovered-point']) steps.skip(s, 'the restore failed');
+    for (const s of ['rpo', 'amcheck', 'row-counts', 'recovered-point', 'golden']) steps.skip(s, 'the restore failed');
     // --keep keeps the restore's log for a look at why.
     if (work && !opts.keep) await rm(work, { recursive: true, force: true }).catch(() => undefined);
     return undefined;
@@ -125,7 +139,16 @@ async function drillSteps(cfg: Config, repo: Repository, steps: DrillSteps, chec
   const r = restored;
   const conn = connectionFor(cfg, r.port);
   const binDir = findBinDir(r.pgMajor, cfg.cluster?.binDir);
+  const fsConn = { ...conn, database: databaseOf(cfg) };
   try {
+    if (!writer.unavailable) {
+      await steps.run('rpo', async () => {
+        const out = await writer.measure(fsConn);
+        checks.rpo = out.detail;
+        if (out.rpoSeconds !== undefined) evidence.rpoSeconds = out.rpoSeconds;
+        return out;
+      });
+    } else checks.rpo = { skipped: writer.unavailable };
     evidence.postgresVersion = await serverVersion(conn).catch(() => undefined);
     if (await steps.run('amcheck', async () => judgeAmcheck(await runAmcheck(binDir, conn, cfg.drill.timeoutSeconds * 1000)))) {
       evidence.rtoSeconds = round((performance.now() - tRestore) / 1000);
@@ -142,6 +165,12 @@ async function drillSteps(cfg: Config, repo: Repository, steps: DrillSteps, chec
       const out = judgeRecoveredPoint(r.recoveredTo!, r.wal, archive, info.walSegmentSize, restoredAt);
       evidence.rpoExposureSeconds = out.rpoExposureSeconds;
       checks.recoveredPoint = out.detail;
+      return out;
+    });
+    await steps.run('golden', async () => {
+      const at = r.recoveredTo?.time ? new Date(r.recoveredTo.time) : restoredAt;
+      const out = await goldenOnCopy(cfg, repo, fsConn, work!, at, cfg.drill.readyTimeoutSeconds * 1000);
+      checks.golden = out.detail;
       return out;
     });
   } finally {

@@ -8,13 +8,14 @@ import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { MISSING_FLAGS, type GoldenRecord } from '@featuresignals/server';
+import type pg from 'pg';
 import type { Config } from '../../config/load.js';
 import { resolveSecret } from '../../config/secret-ref.js';
 import { ConfigError, describeError, FsdrError } from '../../errors.js';
 import { openDnsProvider, providerName } from '../../dns/open-dns-provider.js';
 import { impliedType, type DnsChange } from '../../dns/provider.js';
 import { judgeObjectives } from '../../drills/objectives.js';
-import { DrillSteps, round } from '../../drills/steps.js';
+import { DrillSteps, round, type StepOutcome } from '../../drills/steps.js';
 import { findBinDir } from '../../postgres/binaries.js';
 import { stopInstance } from '../../postgres/instance.js';
 import { HOLD_ARCHIVING, releaseArchiving } from '../../postgres/archive-hold.js';
@@ -55,6 +56,13 @@ export interface RecoverOptions {
    * remove everything it started (a 'cleanup' step) unless keep; evidence of kind 'restore'.
    */
   drill?: boolean;
+  /** the drill writer's RPO step over the restored copy, run right after the restore */
+  rpo?: {
+    measure(copy: pg.ClientConfig): Promise<StepOutcome & { rpoSeconds?: number; rpoAtLeastSeconds?: number }>;
+    unavailable?: string;
+    /** removes the writer's schema from the source; a problem is returned, for the evidence */
+    drop(): Promise<string | undefined>;
+  };
 }
 
 export interface RecoverReport extends DrillEvidence {
@@ -102,11 +110,14 @@ export async function runRecover(cfg: Config, opts: RecoverOptions): Promise<Rec
   if (steps.failure) report.failure = steps.failure;
   if (opts.drill) {
     // The scenario a restore drill rehearses is the plan's database restore (corruption).
-    report.objectives = judgeObjectives('database_corruption', cfg.objectives.databaseCorruption, { rtoSeconds: report.rtoSeconds }, {
-      rto: 'not measured: the drill did not reach /ready with golden evaluations matching',
-      rpo: 'not measured by the restore drill (it restores to a chosen target, not from a live writer); drill verify measures the archive exposure',
-    });
+    report.objectives = judgeObjectives('database_corruption', cfg.objectives.databaseCorruption,
+      { rtoSeconds: report.rtoSeconds, rpoSeconds: report.rpoSeconds, rpoAtLeastSeconds: (report.checks.rpo as { atLeastSeconds?: number } | undefined)?.atLeastSeconds }, {
+        rto: 'not measured: the drill did not reach /ready with golden evaluations matching',
+        rpo: opts.rpo?.unavailable ?? 'not measured: the restored copy could not be read for the drill writer\'s commits',
+      });
   }
+  const dropError = await opts.rpo?.drop();
+  if (dropError) report.checks.writerCleanup = dropError;
   // Evidence is best effort here: the recovery's outcome matters more than its record.
   await repo.drills.write(report).catch((err: unknown) => { report.checks.evidenceError = describeError(err); });
   await repo.close();
@@ -150,6 +161,15 @@ async function recoverSteps(cfg: Config, opts: RecoverOptions, keys: Record<stri
   const user = serverUser();
   const binDir = findBinDir(r.pgMajor, cfg.cluster?.binDir);
   const conn = { ...connectionFor(cfg, r.port), database: databaseOf(cfg) };
+  if (opts.rpo?.unavailable) report.checks.rpo = { skipped: opts.rpo.unavailable };
+  else if (opts.rpo) {
+    await step('rpo', async () => {
+      const out = await opts.rpo!.measure(conn);
+      report.checks.rpo = out.detail;
+      if (out.rpoSeconds !== undefined) report.rpoSeconds = out.rpoSeconds;
+      return out;
+    });
+  }
   const databaseUrl = pgUrl(conn);
   let server: StartedServer | undefined;
   let serverUrl = '';
