@@ -11,6 +11,7 @@ import { addRunbookCommand } from './runbook-commands.js';
 import { addGoldenCommands } from './golden-commands.js';
 import { addCheckCommand } from './check-commands.js';
 import { addRecoverCommand } from './recover-commands.js';
+import { addArchiveCommand } from './archive-commands.js';
 
 export function buildProgram(): Command {
   const program = new Command('fsdr')
@@ -135,6 +136,7 @@ export function buildProgram(): Command {
   addGoldenCommands(program);
   addCheckCommand(program);
   addRecoverCommand(program);
+  addArchiveCommand(program);
   addAgentCommand(program);
   addDnsCommands(program);
   return program;

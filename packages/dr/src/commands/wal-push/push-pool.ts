@@ -2,16 +2,17 @@
 // compresses and encrypts several segments on several cores.
 import type { Config } from '../../config/load.js';
 import { WorkerPool } from '../../util/worker-pool.js';
+import type { PushedWal } from './push-described.js';
 
 export class PushPool {
-  private readonly pool: WorkerPool<{ path: string }, string>;
+  private readonly pool: WorkerPool<{ path: string }, PushedWal>;
 
   constructor(config: Config, size: number) {
     this.pool = new WorkerPool(new URL('./push-worker.js', import.meta.url), { config }, size);
   }
 
-  async push(path: string): Promise<void> {
-    await this.pool.run({ path });
+  push(path: string): Promise<PushedWal> {
+    return this.pool.run({ path });
   }
 
   close(): Promise<void> {
