@@ -12,6 +12,7 @@ import { addGoldenCommands } from './golden-commands.js';
 import { addCheckCommand } from './check-commands.js';
 import { addRecoverCommand } from './recover-commands.js';
 import { addFailoverCommands } from './failover-commands.js';
+import { addArchiveCommand } from './archive-commands.js';
 
 export function buildProgram(): Command {
   const program = new Command('fsdr')
@@ -137,6 +138,7 @@ export function buildProgram(): Command {
   addCheckCommand(program);
   addRecoverCommand(program);
   addFailoverCommands(program);
+  addArchiveCommand(program);
   addAgentCommand(program);
   addDnsCommands(program);
   return program;

@@ -2,6 +2,7 @@
 // Idempotency rules (as pgBackRest's archive-push): the same name with the same content is
 // already archived (success); the same name with other content is a split brain (refuse, keep both).
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { sha256OfStream } from '../codec/digest.js';
 import { WalDuplicateError } from '../errors.js';
 import type { WalName } from '../postgres/wal-name.js';
@@ -12,6 +13,12 @@ import { parseHistory, type HistoryEntry } from './timelines.js';
 import type { ObjectStore } from './object-store.js';
 
 export type PushOutcome = 'archived' | 'already-archived';
+
+/** What the repository holds under a WAL name once push returned: the plaintext's SHA-256 and size. */
+export interface StoredWal {
+  sha256: string;
+  size: number;
+}
 
 export interface ArchivedWal extends WalName {
   key: string;
@@ -26,17 +33,20 @@ function sha256OfFile(path: string): Promise<string> {
 export class WalArchive {
   constructor(private readonly objects: ObjectStore) {}
 
-  async push(w: WalName, path: string): Promise<PushOutcome> {
+  /** `stored` learns the digest of the bytes the repository now holds under this name. */
+  async push(w: WalName, path: string, stored?: (s: StoredWal) => void): Promise<PushOutcome> {
     const key = walKey(w);
     try {
       // Written once: the storage refuses an existing key (fs atomically, S3 by a check first).
-      await this.objects.putFile(key, path);
+      const r = await this.objects.putFile(key, path);
+      stored?.({ sha256: r.sha256, size: r.size });
       return 'archived';
     } catch (err) {
       if (!(err instanceof ObjectExistsError)) throw err;
     }
     const [mine, theirs] = await Promise.all([sha256OfFile(path), this.objects.sha256Of(key)]);
     if (mine !== theirs) throw new WalDuplicateError(w.name, this.objects.storage.description);
+    stored?.({ sha256: theirs, size: (await stat(path)).size });
     return 'already-archived';
   }
 

@@ -1,13 +1,16 @@
 // The async archiver: reads pg_wal/archive_status/*.ready ahead of PostgreSQL and pushes those
 // WAL files in parallel (as pgBackRest's archive-push-async), leaving <name>.ok or <name>.error in
-// the spool. It exits after a short idle period; the next wal-push starts it again.
+// the spool. It exits after a short idle period; the next wal-push starts it again (the agent keeps
+// one running). Each segment it stored also gets a durable status record (status-record.ts), which
+// bin/fsdr-archive.sh confirms in a few milliseconds instead of starting Node.
 import { readdir, writeFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError } from '../../errors.js';
 import type { Repository } from '../../repository/repository.js';
-import { pushWalFile } from './push-wal-file.js';
+import { pushDescribed, type PushedWal } from './push-described.js';
 import { outDir, spoolRoot } from './spool.js';
 import { SpoolLock } from './spool-lock.js';
+import { pruneStatus, SEGMENT_NAME, statusDir, writeStatusRecord } from './status-record.js';
 
 export interface AsyncPusherOptions {
   pgWalDir: string;
@@ -16,7 +19,7 @@ export interface AsyncPusherOptions {
   /** Exit after this long with nothing to push. */
   idleMs?: number;
   /** How to push one file (default: in this thread through `repo`); the CLI passes a worker pool. */
-  push?: (path: string) => Promise<void>;
+  push?: (path: string) => Promise<PushedWal>;
 }
 
 async function mark(out: string, name: string, kind: 'ok' | 'error', text = ''): Promise<void> {
@@ -46,9 +49,9 @@ export async function runAsyncPusher(repo: Repository, opts: AsyncPusherOptions)
   const idleMs = opts.idleMs ?? 3000;
   let pushed = 0;
   const inFlight = new Set<string>();
-  const push = opts.push ?? (async (path: string) => {
-    await pushWalFile(repo, path);
-  });
+  const push = opts.push ?? ((path: string) => pushDescribed(repo, path));
+  const status = statusDir(opts.spool, repo.storage.description);
+  let prunedAt = 0;
   try {
     await repo.readInfo();
     // Markers whose .ready is gone are left from an earlier run (or cluster): never answer with them.
@@ -59,6 +62,10 @@ export async function runAsyncPusher(repo: Repository, opts: AsyncPusherOptions)
     }
     let idleSince = Date.now();
     while (Date.now() - idleSince < idleMs) {
+      if (Date.now() - prunedAt > 60_000) {
+        await pruneStatus(status, new Set(await readyFiles(opts.pgWalDir)));
+        prunedAt = Date.now();
+      }
       const todo: string[] = [];
       for (const name of await readyFiles(opts.pgWalDir)) {
         if (inFlight.has(name)) continue;
@@ -76,7 +83,11 @@ export async function runAsyncPusher(repo: Repository, opts: AsyncPusherOptions)
           const name = todo[next++]!;
           inFlight.add(name);
           try {
-            await push(join(opts.pgWalDir, name));
+            const r = await push(join(opts.pgWalDir, name));
+            // Only a file that did not change while it was read and stored may be vouched for.
+            if (SEGMENT_NAME.test(name) && r.stored && r.before === r.after && r.before.split(' ')[2] === String(r.stored.size)) {
+              await writeStatusRecord(status, name, r.before, r.stored);
+            }
             // PostgreSQL may have archived it meanwhile (a marker consumed, .ready now .done):
             // a fresh marker then would answer for nothing, or for a later file of the same name.
             if (await exists(join(opts.pgWalDir, 'archive_status', `${name}.ready`))) await mark(out, name, 'ok');

@@ -5,9 +5,9 @@ import { FsdrError, RepositoryError } from '../../errors.js';
 import { readWalSegmentHeader } from '../../postgres/wal-header.js';
 import { parseWalName } from '../../postgres/wal-name.js';
 import type { Repository } from '../../repository/repository.js';
-import type { PushOutcome } from '../../repository/wal-archive.js';
+import type { PushOutcome, StoredWal } from '../../repository/wal-archive.js';
 
-export async function pushWalFile(repo: Repository, path: string): Promise<PushOutcome> {
+export async function pushWalFile(repo: Repository, path: string, stored?: (s: StoredWal) => void): Promise<PushOutcome> {
   const name = basename(path);
   const w = parseWalName(name);
   if (!w) {
@@ -23,5 +23,5 @@ export async function pushWalFile(repo: Repository, path: string): Promise<PushO
       });
     }
   }
-  return repo.wal.push(w, path);
+  return repo.wal.push(w, path, stored);
 }

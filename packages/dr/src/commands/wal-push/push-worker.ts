@@ -3,7 +3,7 @@ import { workerData } from 'node:worker_threads';
 import { reviveConfig, type Config } from '../../config/load.js';
 import { Repository } from '../../repository/repository.js';
 import { serveTasks } from '../../util/worker-main.js';
-import { pushWalFile } from './push-wal-file.js';
+import { pushDescribed, type PushedWal } from './push-described.js';
 
 const repo = await Repository.open(reviveConfig((workerData as { config: Config }).config));
-serveTasks<{ path: string }, string>((m) => pushWalFile(repo, m.path));
+serveTasks<{ path: string }, PushedWal>((m) => pushDescribed(repo, m.path));

@@ -12,7 +12,7 @@ export function spoolDir(configured: string | undefined, configSource: string): 
 }
 
 /** A spool directory answers archive_command: only one this user owns, closed to others, is trusted. */
-function ownedDir(d: string): string {
+export function ownedDir(d: string): string {
   mkdirSync(d, { recursive: true, mode: 0o700 });
   const s = lstatSync(d);
   const uid = process.getuid?.();
