@@ -10,7 +10,9 @@ import { Repository } from '../repository/repository.js';
 import { log } from '../util/log.js';
 import { buildHttp } from './http.js';
 import { buildJobs, JOB_NAMES, jobSchedules } from './jobs.js';
-import { AgentMetrics } from './metrics.js';
+import { AgentMetrics, bytesOfRun } from './metrics.js';
+import { UnarchivedWalClock } from '../monitoring/unarchived-wal.js';
+import { startAlerting, type Alerting } from './alerting.js';
 import { measureExposure, type Exposure } from './monitor.js';
 import { Scheduler } from './scheduler.js';
 import { ConsoleData } from '../console/data.js';
@@ -23,12 +25,16 @@ export interface AgentOptions {
   monitorIntervalMs?: number;
   /** Scheduler tick. */
   tickMs?: number;
+  /** Multiplies the alert rules' `for` durations (tests shorten them; 1 in production). */
+  alertPendingScale?: number;
 }
 
 export class Agent {
   private repo?: Repository;
   private scheduler?: Scheduler;
   private readonly metrics = new AgentMetrics();
+  private readonly archiveClock = new UnarchivedWalClock();
+  private alerting?: Alerting;
   private exposure?: Exposure;
   private timers: NodeJS.Timeout[] = [];
   private app?: ReturnType<typeof buildHttp>;
@@ -49,7 +55,9 @@ export class Agent {
     const jobs = buildJobs(this.cfg, this.repo);
     this.scheduler = new Scheduler(JOB_NAMES.map((n) => jobs[n]), jobSchedules(this.cfg), this.repo.storage, this.owner, {
       onFinish: (job, ok, summary) => {
-        this.metrics.jobFinished(job, ok);
+        const run = this.scheduler?.state.get(job)?.lastRun;
+        const seconds = run?.finishedAt ? (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000 : undefined;
+        this.metrics.operationFinished(job, ok, { seconds, bytes: ok ? bytesOfRun(summary) : undefined });
         // What a job changed (a new backup, drill evidence) shows in /metrics now, not at the next interval.
         void this.monitor();
         log()[ok ? 'info' : 'error']({ job, ok, summary }, `job ${job} ${ok ? 'finished' : 'failed'}`);
@@ -64,6 +72,7 @@ export class Agent {
       throw new FsdrError('FSDR_AGENT_LISTEN', `agent.listen ${this.cfg.agent.listen}: ${why}`, { hint: 'choose a free address in agent.listen (fsdr.yaml), or stop what holds it (ss -ltnp)' });
     });
 
+    this.alerting = startAlerting(this.cfg, this.metrics, this.opts.alertPendingScale);
     await this.monitor();
     await this.scheduler.catchUp(new Date());
     this.timers.push(setInterval(() => void this.scheduler!.tick(new Date()), this.opts.tickMs ?? 1000));
@@ -75,13 +84,15 @@ export class Agent {
 
   private async monitor(): Promise<void> {
     try {
-      this.exposure = await measureExposure(this.cfg, this.repo!);
+      this.exposure = await measureExposure(this.cfg, this.repo!, new Date(), this.archiveClock);
       this.metrics.observe(this.exposure);
       await this.consoleData?.pitr().catch(() => undefined); // keeps /status's recovery windows current
+      if (this.exposure.archiving?.error) this.metrics.monitorErrors.inc();
     } catch (err) {
       this.metrics.monitorErrors.inc();
       this.exposure = { ...(this.exposure ?? { replicas: [], objectives: [] }), checkedAt: new Date().toISOString(), error: describeError(err) };
     }
+    await this.alerting?.evaluate();
   }
 
   /** The async WAL archiver: keep a pusher running so wal-push finds its segments already stored. */
@@ -114,6 +125,7 @@ export class Agent {
       jobs: [...(this.scheduler?.state.values() ?? [])],
       exposure: this.exposure,
       recoveryWindows: this.consoleData?.recoveryWindows,
+      alerts: this.alerting?.firing() ?? [],
     };
   }
 
@@ -124,6 +136,7 @@ export class Agent {
       const abandoned = (await this.scheduler?.stop(this.cfg.agent.stopTimeoutSeconds * 1000)) ?? [];
       this.archiving = false;
       await this.archiver;
+      await this.alerting?.stop();
       await this.app?.close();
       await this.repo?.close();
       log().info({ abandoned }, 'agent stopped');

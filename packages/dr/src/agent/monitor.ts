@@ -11,20 +11,35 @@ import type { BackupManifest } from '../repository/manifest.js';
 import { DRILL_KINDS, type DrillKind } from '../repository/drill-catalog.js';
 import { describeError } from '../errors.js';
 import { walHoles, type WalHoles } from './wal-holes.js';
+import { recoveryWindows } from '../commands/restore/recovery-window.js';
+import { measureArchiving, type ArchivingMeasurement } from '../monitoring/archiving.js';
+import { repositoryUsage, type RepositoryUsage } from '../monitoring/storage-usage.js';
+import type { UnarchivedWalClock } from '../monitoring/unarchived-wal.js';
+import { estimatedRto, objectiveRows, type ObjectiveExposure } from '../monitoring/objectives.js';
 
 export interface Exposure {
   checkedAt: string;
   lastWalArchivedAt?: string;
   walAgeSeconds?: number;
+  /** segments and .partial segments in the primary repository */
+  walArchivedSegments?: number;
   lastBackupAt?: string;
   backupAgeSeconds?: number;
   /** holes in the archive; a hole after the newest backup caps what recovery reaches */
   wal?: WalHoles;
   replicas: Array<{ name: string; missingObjects: number; lagSeconds: number }>;
   storage?: { freeBytes: number; totalBytes: number };
+  /** bytes stored and capacity left, per repository (primary first) */
+  repositories?: RepositoryUsage[];
+  /** the primary's PITR window: oldest point a restore can reach, newest point a recovery reaches */
+  recoverable?: { first?: string; last?: string };
+  /** PostgreSQL's archiver and the unarchived WAL (with a cluster section) */
+  archiving?: ArchivingMeasurement;
+  /** newest measured RTO of a passed drill (restore, recover or verify), the estimate of a recovery's */
+  estimatedRtoSeconds?: number;
   /** the newest drill evidence per kind (a kind never drilled is absent) */
   drills?: DrillExposure[];
-  objectives: Array<{ scenario: string; objective: 'rpo'; limitSeconds: number; exposureSeconds?: number; ok: boolean }>;
+  objectives: ObjectiveExposure[];
   error?: string;
 }
 
@@ -35,6 +50,11 @@ export interface DrillExposure {
   lastOk?: boolean;
   lastSuccessAt?: string;
   ageSeconds?: number;
+  /** the newest drill's measured RTO and RPO exposure (its evidence), when it measured them */
+  rtoSeconds?: number;
+  rpoSeconds?: number;
+  /** the RTO the newest passed drill measured */
+  lastOkRtoSeconds?: number;
   /** evidence that could not be read (it fails authentication, say): the drill counts as not done */
   error?: string;
 }
@@ -45,7 +65,7 @@ async function drillExposure(repo: Repository, now: Date): Promise<DrillExposure
     try {
       const { last, lastOk } = await repo.drills.latest(kind);
       if (!last) continue;
-      out.push({ kind, lastId: last.id, lastEndedAt: last.endTime, lastOk: last.result === 'ok', lastSuccessAt: lastOk?.endTime, ageSeconds: Math.max(0, (now.getTime() - Date.parse(last.endTime)) / 1000) });
+      out.push({ kind, lastId: last.id, lastEndedAt: last.endTime, lastOk: last.result === 'ok', lastSuccessAt: lastOk?.endTime, ageSeconds: Math.max(0, (now.getTime() - Date.parse(last.endTime)) / 1000), rtoSeconds: last.rtoSeconds, rpoSeconds: last.rpoExposureSeconds, lastOkRtoSeconds: lastOk?.rtoSeconds });
     } catch (err) {
       out.push({ kind, error: describeError(err) });
     }
@@ -53,19 +73,20 @@ async function drillExposure(repo: Repository, now: Date): Promise<DrillExposure
   return out;
 }
 
-export async function measureExposure(cfg: Config, repo: Repository, now = new Date()): Promise<Exposure> {
+export async function measureExposure(cfg: Config, repo: Repository, now = new Date(), archiveClock?: UnarchivedWalClock): Promise<Exposure> {
   const e: Exposure = { checkedAt: now.toISOString(), replicas: [], objectives: [] };
   let newestWal = 0;
   const files: ArchivedWal[] = [];
   for await (const w of repo.wal.list()) {
     files.push(w);
+    if (w.kind === 'segment' || w.kind === 'partial') e.walArchivedSegments = (e.walArchivedSegments ?? 0) + 1;
     if (w.kind === 'segment' || w.kind === 'partial') newestWal = Math.max(newestWal, w.lastModified.getTime());
   }
   if (newestWal) e.lastWalArchivedAt = new Date(newestWal).toISOString();
-  const ids = await repo.backups.ids();
+  const { manifests } = await repo.backups.listReadable();
   let m: BackupManifest | undefined;
-  if (ids.length) {
-    m = await repo.backups.read(ids[ids.length - 1]!);
+  if (manifests.length) {
+    m = manifests[manifests.length - 1]!;
     e.lastBackupAt = m.stopTime;
     e.backupAgeSeconds = Math.max(0, (now.getTime() - Date.parse(m.stopTime)) / 1000);
   }
@@ -74,11 +95,21 @@ export async function measureExposure(cfg: Config, repo: Repository, now = new D
   // Exposure is what a recovery reaches, so a hole after the newest backup counts from before it.
   const recoverable = e.wal.recoverableUntil?.getTime() ?? newestWal;
   if (recoverable) e.walAgeSeconds = Math.max(0, (now.getTime() - recoverable) / 1000);
+  const windows = recoveryWindows(manifests, files);
+  if (windows.length) {
+    e.recoverable = {
+      first: new Date(Math.min(...windows.map((w) => Date.parse(w.earliest)))).toISOString(),
+      last: new Date(e.wal.recoverableUntil?.getTime() ?? Math.max(...windows.map((w) => Date.parse(w.latest)))).toISOString(),
+    };
+  }
+  if (cfg.cluster && archiveClock) e.archiving = await measureArchiving(cfg.cluster.connection, archiveClock, now);
+  e.repositories = [await repositoryUsage('primary', cfg.repositories.primary, repo.storage)];
   for (const name of Object.keys(cfg.repositories).filter((n) => n !== 'primary')) {
     const replica = await openStorage(cfg.repositories[name]!, name);
     try {
       const missing = await missingOn(repo.storage, replica);
       e.replicas.push({ name, missingObjects: missing.length, lagSeconds: lagSeconds(missing, now.getTime()) });
+      e.repositories.push(await repositoryUsage(name, cfg.repositories[name]!, replica));
     } finally {
       await replica.close();
     }
@@ -89,12 +120,7 @@ export async function measureExposure(cfg: Config, repo: Repository, now = new D
     const s = await statfs(primary.path);
     e.storage = { freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
   }
-  const o = cfg.objectives;
-  const maxLag = e.replicas.length ? Math.max(...e.replicas.map((r) => r.lagSeconds)) : undefined;
-  e.objectives = [
-    { scenario: 'database_corruption', objective: 'rpo', limitSeconds: o.databaseCorruption.rpoSeconds, exposureSeconds: e.walAgeSeconds, ok: e.walAgeSeconds !== undefined && e.walAgeSeconds < o.databaseCorruption.rpoSeconds },
-    { scenario: 'instance_failure', objective: 'rpo', limitSeconds: o.instanceFailure.rpoSeconds, exposureSeconds: e.walAgeSeconds, ok: e.walAgeSeconds !== undefined && e.walAgeSeconds < o.instanceFailure.rpoSeconds },
-    { scenario: 'region_failure', objective: 'rpo', limitSeconds: o.regionFailure.rpoSeconds, exposureSeconds: maxLag, ok: maxLag !== undefined && maxLag < o.regionFailure.rpoSeconds },
-  ];
+  e.estimatedRtoSeconds = estimatedRto(e.drills);
+  e.objectives = objectiveRows(cfg.objectives, e);
   return e;
 }

@@ -54,6 +54,9 @@ const s3Repository = z.strictObject({
   timeouts: s3Timeouts.prefault({}),
   // Tries per request (the first included), with the SDK's exponential backoff between them.
   attempts: z.int().min(1).max(10).default(3),
+  // The room the bucket may use (S3 sets no limit itself): the agent exports free = quota - stored,
+  // so the storage 80 %/90 % alerts cover buckets too. Unset: capacity unknown, no storage alert.
+  quotaGiB: z.number().positive().optional(),
 });
 
 export const repositorySchema = z.discriminatedUnion('type', [fsRepository, s3Repository]);
@@ -164,6 +167,30 @@ const regions = z
     if (extra.length) ctx.addIssue({ code: 'custom', path: ['members'], message: `only the primary and the standby region are supported; remove ${extra.join(', ')}` });
   });
 
+// Alert webhooks: the agent evaluates the shipped alert rules itself (src/alerts) and posts each
+// state change. The URL may be a secret reference, as Slack-style URLs carry their secret in the path.
+const webhookUrl = z.string().superRefine((v, ctx) => {
+  if (SECRET_REF.test(v)) return;
+  try {
+    if (/^https?:$/.test(new URL(v).protocol)) return;
+  } catch { /* reported below */ }
+  ctx.addIssue({ code: 'custom', message: 'expected an http:// or https:// URL, or env:NAME / file:/path holding one' });
+});
+
+const alerts = z.strictObject({
+  webhooks: z.array(z.strictObject({
+    url: webhookUrl,
+    // Extra request headers (Authorization…), each a secret reference.
+    headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, 'expected an HTTP header name'), secretRef).default({}),
+    format: z.enum(['alertmanager', 'slack']).default('alertmanager'),
+  })).default([]),
+  // Resend a firing alert this often (0: once per state change only, like repeat_interval unset).
+  repeatIntervalSeconds: z.int().min(0).max(30 * 86400).default(0),
+  // Tries per notification (the first included), with exponential backoff from 1 s up to 5 min.
+  attempts: z.int().min(1).max(20).default(6),
+  timeoutSeconds: z.int().min(1).max(300).default(10),
+});
+
 export const configSchema = z.strictObject({
   cluster: clusterSchema.optional(),
   // Required without `regions` (where it is derived from the regions; see config/regions.ts).
@@ -270,6 +297,7 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  alerts: alerts.prefault({}),
   dns: z
     .strictObject({
       // The plan: cut over with TTL 60 s, so resolvers follow a repoint within a minute.
@@ -294,6 +322,7 @@ export type RegionConfig = z.infer<typeof region>;
 export type RepositoryConfig = z.infer<typeof repositorySchema>;
 export type StackConfig = z.infer<typeof stack>;
 export type S3RepositoryConfig = z.infer<typeof s3Repository>;
+export type AlertsConfig = z.infer<typeof alerts>;
 export type DnsProviderConfig = z.infer<typeof dnsProviderSchema>;
 export type Rfc2136ProviderConfig = z.infer<typeof rfc2136Provider>;
 export type Route53ProviderConfig = z.infer<typeof route53Provider>;

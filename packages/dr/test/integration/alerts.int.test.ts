@@ -5,8 +5,8 @@
 // The example Alertmanager config passes `amtool check-config`. The tools come from Debian's
 // prometheus and prometheus-alertmanager packages (scripts/setup-tests.sh installs them).
 // Last, a real Prometheus scrapes the agent's HTTP API (with the token) and evaluates the rules: the
-// agent's `job` label is stored as `exported_job`, every rule evaluates without error on the real
-// label sets, and a failed backup makes FsdrBackupFailed pending.
+// scrape's `job` label stays Prometheus' own (the agent labels its jobs `operation`), every rule
+// evaluates without error on the real label sets, and a failed backup makes FsdrBackupFailed pending.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -17,9 +17,8 @@ import { freePort, waitUntil } from '@featuresignals/testkit';
 import { buildHttp } from '../../src/agent/http.js';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { AgentMetrics } from '../../src/agent/metrics.js';
-import type { Exposure } from '../../src/agent/monitor.js';
 import { JOB_NAMES } from '../../src/agent/jobs.js';
+import { exportedNames, representativeMetrics } from '../helpers/metrics.js';
 
 const ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
 const RULES = join(ROOT, 'deploy/prometheus/fsdr-alerts.yml');
@@ -65,50 +64,10 @@ test('every alert (and each of its severities) has a firing case and a quiet cas
   assert.deepEqual(missing, []);
 });
 
-/** The real AgentMetrics fed a representative measurement (every series set). */
-function representativeMetrics(): AgentMetrics {
-  const m = new AgentMetrics();
-  const now = new Date();
-  const ago = (s: number) => new Date(now.getTime() - s * 1000).toISOString();
-  const e: Exposure = {
-    checkedAt: now.toISOString(),
-    lastWalArchivedAt: ago(30), walAgeSeconds: 30,
-    lastBackupAt: ago(3600), backupAgeSeconds: 3600,
-    wal: { gaps: [{ timeline: 1, from: '000000010000000000000003', to: '000000010000000000000004', segments: 2 }], firstMissing: '000000010000000000000003', recoverableUntil: new Date(ago(600)) },
-    replicas: [{ name: 'standby', missingObjects: 3, lagSeconds: 120 }],
-    storage: { freeBytes: 1e9, totalBytes: 4e9 },
-    drills: [
-      { kind: 'verify', lastId: 'd1', lastEndedAt: ago(86400), lastOk: true, lastSuccessAt: ago(86400), ageSeconds: 86400 },
-      { kind: 'tabletop', lastId: 'd2', lastEndedAt: ago(7 * 86400), lastOk: true, lastSuccessAt: ago(7 * 86400), ageSeconds: 7 * 86400 },
-    ],
-    objectives: [
-      { scenario: 'database_corruption', objective: 'rpo', limitSeconds: 300, exposureSeconds: 30, ok: true },
-      { scenario: 'instance_failure', objective: 'rpo', limitSeconds: 300, exposureSeconds: 30, ok: true },
-      { scenario: 'region_failure', objective: 'rpo', limitSeconds: 3600, exposureSeconds: 120, ok: true },
-    ],
-  };
-  m.observe(e);
-  for (const job of JOB_NAMES) { m.jobFinished(job, false); m.jobFinished(job, true); }
-  m.monitorErrors.inc();
-  return m;
-}
-
-/** The series a working agent exports, and their labels. */
-async function exported(): Promise<Map<string, Set<string>>> {
-  const m = representativeMetrics();
-  const out = new Map<string, Set<string>>();
-  for (const metric of await m.registry.getMetricsAsJSON()) {
-    const labels = new Set<string>();
-    for (const v of metric.values) for (const l of Object.keys(v.labels)) labels.add(l);
-    out.set(metric.name, labels);
-  }
-  return out;
-}
-
 test('every fsdr_* series and label the rules use is one the agent exports', async () => {
-  const series = await exported();
-  // Labels Prometheus adds at scrape; the agent's own `job` label is stored as `exported_job`
-  // (honor_labels: false, the default), so the rules match that.
+  const series = await exportedNames();
+  // Labels Prometheus adds at scrape. The agent has no `job` label of its own (it would become
+  // exported_job): a rule matching exported_job is a rule written for the old label.
   const scrapeLabels = new Set(['instance', 'job']);
   const problems: string[] = [];
   const used = new Set<string>();
@@ -120,9 +79,8 @@ test('every fsdr_* series and label the rules use is one the agent exports', asy
       if (!labels) { problems.push(`${r.alert ?? r.record}: ${name} is not exported by AgentMetrics`); continue; }
       for (const mm of (matchers ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)/g)) {
         const label = mm[1]!;
-        const agentLabel = label === 'exported_job' ? 'job' : label;
         if (scrapeLabels.has(label)) continue;
-        if (!labels.has(agentLabel)) problems.push(`${r.alert}: ${name} has no label ${agentLabel} (it has ${[...labels].join(', ') || 'none'})`);
+        if (!labels.has(label)) problems.push(`${r.alert}: ${name} has no label ${label} (it has ${[...labels].join(', ') || 'none'})`);
       }
     }
   }
@@ -135,10 +93,10 @@ test('amtool check-config: the example Alertmanager config is valid', () => {
   assert.ok(r.ok, r.output);
 });
 
-test('a real Prometheus scrapes the agent with its token: exported_job, every rule healthy, a failed backup pending', async (t) => {
+test('a real Prometheus scrapes the agent with its token: no exported_job, every rule healthy, a failed backup pending', async (t) => {
   const m = representativeMetrics();
   await new Promise((r) => setTimeout(r, 20));
-  m.jobFinished('backup', false); // the newest backup run failed (after the success above)
+  m.operationFinished('backup', false); // the newest backup run failed (after the success above)
   const token = 'alerts-test-token-7c1e';
   const app = buildHttp({ token, metrics: m, status: () => ({}) });
   const agentPort = await freePort();
@@ -174,8 +132,8 @@ test('a real Prometheus scrapes the agent with its token: exported_job, every ru
   try {
     const up = await waitUntil(async () => (await query('up{job="fsdr-agent"} == 1').catch(() => [])).length ? true : undefined, 30_000, 'Prometheus scraping the agent');
     assert.ok(up);
-    const failures = await query('fsdr_job_last_failure_timestamp_seconds');
-    assert.deepEqual(failures.map((r) => [r.metric.job, r.metric.exported_job]).sort(), JOB_NAMES.map((j) => ['fsdr-agent', j]).sort(), 'the agent\'s job label is stored as exported_job');
+    const failures = await query('fsdr_operation_last_failure_timestamp_seconds');
+    assert.deepEqual(failures.map((r) => [r.metric.job, r.metric.operation, r.metric.exported_job]).sort(), JOB_NAMES.map((j) => ['fsdr-agent', j, undefined]).sort(), 'the scrape keeps job=fsdr-agent; the operation label is ours, no exported_job');
     // Every rule has been evaluated on the scraped series without an error (a matching error, say).
     const groups = await waitUntil(async () => {
       const g = (await api('rules')).groups as Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }>;
@@ -189,7 +147,7 @@ test('a real Prometheus scrapes the agent with its token: exported_job, every ru
       return a.some((x) => x.labels.alertname === 'FsdrBackupFailed') && !a.some((x) => x.labels.alertname === 'FsdrAgentAbsent') ? a : undefined;
     }, 30_000, 'FsdrBackupFailed pending, FsdrAgentAbsent gone');
     const backup = alerts.filter((a) => a.labels.alertname === 'FsdrBackupFailed');
-    assert.deepEqual(backup.map((a) => [a.labels.exported_job, a.state]), [['backup', 'pending']]);
+    assert.deepEqual(backup.map((a) => [a.labels.operation, a.state]), [['backup', 'pending']]);
     // Nothing else: the representative measurement's only faults are its WAL hole and the monitor
     // error it counted (fresh backup, drills and WAL, exposure and lag well inside the objectives).
     const expected = new Set(['FsdrBackupFailed', 'FsdrMonitorErrors', 'FsdrWalArchiveGap', 'FsdrWalRecoveryBlocked']);
