@@ -24,14 +24,14 @@ export function addRecoverCommand(program: Command): void {
   )
     .option('--set <name=value>', 'extra postgresql.conf setting for the new instance (repeatable)', parseSet, {})
     .option('--no-switch', 'check the recovered stack but move no traffic (the instance then never archives)')
-    .option('--dns-name <name>', 'the name to repoint at the recovered server once every check passed')
+    .option('--dns-name <name>', 'the name to repoint at the recovered server once every check passed (without it: the connection file of stack.switch)')
     .option('--dns-provider <name>', 'DNS provider from dns.providers (needed when several are configured)')
     .option('--dns-address <addr>', 'the address to point the name at (default: this host\'s first external IPv4)')
     .option('--keep', 'when the server never becomes ready, leave the instance and server in place instead of removing them')
     .option('--timeout <seconds>', 'how long to wait for recovery', seconds, 3600)
     .option('--ready-timeout <seconds>', 'how long the server may take to answer /health and /ready', seconds, 120)
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', '\nExamples:\n  fsdr recover --pgdata /srv/pg-new --target-time 2026-11-27T14:05:00Z --dns-name api.fs.example.com\n  fsdr recover --pgdata /srv/pg-check --latest --no-switch --json\n')
+    .addHelpText('after', '\nExamples:\n  fsdr recover --pgdata /srv/pg-new --target-time 2026-11-27T14:05:00Z --dns-name api.fs.example.com\n  fsdr recover --pgdata /srv/pg-check --latest --no-switch --json\n  fsdr recover --pgdata /srv/pg-new --latest   # stack.switch: rewrites the app\'s connection file\n')
     .action(action(async (o: Record<string, unknown>, cmd: Command) => {
       const cfg = cfgOf(cmd);
       const { runRecover } = await import('../commands/recover/recover.js');
@@ -58,6 +58,7 @@ function summary(r: Awaited<ReturnType<typeof import('../commands/recover/recove
   const g = r.checks.golden as { capture: { id: string }; changedAfterCapture: Array<{ env: string; flag: string; evaluations: number; audit: Array<{ action: string; createdAt: string }> }> } | undefined;
   if (g) lines.push(`golden capture ${g.capture.id}`);
   for (const c of g?.changedAfterCapture ?? []) lines.push(`  changed after capture: ${c.env}/${c.flag} (${c.evaluations} evaluations): ${c.audit.map((a) => `${a.action} at ${a.createdAt}`).join(', ')}`);
+  if (r.connection) lines.push(`connection file ${r.connection.path}: ${r.connection.old === null ? '(none)' : JSON.stringify(r.connection.old.trim())} -> ${JSON.stringify(r.connection.new.trim())}`);
   if (r.dns) lines.push(`dns ${r.dns.name} ${r.dns.type}: ${r.dns.old.values.join(',') || '(none)'} -> ${r.dns.new.values.join(',')} (TTL ${r.dns.new.ttl})`);
   if (r.stack && !r.failure) lines.push(`stack: server ${r.stack.serverUrl} (pid ${r.stack.serverPid}), PostgreSQL port ${r.stack.port}, ${r.stack.pgdata}`);
   if (r.rtoSeconds !== undefined) lines.push(`RTO ${r.rtoSeconds.toFixed(1)} s (to /ready with golden evaluations matching)`);

@@ -92,6 +92,8 @@ export const dnsProviderSchema = z.discriminatedUnion('type', [rfc2136Provider, 
 
 /** {{NAME}} placeholders a stack start command may use; filled in when fsdr starts the stack. */
 export const STACK_PLACEHOLDERS = ['DATABASE_URL'];
+/** {{NAME}} placeholders of stack.switch.template. */
+export const SWITCH_PLACEHOLDERS = ['DATABASE_URL', 'DATABASE_HOST', 'DATABASE_PORT', 'DATABASE_NAME'];
 
 const templated = z.string().superRefine((v, ctx) => {
   for (const m of v.matchAll(/\{\{([^}]*)\}\}/g)) {
@@ -128,6 +130,31 @@ const stack = z.strictObject({
   database: z.string().min(1).optional(),
   readyPath: urlPath.default('/ready'),
   healthPath: urlPath.default('/health'),
+  // Traffic switch by connection-string target, the alternative to DNS (--dns-name wins when given):
+  // the file the application reads is rewritten atomically from the template once every check passed.
+  switch: z
+    .strictObject({
+      kind: z.literal('connection-file'),
+      path: z.string().min(1),
+      // {{DATABASE_URL}}, or its parts for a PgBouncer ini: {{DATABASE_HOST}} {{DATABASE_PORT}} {{DATABASE_NAME}}
+      template: z.string().superRefine((v, ctx) => {
+        for (const m of v.matchAll(/\{\{([^}]*)\}\}/g)) {
+          if (!SWITCH_PLACEHOLDERS.includes(m[1]!)) ctx.addIssue({ code: 'custom', message: `unknown placeholder {{${m[1]}}}; available: ${SWITCH_PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')}` });
+        }
+      }).default('DATABASE_URL={{DATABASE_URL}}\n'),
+      // The host the application reaches the recovered instance at (default 127.0.0.1: this host).
+      host: z.string().min(1).optional(),
+    })
+    .optional(),
+  // The customer's integration suite, run after the built-in checks with DATABASE_URL and
+  // FS_SERVER_URL of the recovered stack in its environment; a non-zero exit stops the recovery.
+  integrationCommand: z
+    .strictObject({
+      command: z.array(z.string()).min(1),
+      env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), z.string()).default({}),
+      timeoutSeconds: z.int().min(1).max(86400).default(600),
+    })
+    .optional(),
 });
 
 const clusterSchema = z.strictObject({

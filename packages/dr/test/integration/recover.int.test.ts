@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startNamed, waitUntil, type NamedHandle, type PostgresHandle } from '@featuresignals/testkit';
@@ -25,6 +25,8 @@ let doc: Record<string, unknown>;
 let cfg: string;
 let env: Record<string, string>;
 const left: Array<{ pgdata: string; pid: number }> = [];
+/** a target after the audited change and before the silent one (the connection-file test recovers to it) */
+let goodT: string;
 
 function withStart(start: Record<string, unknown>, name: string): string {
   const stack = { ...(doc.stack as object), start };
@@ -109,6 +111,7 @@ test('recover to T: /health and /ready 200, golden evaluations match but for the
   await fs.admin('PUT', `/v1/projects/${seeded.projectId}/flags/banner/environments/${seeded.envs.prod}`, { default_value: 'red' });
   await waitSynced(fs, pg, 'prod', seeded.keys.prod!);
   const T = await archivedNow();
+  goodT = T;
   const pgdata = join(ws.dir, 'recovered-1');
   const r = await runFsdr(['--config', cfg, 'recover', '--pgdata', pgdata, '--target-time', T, '--dns-name', 'api.fs.test', '--dns-address', '127.0.0.1', '--json'], env);
   const report = JSON.parse(r.stdout);
@@ -212,4 +215,50 @@ test('a server that never becomes ready fails naming the path and the timeout; w
   assert.ok(existsSync(pgdata));
   assert.ok(alive(report.stack.serverPid));
   assert.match(report.removeWith, /recovered-4/);
+});
+
+test('switch by connection file: a failing stack.integrationCommand stops recover before traffic moves; a passing one gets the restored URLs and the file is rewritten atomically, password redacted in the report', async () => {
+  const connFile = join(ws.dir, 'app.env');
+  writeFileSync(connFile, 'DATABASE_URL=postgres://app:old-secret@10.0.0.5:5432/featuresignals\n', { mode: 0o640 });
+  const seen = join(ws.dir, 'integration-env.json');
+  const withSwitch = (command: string[], name: string) => ws.writeConfig({
+    ...doc, stack: { ...(doc.stack as object), switch: { kind: 'connection-file', path: connFile }, integrationCommand: { command, env: { SUITE: 'smoke' } } },
+  }, name);
+  const T = goodT;
+
+  const failing = withSwitch([process.execPath, '-e', 'console.log("customer suite: checkout flow FAILED"); process.exit(3)'], 'suite-fails.yaml');
+  const pgdataA = join(ws.dir, 'recovered-5');
+  const a = await runFsdr(['--config', failing, 'recover', '--pgdata', pgdataA, '--target-time', T, '--target-timeline', '1', '--json'], env);
+  const ra = JSON.parse(a.stdout);
+  if (ra.stack) left.push({ pgdata: pgdataA, pid: ra.stack.serverPid });
+  assert.equal(a.code, 1, a.stderr);
+  assert.equal(ra.failure.step, 'integration');
+  assert.match(ra.failure.message, /stack\.integrationCommand exited with code 3; its output ends: customer suite: checkout flow FAILED/);
+  assert.equal(ra.checks.integration.ok, true, 'the built-in checks passed; the customer suite did not');
+  assert.equal(ra.steps.find((s: { name: string }) => s.name === 'switch').detail.skipped, 'a check failed: traffic was not moved');
+  assert.match(readFileSync(connFile, 'utf8'), /old-secret@10\.0\.0\.5/, 'the connection file is unchanged');
+  process.kill(-ra.stack.serverPid, 'SIGTERM');
+  await stopRestored(pgdataA);
+
+  const passing = withSwitch([process.execPath, '-e', 'require("fs").writeFileSync(process.argv[1], JSON.stringify({ db: process.env.DATABASE_URL, url: process.env.FS_SERVER_URL, suite: process.env.SUITE }))', seen], 'suite-passes.yaml');
+  const pgdataB = join(ws.dir, 'recovered-6');
+  const b = await runFsdr(['--config', passing, 'recover', '--pgdata', pgdataB, '--target-time', T, '--target-timeline', '1', '--json'], env);
+  const rb = JSON.parse(b.stdout);
+  if (rb.stack) left.push({ pgdata: pgdataB, pid: rb.stack.serverPid });
+  assert.equal(b.code, 0, b.stderr + b.stdout);
+  const port = rb.steps[0].detail.port as number;
+  const want = `postgres://postgres@127.0.0.1:${port}/featuresignals`;
+  assert.deepEqual(JSON.parse(readFileSync(seen, 'utf8')), { db: want, url: rb.stack.serverUrl, suite: 'smoke' });
+  assert.equal(rb.checks.integrationCommand.exitCode, 0);
+  assert.equal(readFileSync(connFile, 'utf8'), `DATABASE_URL=${want}\n`);
+  assert.equal(statSync(connFile).mode & 0o777, 0o640, 'the file keeps its mode');
+  assert.deepEqual(readdirSync(ws.dir).filter((f) => f.startsWith('.app.env.fsdr-')), [], 'no temporary file left');
+  assert.deepEqual(rb.connection, { path: connFile, old: 'DATABASE_URL=postgres://app:***@10.0.0.5:5432/featuresignals\n', new: `DATABASE_URL=${want}\n` });
+  assert.ok(!b.stdout.includes('old-secret'));
+  assert.equal(rb.steps.find((s: { name: string }) => s.name === 'switch').detail.archiving.released, true);
+  // The recovered stack is what the application now reaches through the file.
+  const c = new (await import('pg')).default.Client({ connectionString: readFileSync(connFile, 'utf8').trim().slice('DATABASE_URL='.length) });
+  await c.connect();
+  assert.equal((await c.query<{ n: number }>('SELECT count(*)::int AS n FROM flags')).rows[0]!.n > 0, true);
+  await c.end();
 });

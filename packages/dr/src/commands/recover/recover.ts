@@ -12,16 +12,18 @@ import type pg from 'pg';
 import type { Config } from '../../config/load.js';
 import { resolveSecret } from '../../config/secret-ref.js';
 import { ConfigError, describeError, FsdrError } from '../../errors.js';
-import { openDnsProvider, providerName } from '../../dns/open-dns-provider.js';
-import { impliedType, type DnsChange } from '../../dns/provider.js';
+import { providerName } from '../../dns/open-dns-provider.js';
+import type { DnsChange } from '../../dns/provider.js';
 import { judgeObjectives } from '../../drills/objectives.js';
 import { DrillSteps, round, type StepOutcome } from '../../drills/steps.js';
 import { findBinDir } from '../../postgres/binaries.js';
 import { stopInstance } from '../../postgres/instance.js';
-import { HOLD_ARCHIVING, releaseArchiving } from '../../postgres/archive-hold.js';
+import { HOLD_ARCHIVING } from '../../postgres/archive-hold.js';
 import { serverUser } from '../../postgres/os-user.js';
 import { newDrillId, type DrillEvidence, type DrillStep } from '../../repository/drill-catalog.js';
 import { Repository } from '../../repository/repository.js';
+import type { ConnectionSwitch } from '../../stack/connection-file.js';
+import { runIntegrationCommand } from '../../stack/integration-command.js';
 import { runIntegrationChecks } from '../../stack/integration-check.js';
 import { waitReady } from '../../stack/readiness.js';
 import { redactDatabaseUrl, startServer, type StartedServer } from '../../stack/start-server.js';
@@ -29,9 +31,9 @@ import { freeLoopbackPort } from '../../util/free-port.js';
 import { fsdrVersion } from '../../util/version.js';
 import { connectionFor, restoreLogFile, runRestore, type RestoreResult } from '../restore/restore.js';
 import type { RecoveryTarget } from '../restore/select-backup.js';
-import { dnsAddress } from './address.js';
 import { goldenCheck } from './golden-step.js';
 import { databaseOf, goldenTime, pgUrl, removeCommand, serverLogFile } from './recovered-stack.js';
+import { switchKind, switchStep } from './switch-step.js';
 
 export interface RecoverOptions {
   pgdata: string;
@@ -72,6 +74,8 @@ export interface RecoverReport extends DrillEvidence {
   /** how to remove a stack left for inspection */
   removeWith?: string;
   dns?: DnsChange;
+  /** the connection file rewritten by the switch (stack.switch), old and new content redacted */
+  connection?: ConnectionSwitch;
 }
 
 export async function runRecover(cfg: Config, opts: RecoverOptions): Promise<RecoverReport> {
@@ -80,8 +84,9 @@ export async function runRecover(cfg: Config, opts: RecoverOptions): Promise<Rec
   if (!stack.start) throw new ConfigError('stack.start', 'required for fsdr recover: how to start the FeatureSignals server on the restored database');
   // Everything the switch needs is checked before anything is restored.
   if (opts.switchTraffic) {
-    if (!opts.dns?.name) throw new FsdrError('FSDR_USAGE', 'recover switches traffic by DNS: give --dns-name NAME (and --dns-provider P), or --no-switch', { exitCode: 2 });
-    providerName(cfg, opts.dns.provider);
+    const how = switchKind(cfg, opts);
+    if (!how) throw new FsdrError('FSDR_USAGE', 'recover switches traffic by DNS or a connection file: give --dns-name NAME (and --dns-provider P), configure stack.switch, or give --no-switch', { exitCode: 2 });
+    if (how === 'dns') providerName(cfg, opts.dns?.provider);
   }
   const keys = Object.fromEntries(Object.entries(stack.keys).map(([env, ref]) => [env, resolveSecret(`stack.keys.${env}`, ref)]));
   const repoName = opts.repository ?? 'primary';
@@ -233,7 +238,12 @@ async function recoverSteps(cfg: Config, opts: RecoverOptions, keys: Record<stri
     const res = await runIntegrationChecks(serverUrl, envKeys, (env) => rec.envs[env]?.flags.find((f) => !MISSING_FLAGS.includes(f)));
     report.checks.integration = res;
     const bad = res.checks.find((c) => !c.ok);
-    return { ok: res.ok, detail: res, failure: bad ? { message: `${bad.check} (${bad.env}): ${bad.message ?? `status ${bad.status}`}` } : undefined };
+    if (bad) return { ok: false, detail: res, failure: { message: `${bad.check} (${bad.env}): ${bad.message ?? `status ${bad.status}`}` } };
+    if (!stack.integrationCommand) return { ok: true, detail: res };
+    // The customer's suite, only once the built-in checks passed; it gets the recovered stack's URLs.
+    const cmd = await runIntegrationCommand(stack.integrationCommand, { DATABASE_URL: databaseUrl, FS_SERVER_URL: serverUrl });
+    report.checks.integrationCommand = cmd;
+    return { ok: cmd.ok, detail: { ...res, command: cmd }, failure: cmd.ok ? undefined : { message: cmd.message! } };
   });
   leave();
   report.removeWith = removeCommand(report.stack!, binDir, user?.name);
@@ -254,16 +264,5 @@ async function recoverSteps(cfg: Config, opts: RecoverOptions, keys: Record<stri
     return;
   }
   // Once traffic has moved, this stack is production: no removal command in its report.
-  if (await step('switch', async () => {
-    const dns = await openDnsProvider(cfg, opts.dns!.provider);
-    try {
-      const address = opts.dns!.address ?? dnsAddress();
-      report.dns = await dns.upsert(opts.dns!.name!, impliedType(address), [address], cfg.dns?.ttl ?? 60);
-      // Now it is the primary: its held WAL (the new timeline) may go to the repository.
-      const archiveCommand = await releaseArchiving(conn);
-      return { ok: true, detail: { ...report.dns, archiving: { released: true, archiveCommand } } };
-    } finally {
-      dns.close();
-    }
-  })) delete report.removeWith;
+  if (await step('switch', () => switchStep(cfg, opts, conn, report))) delete report.removeWith;
 }
