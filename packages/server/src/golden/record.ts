@@ -46,9 +46,10 @@ export async function recordGolden(rulesets: Ruleset[], evaluator: Evaluator, op
     // A few contexts in flight at once: over HTTP this is latency-bound; lines are sorted afterwards.
     for (let i = 0; i < contexts.length; i += CONCURRENCY) {
       const batch = contexts.slice(i, i + CONCURRENCY);
-      const all = await Promise.all(batch.map((ctx) => evaluator(rs.env.slug, flags, ctx)));
+      const asked = batch.map((ctx) => (ctx.flags ? flags.filter((f) => ctx.flags!.includes(f)) : flags));
+      const all = await Promise.all(batch.map((ctx, j) => (asked[j]!.length ? evaluator(rs.env.slug, asked[j]!, ctx) : Promise.resolve({} as Record<string, EvalResult>))));
       batch.forEach((ctx, j) => {
-        for (const f of flags) {
+        for (const f of asked[j]!) {
           const r = all[j][f] ?? { flag_key: f, value: null, reason: 'ERROR' };
           lines.push([rs.env.slug, f, ctx.label, canonicalJson(r.value), r.reason, r.variant_key ?? ''].join('\t'));
         }

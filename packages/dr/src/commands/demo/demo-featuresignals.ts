@@ -79,30 +79,36 @@ export async function startDemoServer(databaseUrl: string, adminToken: string, r
 
 export interface Shop { projectId: string; envId: string; key: string; flags: string[] }
 
-/** Project "shop", environment prod with a server key, a segment and 24 flags of every kind. */
-export async function seedShop(fs: DemoServer): Promise<Shop> {
+/** Project "shop", environment prod with a server key, a segment and `count` flags of every kind
+ * (24 for the demo; the recover benchmark seeds 10,000, `concurrency` requests at a time). */
+export async function seedShop(fs: DemoServer, count = 24, concurrency = 1): Promise<Shop> {
   const project = await fs.admin('POST', '/v1/projects', { name: 'Shop', slug: 'shop' });
   const env = await fs.admin('POST', `/v1/projects/${project.id}/environments`, { name: 'Production', slug: 'prod' });
   const key = (await fs.admin('POST', `/v1/environments/${env.id}/api-keys`, { name: 'dr-verifier', type: 'server' })).key as string;
   const P = `/v1/projects/${project.id}`;
   await fs.admin('POST', `${P}/segments`, { key: 'beta', name: 'Beta', match_type: 'any', rules: [{ attribute: 'plan', operator: 'eq', values: ['beta'] }] });
-  const flags: string[] = [];
-  for (let i = 1; i <= 24; i++) {
-    const k = `flag-${String(i).padStart(2, '0')}`;
-    const kind = i % 4;
-    const flag = kind === 1 ? { key: k, name: k, flag_type: 'string', default_value: 'none' } : kind === 2 ? { key: k, name: k, flag_type: 'ab', default_value: 'control' } : { key: k, name: k };
-    const state = kind === 0
-      ? { enabled: true, default_value: true, percentage_rollout: (i * 409) % 10000, rules: [{ priority: 0, conditions: [{ attribute: 'country', operator: 'in', values: ['US', 'CA'] }], value: true, percentage: 5000 }] }
-      : kind === 1
-        ? { enabled: true, default_value: 'blue', rules: [{ priority: 1, segment_keys: ['beta'], value: 'beta-banner' }] }
-        : kind === 2
-          ? { enabled: true, variants: [{ key: 'a', value: 'A', weight: 5000 }, { key: 'b', value: 'B', weight: 5000 }] }
-          : { enabled: i % 3 !== 0, default_value: true };
-    await fs.admin('POST', `${P}/flags`, flag);
-    await fs.admin('PUT', `${P}/flags/${k}/environments/${env.id}`, state);
-    flags.push(k);
-  }
+  const width = Math.max(2, String(count).length);
+  const flags = Array.from({ length: count }, (_, i) => `flag-${String(i + 1).padStart(width, '0')}`);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < count; i = next++) await createFlag(fs, P, env.id, flags[i]!, i + 1);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
   return { projectId: project.id, envId: env.id, key, flags };
+}
+
+async function createFlag(fs: DemoServer, P: string, envId: string, k: string, i: number): Promise<void> {
+  const kind = i % 4;
+  const flag = kind === 1 ? { key: k, name: k, flag_type: 'string', default_value: 'none' } : kind === 2 ? { key: k, name: k, flag_type: 'ab', default_value: 'control' } : { key: k, name: k };
+  const state = kind === 0
+    ? { enabled: true, default_value: true, percentage_rollout: (i * 409) % 10000, rules: [{ priority: 0, conditions: [{ attribute: 'country', operator: 'in', values: ['US', 'CA'] }], value: true, percentage: 5000 }] }
+    : kind === 1
+      ? { enabled: true, default_value: 'blue', rules: [{ priority: 1, segment_keys: ['beta'], value: 'beta-banner' }] }
+      : kind === 2
+        ? { enabled: true, variants: [{ key: 'a', value: 'A', weight: 5000 }, { key: 'b', value: 'B', weight: 5000 }] }
+        : { enabled: i % 3 !== 0, default_value: true };
+  await fs.admin('POST', `${P}/flags`, flag);
+  await fs.admin('PUT', `${P}/flags/${k}/environments/${envId}`, state);
 }
 
 export const demoUsers = (n: number) => Array.from({ length: n }, (_, i) => ({
