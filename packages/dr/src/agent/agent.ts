@@ -62,6 +62,10 @@ export class Agent {
         void this.monitor();
         log()[ok ? 'info' : 'error']({ job, ok, summary }, `job ${job} ${ok ? 'finished' : 'failed'}`);
       },
+      onSkip: (job, why) => {
+        this.metrics.operationSkipped(job);
+        log().info({ job, skipped: why }, `job ${job} skipped: ${why}`);
+      },
     }, { attempts: this.cfg.agent.retry.attempts, initialMs: this.cfg.agent.retry.initialSeconds * 1000, maxMs: this.cfg.agent.retry.maxSeconds * 1000 });
     const token = this.cfg.agent.token ? resolveSecret('agent.token', this.cfg.agent.token) : undefined;
     const consoleData = (this.consoleData = new ConsoleData(this.cfg, () => this.repo!));

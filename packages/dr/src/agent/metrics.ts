@@ -124,6 +124,11 @@ export class AgentMetrics {
     }
   }
 
+  /** A run that stood down (a fenced region): counted, but neither a success nor a failure. */
+  operationSkipped(operation: JobName): void {
+    this.opRuns.inc({ operation, outcome: 'skipped' });
+  }
+
   operationFinished(operation: JobName, ok: boolean, run: OperationRun = {}): void {
     const outcome = ok ? 'success' : 'failure';
     this.opRuns.inc({ operation, outcome });

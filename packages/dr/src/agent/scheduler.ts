@@ -3,9 +3,11 @@
 // runs at once. Each occurrence is claimed through a lease, so two agents never both run it. A failed
 // run is retried with exponential backoff while the next occurrence is still ahead (a daily backup
 // that failed at 03:00 must not wait a day), and jobs flagged exclusive (expire) never overlap
-// another job of this agent.
+// another job of this agent. A run that stands down (this region is fenced: it may not write) is
+// neither a failure nor retried: it is counted as skipped with the reason, so a warm standby's
+// agent does not page anyone every night for backups it must not take.
 import { Cron } from 'croner';
-import { describeError } from '../errors.js';
+import { describeError, FsdrError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import type { Job, JobName } from './jobs.js';
 import { claim } from './lease.js';
@@ -25,7 +27,7 @@ export interface JobState {
   schedule: string;
   nextRun?: string;
   running: boolean;
-  lastRun?: { occurrence: string; startedAt: string; finishedAt?: string; ok?: boolean; error?: string; summary?: unknown };
+  lastRun?: { occurrence: string; startedAt: string; finishedAt?: string; ok?: boolean; error?: string; summary?: unknown; skipped?: string };
   skipped: number;
   failures: number;
   successes: number;
@@ -35,6 +37,13 @@ export interface JobState {
 
 export interface SchedulerEvents {
   onFinish?(job: JobName, ok: boolean, summary: unknown): void;
+  /** the run stood down (why): not a failure, no retry */
+  onSkip?(job: JobName, why: string): void;
+}
+
+/** Why a run stands down instead of failing: this node may not write here (FSDR_FENCED). */
+export function standDownReason(err: unknown): string | undefined {
+  return err instanceof FsdrError && err.code === 'FSDR_FENCED' ? err.message : undefined;
 }
 
 export class Scheduler {
@@ -132,6 +141,13 @@ export class Scheduler {
         st.successes++;
         this.events.onFinish?.(job.name, true, summary);
       } catch (err) {
+        const why = standDownReason(err);
+        if (why) {
+          st.lastRun = { ...st.lastRun, finishedAt: new Date().toISOString(), skipped: why };
+          st.skipped++;
+          this.events.onSkip?.(job.name, why);
+          return;
+        }
         st.lastRun = { ...st.lastRun, finishedAt: new Date().toISOString(), ok: false, error: describeError(err) };
         st.failures++;
         this.events.onFinish?.(job.name, false, describeError(err));

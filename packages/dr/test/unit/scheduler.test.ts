@@ -9,7 +9,7 @@ import { Scheduler } from '../../src/agent/scheduler.js';
 import { JOB_NAMES, jobSchedules, type Job, type JobName } from '../../src/agent/jobs.js';
 import { FsStorage } from '../../src/storage/fs/fs-storage.js';
 import { validateConfig } from '../../src/config/load.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError, FsdrError } from '../../src/errors.js';
 
 const at = (iso: string) => new Date(iso);
 
@@ -298,4 +298,24 @@ test('the restore drill (drill-restore) runs quarterly by default once stack.sta
   assert.equal(idle.runs, 0);
   assert.equal(off.state.has('drill-restore'), false);
   assert.equal(jobSchedules(validateConfig({ ...withStart, schedule: { drillRestore: 'off' } }))['drill-restore'], 'off');
+});
+
+test('a run refused because this region is fenced stands down: skipped with the reason, not a failure, never retried', async () => {
+  const fenced: Job = { name: 'backup', run: async () => { throw new FsdrError('FSDR_FENCED', 'backup refused: region us-east is fenced'); }, lastEffect: async () => undefined };
+  const skips: string[] = [];
+  const finished: boolean[] = [];
+  const s = new Scheduler([fenced], { backup: '0 3 * * *' }, leases(), 'a', { onSkip: (j, why) => skips.push(`${j}: ${why}`), onFinish: (_j, ok) => finished.push(ok) }, { attempts: 3, initialMs: 60_000, maxMs: 3600_000 });
+  await Promise.all(await s.catchUp(at('2026-11-28T03:10:00Z')));
+  const st = s.state.get('backup')!;
+  assert.deepEqual([st.failures, st.successes, st.skipped], [0, 0, 1]);
+  assert.equal(st.retry, undefined);
+  assert.equal(st.lastRun!.skipped, 'backup refused: region us-east is fenced');
+  assert.deepEqual(skips, ['backup: backup refused: region us-east is fenced']);
+  assert.deepEqual(finished, [], 'onFinish (success/failure metrics and alerts) is not called');
+  // Any other error is still a failure with a retry.
+  const broken: Job = { name: 'backup', run: async () => { throw new FsdrError('FSDR_STORAGE', 'bucket down'); }, lastEffect: async () => undefined };
+  const b = new Scheduler([broken], { backup: '0 3 * * *' }, leases(), 'b', {}, { attempts: 3, initialMs: 60_000, maxMs: 3600_000 });
+  await Promise.all(await b.catchUp(at('2026-11-28T03:10:00Z')));
+  assert.equal(b.state.get('backup')!.failures, 1);
+  assert.ok(b.state.get('backup')!.retry);
 });
