@@ -200,3 +200,18 @@ async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+test('remote mode: evaluateAllAsync goes through the server for every call (no ruleset fetched)', async () => {
+  const srv = await stockServer();
+  const c = new FlagClient({ baseURL: srv.url, sdkKey: 'k', envKey: 'prod', mode: 'remote' });
+  try {
+    assert.equal((await c.evaluateAllAsync({ key: 'vip' })).limit.value, 99);
+    srv.setLimit(6, false);
+    assert.equal((await c.evaluateAllAsync({ key: 'u' })).limit.value, 6);
+    assert.equal((await c.evaluateAllAsync({ key: 'u', attributes: { plan: 'pro' } })).limit.reason, 'TARGETED');
+    assert.equal(srv.hits.ruleset, 0);
+  } finally {
+    c.close();
+    await srv.close();
+  }
+});

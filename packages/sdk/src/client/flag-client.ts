@@ -106,6 +106,7 @@ export class FlagClient extends EventEmitter {
 
   /** Every flag for ctx from current data: locally, or in fallback mode through the server now. */
   async evaluateAllAsync(ctx: EvalContext): Promise<Record<string, ClientResult>> {
+    if (this.opts.mode === 'remote') return this.fetchContext(ctx);
     if (!this.fallback && !this.ruleset) await this.ready();
     if (!this.fallback) return evaluateAll(this.ruleset!, ctx);
     return this.fetchContext(ctx);
