@@ -5,6 +5,8 @@ import type pg from 'pg';
 import { badRequest, notFound } from '../errors.js';
 import { inTx, parse, type AppContext } from '../http/context.js';
 import { writeAudit } from './audit.js';
+import { listPage } from './pagination.js';
+import type { PageQuery } from './schemas.js';
 import { flagBody, flagState, flagUpdate, killBody, segmentBody, segmentUpdate } from './schemas.js';
 
 type P = { Params: { projectID: string; flagKey: string; envID: string; segmentKey: string } };
@@ -39,8 +41,8 @@ export function flagRoutes(app: FastifyInstance, ctx: AppContext): void {
     return reply.code(201).send(out);
   });
 
-  app.get<P>('/v1/projects/:projectID/flags', async (req) =>
-    (await ctx.pool.query('SELECT * FROM flags WHERE project_id = $1 ORDER BY key', [req.params.projectID])).rows);
+  app.get<P & { Querystring: PageQuery }>('/v1/projects/:projectID/flags', async (req) =>
+    listPage(ctx.pool, '*', 'FROM flags WHERE project_id = $1', 'key', [req.params.projectID], req.query));
 
   app.get<P>('/v1/projects/:projectID/flags/:flagKey', async (req) => {
     const f = await flagRow(ctx.pool, req.params.projectID, req.params.flagKey);
@@ -117,8 +119,8 @@ export function flagRoutes(app: FastifyInstance, ctx: AppContext): void {
     return reply.code(201).send(out);
   });
 
-  app.get<P>('/v1/projects/:projectID/segments', async (req) =>
-    (await ctx.pool.query('SELECT * FROM segments WHERE project_id = $1 ORDER BY key', [req.params.projectID])).rows);
+  app.get<P & { Querystring: PageQuery }>('/v1/projects/:projectID/segments', async (req) =>
+    listPage(ctx.pool, '*', 'FROM segments WHERE project_id = $1', 'key', [req.params.projectID], req.query));
 
   const segmentRow = async (tx: pg.ClientBase, projectId: string, segKey: string) => {
     const s = (await tx.query('SELECT * FROM segments WHERE project_id = $1 AND key = $2 FOR UPDATE', [projectId, segKey])).rows[0];

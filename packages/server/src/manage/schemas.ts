@@ -1,6 +1,7 @@
 // Management input schemas: everything is validated before any write (a bad rule stores nothing).
 import { z } from 'zod';
 import { FLAG_TYPES, OPERATORS, regexProblem } from '@featuresignals/sdk/eval';
+import { ServerError } from '../errors.js';
 
 const KEY = /^[a-z0-9][a-z0-9_-]{0,127}$/;
 export const slug = z.string().regex(KEY, 'must match ^[a-z0-9][a-z0-9_-]{0,127}$');
@@ -32,9 +33,34 @@ export const rule = z.object({
 export const variant = z.object({ key: z.string().min(1), value: json, weight: bp }).strict();
 
 export const createProject = z.object({ name: z.string().min(1), slug, org: slug.default('default') }).strict();
-export const createEnvironment = z.object({ name: z.string().min(1), slug }).strict();
-export const updateEnvironment = createEnvironment.partial().strict();
-export const createApiKey = z.object({ name: z.string().min(1), type: z.enum(['server', 'client']).default('server') }).strict();
+const color = z.string().regex(/^#[0-9A-Fa-f]{6}$/, 'must be a #RRGGBB colour');
+export const createEnvironment = z.object({ name: z.string().min(1), slug, color: color.default('#6B7280') }).strict();
+export const updateEnvironment = z.object({ name: z.string().min(1), slug, color }).partial().strict();
+export const createApiKey = z.object({
+  name: z.string().min(1),
+  type: z.enum(['server', 'client']).default('server'),
+  /** As FS: the key expires this many days after creation; absent = never. */
+  expires_in_days: z.number().int().min(1).max(3650).optional(),
+}).strict();
+/** As FS: the new key's name (default "<old> (rotated)") and how long the old key keeps working
+ * (minutes; absent or 0 = 1440, FS's default; at most 30 days). */
+export const rotateApiKey = z.object({ name: z.string().min(1).optional(), grace_minutes: z.number().int().min(0).max(43_200).optional() }).strict();
+
+/** FS's list query: limit (default 50, at most 100) and offset. FS clamps bad values silently;
+ * here they are a 400 naming the parameter. */
+export interface PageQuery { limit?: string; offset?: string }
+export function pageOf(q: PageQuery): { limit: number; offset: number } {
+  const int = (name: string, raw: string | undefined, dflt: number, min: number, max: number): number => {
+    if (raw === undefined) return dflt;
+    const n = /^\d{1,10}$/.test(raw) ? Number(raw) : NaN;
+    if (!(n >= min && n <= max)) throw new ServerError('FS_BAD_REQUEST', 400, `${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw).slice(0, 40)})`, 'e.g. ?limit=50&offset=100');
+    return n;
+  };
+  return { limit: int('limit', q.limit, 50, 1, 100), offset: int('offset', q.offset, 0, 0, 2_147_483_647) };
+}
+export interface Page<T> { data: T[]; total: number; limit: number; offset: number; has_more: boolean }
+export const pageEnvelope = <T>(rows: T[], total: number, p: { limit: number; offset: number }): Page<T> =>
+  ({ data: rows, total, limit: p.limit, offset: p.offset, has_more: p.offset + rows.length < total });
 
 export const flagBody = z.object({
   key: slug,
