@@ -275,6 +275,8 @@ export const configSchema = z.strictObject({
       drillTabletop: cron.default('0 9 1 * *'),
       // The plan's quarterly restore drill: the whole stack recovered in isolation (off without stack.start).
       drillRestore: cron.default('0 7 1 1,4,7,10 *'),
+      // The plan's biannual failover drill (off without drill.failover.peerConfig and regions).
+      drillFailover: cron.default('0 8 2 1,7 *'),
       // Golden evaluation captures through the live server (off without a stack section).
       golden: cron.default('0 * * * *'),
     })
@@ -303,6 +305,15 @@ export const configSchema = z.strictObject({
           intervalMs: z.int().min(10).max(60_000).default(100),
           // How long the writer waits for its first segment to be archived (so the copy holds the table).
           anchorTimeoutSeconds: z.int().min(1).max(3600).default(60),
+        })
+        .prefault({}),
+      // The biannual regional failover drill (fsdr drill failover), run on the standby region's
+      // node: the primary region's node configuration, and how long the new region serves before
+      // the failback (a day in production, seconds in a test environment).
+      failover: z
+        .strictObject({
+          peerConfig: z.string().min(1).optional(),
+          serveSeconds: z.int().min(0).max(30 * 86400).default(86400),
         })
         .prefault({}),
     })

@@ -11,8 +11,9 @@ import type { ObjectStore } from './object-store.js';
 // recover: a real recovery's report, kept as evidence of the same shape (steps, timings, failure).
 // restore: the quarterly restore drill, recover in isolation (no switch, everything removed after).
 // failover: a regional failover's report (plan, fence, promote, stack checks, DNS), the same shape.
-export type DrillKind = 'verify' | 'tabletop' | 'recover' | 'restore' | 'failover';
-export const DRILL_KINDS: DrillKind[] = ['verify', 'tabletop', 'recover', 'restore', 'failover'];
+// regional: the biannual failover drill (writer, disaster, failover, serve, failback, measured RPO/RTO).
+export type DrillKind = 'verify' | 'tabletop' | 'recover' | 'restore' | 'failover' | 'regional';
+export const DRILL_KINDS: DrillKind[] = ['verify', 'tabletop', 'recover', 'restore', 'failover', 'regional'];
 
 export interface DrillStep {
   name: string;

@@ -319,3 +319,24 @@ test('a run refused because this region is fenced stands down: skipped with the 
   assert.equal(b.state.get('backup')!.failures, 1);
   assert.ok(b.state.get('backup')!.retry);
 });
+
+test('the failover drill (drill-failover) runs twice a year once regions and drill.failover.peerConfig are set, and is off otherwise', async () => {
+  const member = (n: string) => ({ cluster: { connection: `postgres://postgres@${n}/postgres`, pgdata: `/pg/${n}` }, repository: { type: 'fs', path: `/repo/${n}` } });
+  const regions = { primary: 'eu', standby: 'us', self: 'us', members: { eu: member('eu'), us: member('us') } };
+  const base = { regions, encryption: { masterKey: 'env:K' } };
+  assert.equal(jobSchedules(validateConfig(base))['drill-failover'], 'off', 'no peer configuration: the drill cannot act as the primary\'s node');
+  assert.equal(jobSchedules(validateConfig({ repositories: { primary: { type: 'fs', path: '/x' } }, encryption: { masterKey: 'env:K' }, drill: { failover: { peerConfig: '/etc/fsdr/eu.yaml' } } }))['drill-failover'], 'off', 'no regions: nothing to fail over to');
+  const schedules = jobSchedules(validateConfig({ ...base, drill: { failover: { peerConfig: '/etc/fsdr/eu.yaml' } } }));
+  assert.equal(schedules['drill-failover'], '0 8 2 1,7 *');
+  const drill = fakeJob('drill-failover', '2026-07-02T08:00:40Z');
+  const s = new Scheduler([drill], schedules, leases(), 'a');
+  await s.catchUp(at('2026-07-03T00:00:00Z'));
+  const fired: string[] = [];
+  for (let t = Date.parse('2026-07-03T00:00:00Z'); t <= Date.parse('2027-07-03T00:00:00Z'); t += 3600_000) {
+    const before = drill.runs;
+    await Promise.all(s.tick(new Date(t)));
+    if (drill.runs > before) fired.push(new Date(t).toISOString());
+  }
+  assert.deepEqual(fired, ['2027-01-02T08:00:00.000Z', '2027-07-02T08:00:00.000Z']);
+  assert.throws(() => validateConfig({ ...base, drill: { failover: { serveSeconds: -1 } } }), /drill\.failover\.serveSeconds/);
+});
