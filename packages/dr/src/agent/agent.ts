@@ -21,7 +21,7 @@ import { startFenceWatch } from './fence-watch.js';
 import { registerStandbyMetrics } from './standby-metrics.js';
 
 export interface AgentOptions {
-  /** Monitor interval (exposure, lag, free space). */
+  /** Monitor interval (exposure, lag, free space); agent.monitorIntervalSeconds otherwise. */
   monitorIntervalMs?: number;
   /** Scheduler tick. */
   tickMs?: number;
@@ -76,7 +76,7 @@ export class Agent {
     await this.monitor();
     await this.scheduler.catchUp(new Date());
     this.timers.push(setInterval(() => void this.scheduler!.tick(new Date()), this.opts.tickMs ?? 1000));
-    this.timers.push(setInterval(() => void this.monitor(), this.opts.monitorIntervalMs ?? 30_000));
+    this.timers.push(setInterval(() => void this.monitor(), this.opts.monitorIntervalMs ?? this.cfg.agent.monitorIntervalSeconds * 1000));
     if (this.cfg.archive.async && this.cfg.cluster?.pgdata) this.startArchiver(join(this.cfg.cluster.pgdata, 'pg_wal'));
     log().info({ url, owner: this.owner }, 'agent started');
     return { url };

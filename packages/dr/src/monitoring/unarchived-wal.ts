@@ -4,21 +4,20 @@
 //
 // The estimate. The oldest unarchived byte P is the start of the oldest segment marked .ready, or,
 // with no .ready segment, the start of the segment being written now (every completed segment is
-// archived). With a .ready segment, P was written
-//   - no later than the first monitor sample whose insert position was past P (the clock keeps the
-//     positions it saw, so exposure counts from when the agent first saw the WAL, within one
+// archived). The oldest WAL worth losing after P was written
+//   - no later than the first monitor sample that saw a transaction in it (below; the clock keeps
+//     the positions it saw, so exposure counts from when the agent first saw the WAL, within one
 //     monitor interval of its real write), and
-//   - no later than the moment its segment was marked .ready (it was complete then),
+//   - with a .ready segment, no later than the moment it was marked .ready (it was complete then),
 // and the exposure is now minus the earlier of the two.
-// In the segment being written, WAL is exposure only once it holds a transaction: an idle server
-// still writes there (the bgwriter logs running transactions 15 s after other WAL, a checkpoint
-// every checkpoint_timeout) and PostgreSQL's archive_timeout does not switch such a segment out, so
-// "WAL past P" alone would make an idle database's exposure grow without end. The clock also keeps
+// WAL is exposure only once it holds a transaction: an idle server still writes (the bgwriter logs
+// running transactions 15 s after other WAL, a checkpoint every checkpoint_timeout) and PostgreSQL's
+// archive_timeout does not switch such a segment out, so "WAL past P" alone would make an idle database's exposure grow without end. The clock also keeps
 // the completed-transaction horizon of each sample; the exposure counts from the first sample past
 // P whose horizon moved beyond the base's (the newest sample at or before P; at agent start, the
 // first sample: a commit in the current segment from before the agent started counts once the
 // next one happens, and archive_timeout ships it anyway). Without a horizon (older server views),
-// any WAL past P counts, as before.
+// any WAL past P counts.
 import type { ArchiverStatus } from '../postgres/archiver-status.js';
 import { parseWalName, segmentNumber } from '../postgres/wal-name.js';
 
@@ -68,19 +67,14 @@ export class UnarchivedWalClock {
     };
     if (s.insertLsn <= p + SEGMENT_HEADER_BYTES && !oldestReady) return out;
     out.bytes = Number(s.insertLsn - p);
-    let writtenBy: number;
-    if (oldestReady) {
-      const seen = this.samples.find(past)?.at ?? at;
-      writtenBy = Math.min(seen, oldestReady.readyAt.getTime());
-    } else {
-      // After the pruning above the first sample is the base: at or before P, or (none is) the oldest seen.
-      const base = this.samples[0]!;
-      const holds = (x: { lsn: bigint; xid?: bigint }) => past(x) && (base.xid === undefined || x.xid === undefined || x.xid > base.xid);
-      // The base itself counts when it is past P without a horizon to compare (an older server view).
-      const first = base.xid === undefined && past(base) ? base : this.samples.find((x) => x !== base && holds(x));
-      if (!first) return out;
-      writtenBy = first.at;
-    }
+    // After the pruning above the first sample is the base: at or before P, or (none is) the oldest seen.
+    const base = this.samples[0]!;
+    const holds = (x: { lsn: bigint; xid?: bigint }) => past(x) && (base.xid === undefined || x.xid === undefined || x.xid > base.xid);
+    // The base itself counts when it is past P without a horizon to compare (an older server view).
+    const first = base.xid === undefined && past(base) ? base : this.samples.find((x) => x !== base && holds(x));
+    // A .ready segment was complete, so written, by the time it was marked: whatever it holds, PostgreSQL wants it archived.
+    const writtenBy = Math.min(first?.at ?? Infinity, oldestReady ? oldestReady.readyAt.getTime() : Infinity);
+    if (writtenBy === Infinity) return out;
     out.exposureSeconds = Math.max(0, (at - writtenBy) / 1000);
     return out;
   }
