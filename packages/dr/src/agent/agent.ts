@@ -12,7 +12,7 @@ import { buildHttp } from './http.js';
 import { buildJobs, JOB_NAMES, jobSchedules } from './jobs.js';
 import { AgentMetrics, bytesOfRun } from './metrics.js';
 import { UnarchivedWalClock } from '../monitoring/unarchived-wal.js';
-import { startAlerting, type Alerting } from './alerting.js';
+import { consoleAlerts, startAlerting, type Alerting } from './alerting.js';
 import { measureExposure, type Exposure } from './monitor.js';
 import { Scheduler } from './scheduler.js';
 import { ConsoleData } from '../console/data.js';
@@ -65,7 +65,7 @@ export class Agent {
     }, { attempts: this.cfg.agent.retry.attempts, initialMs: this.cfg.agent.retry.initialSeconds * 1000, maxMs: this.cfg.agent.retry.maxSeconds * 1000 });
     const token = this.cfg.agent.token ? resolveSecret('agent.token', this.cfg.agent.token) : undefined;
     const consoleData = (this.consoleData = new ConsoleData(this.cfg, () => this.repo!));
-    this.app = buildHttp({ token, metrics: this.metrics, status: () => this.status(), publicPaths: CONSOLE_PUBLIC_PATHS, routes: (app) => registerConsole(app, { data: consoleData, status: () => this.status() }) });
+    this.app = buildHttp({ token, metrics: this.metrics, status: () => this.status(), publicPaths: CONSOLE_PUBLIC_PATHS, routes: (app) => registerConsole(app, { data: consoleData, status: () => this.status(), alerts: () => consoleAlerts(this.alerting?.firing() ?? []) }) });
     const [host, port] = this.cfg.agent.listen.split(':');
     const url = await this.app.listen({ host, port: Number(port) }).catch((err: NodeJS.ErrnoException) => {
       const why = err.code === 'EADDRINUSE' ? 'the address is in use (another agent, or another service)' : err.code === 'EACCES' ? 'permission denied (a port below 1024?)' : err.message;
