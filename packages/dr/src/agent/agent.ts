@@ -41,6 +41,8 @@ export class Agent {
   private archiving = false;
   private archiver?: Promise<void>;
   private consoleData?: ConsoleData;
+  private measuring?: Promise<void>;
+  private remeasure?: Promise<void>;
   private readonly startedAt = new Date();
   private stopping?: Promise<string[]>;
   readonly owner = `${hostname()}:${process.pid}`;
@@ -82,7 +84,24 @@ export class Agent {
     return { url };
   }
 
-  private async monitor(): Promise<void> {
+  /**
+   * One measurement at a time: the interval and a finished job both ask for one, and overlapping
+   * runs would hand the unarchived-WAL clock its samples out of order (it would take the older
+   * position for another server and start over). A request during a run gets one run after it.
+   */
+  private monitor(): Promise<void> {
+    if (this.measuring) {
+      this.remeasure ??= this.measuring.then(() => {
+        this.remeasure = undefined;
+        return this.monitor();
+      });
+      return this.remeasure;
+    }
+    this.measuring = this.measure().finally(() => { this.measuring = undefined; });
+    return this.measuring;
+  }
+
+  private async measure(): Promise<void> {
     try {
       this.exposure = await measureExposure(this.cfg, this.repo!, new Date(), this.archiveClock);
       this.metrics.observe(this.exposure);
@@ -136,6 +155,7 @@ export class Agent {
       const abandoned = (await this.scheduler?.stop(this.cfg.agent.stopTimeoutSeconds * 1000)) ?? [];
       this.archiving = false;
       await this.archiver;
+      await (this.remeasure ?? this.measuring)?.catch(() => undefined); // the last measurement, and its notifications
       await this.alerting?.stop();
       await this.app?.close();
       await this.repo?.close();
