@@ -22,6 +22,7 @@ export interface AlertRule {
 export const PROMETHEUS_ONLY: Record<string, string> = {
   FsdrRepositoryFillingUp: 'a linear forecast over a day of history',
   FsdrMonitorErrors: 'an increase over 10 minutes of history',
+  FsdrFenceChanged: 'a change over an hour of history',
   FsdrAgentDown: 'only seen from outside the agent',
   FsdrAgentAbsent: 'only seen from outside the agent',
 };

@@ -8,7 +8,8 @@
 //     the .ready backlog rise, the exposure grows and crosses the at-risk ratio of the objective,
 //     and the receiver accepts FsdrWalArchiveFailing once, in Alertmanager's webhook format,
 //     however many evaluations follow;
-//   - once the repository takes writes again, the receiver gets one `resolved` for it.
+//   - once the repository takes writes again, the receiver gets one `resolved` for it;
+//   - a fence written into the repository shows as fsdr_fence_epoch.
 // The payload's keys and fingerprint are checked against a real Alertmanager's (Debian's
 // prometheus-alertmanager) webhook for an alert with the same labels.
 // The agent runs in this process (the real Agent on a real config, its alert `for` durations scaled
@@ -26,6 +27,9 @@ import { loadConfig } from '../../src/config/load.js';
 import { fingerprint } from '../../src/alerts/engine.js';
 import { archiveCommand, fsdrOk, makeWorkspace, type Workspace } from '../helpers/fsdr.js';
 import { switchWal, waitArchived } from '../helpers/pg-load.js';
+import { writeFence } from '../../src/failover/fence.js';
+import { openStorage } from '../../src/storage/open-storage.js';
+import type { Config } from '../../src/config/load.js';
 
 const RPO_SECONDS = 20;
 const TOKEN = 'webhook-test-token-51d2';
@@ -56,6 +60,7 @@ let ws: Workspace;
 let pg: PostgresHandle;
 let agent: Agent;
 let agentUrl: string;
+let config: Config;
 let receiver: Awaited<ReturnType<typeof startReceiver>>;
 
 type Payload = { status: string; alerts: Array<{ status: string; labels: Record<string, string>; startsAt: string; endsAt: string; fingerprint: string }>; [k: string]: unknown };
@@ -118,7 +123,8 @@ before(async () => {
   // Everything written so far is archived; the segment being written holds nothing yet.
   await waitArchived(pg, await switchWal(pg));
   process.env.FSDR_WEBHOOK_TEST_TOKEN = TOKEN;
-  agent = new Agent(loadConfig(cfg), { alertPendingScale: 0.01 });
+  config = loadConfig(cfg);
+  agent = new Agent(config, { alertPendingScale: 0.01 });
   agentUrl = (await agent.start()).url;
 });
 
@@ -143,6 +149,7 @@ test('a quiet database reports RPO exposure 0, even with the server\'s own recor
     assert.equal(value(m, OBJ_EXPOSURE), 0);
     assert.equal(value(m, RATIO), 0);
     assert.equal(value(m, 'fsdr_wal_ready_files'), 0);
+    assert.equal(value(m, 'fsdr_fence_epoch{repository="primary"}'), 0, 'never failed over');
     await measurements(1);
   }
   assert.deepEqual(accepted().map((p) => p.alerts[0]!.labels.alertname).filter((n) => /Wal|Rpo/.test(n)), [], 'no archive or RPO alert for a quiet database');
@@ -222,6 +229,17 @@ test('the repository takes writes again: archiving catches up, one resolved noti
   const keys = accepted().map((p) => `${p.alerts[0]!.fingerprint} ${p.status}`);
   assert.deepEqual(keys.filter((k, i) => keys.indexOf(k) !== i), [], 'no duplicate notification');
   assert.equal(acceptedOf('FsdrWalArchiveFailing', 'resolved').length, 1);
+});
+
+test('a failover\'s fence in the repository shows as its epoch in /metrics', async () => {
+  const storage = await openStorage(config.repositories.primary, 'primary');
+  try {
+    await writeFence(storage, { epoch: 1, region: 'us-east', at: new Date().toISOString(), by: 'alert-webhook test' });
+  } finally {
+    await storage.close();
+  }
+  await measurements(2);
+  assert.equal(value(await metrics(), 'fsdr_fence_epoch{repository="primary"}'), 1);
 });
 
 test('the payload has the keys and the fingerprint a real Alertmanager sends for the same alert', async (t) => {
