@@ -12,7 +12,7 @@ import { buildHttp } from './http.js';
 import { buildJobs, JOB_NAMES, jobSchedules } from './jobs.js';
 import { AgentMetrics, bytesOfRun } from './metrics.js';
 import { UnarchivedWalClock } from '../monitoring/unarchived-wal.js';
-import { startAlerting, type Alerting } from './alerting.js';
+import { consoleAlerts, startAlerting, type Alerting } from './alerting.js';
 import { measureExposure, type Exposure } from './monitor.js';
 import { Scheduler } from './scheduler.js';
 import { ConsoleData } from '../console/data.js';
@@ -21,7 +21,7 @@ import { startFenceWatch } from './fence-watch.js';
 import { registerStandbyMetrics } from './standby-metrics.js';
 
 export interface AgentOptions {
-  /** Monitor interval (exposure, lag, free space). */
+  /** Monitor interval (exposure, lag, free space); agent.monitorIntervalSeconds otherwise. */
   monitorIntervalMs?: number;
   /** Scheduler tick. */
   tickMs?: number;
@@ -41,6 +41,8 @@ export class Agent {
   private archiving = false;
   private archiver?: Promise<void>;
   private consoleData?: ConsoleData;
+  private measuring?: Promise<void>;
+  private remeasure?: Promise<void>;
   private readonly startedAt = new Date();
   private stopping?: Promise<string[]>;
   readonly owner = `${hostname()}:${process.pid}`;
@@ -69,7 +71,7 @@ export class Agent {
     }, { attempts: this.cfg.agent.retry.attempts, initialMs: this.cfg.agent.retry.initialSeconds * 1000, maxMs: this.cfg.agent.retry.maxSeconds * 1000 });
     const token = this.cfg.agent.token ? resolveSecret('agent.token', this.cfg.agent.token) : undefined;
     const consoleData = (this.consoleData = new ConsoleData(this.cfg, () => this.repo!));
-    this.app = buildHttp({ token, metrics: this.metrics, status: () => this.status(), publicPaths: CONSOLE_PUBLIC_PATHS, routes: (app) => registerConsole(app, { data: consoleData, status: () => this.status() }) });
+    this.app = buildHttp({ token, metrics: this.metrics, status: () => this.status(), publicPaths: CONSOLE_PUBLIC_PATHS, routes: (app) => registerConsole(app, { data: consoleData, status: () => this.status(), alerts: () => consoleAlerts(this.alerting?.firing() ?? []) }) });
     const [host, port] = this.cfg.agent.listen.split(':');
     const url = await this.app.listen({ host, port: Number(port) }).catch((err: NodeJS.ErrnoException) => {
       const why = err.code === 'EADDRINUSE' ? 'the address is in use (another agent, or another service)' : err.code === 'EACCES' ? 'permission denied (a port below 1024?)' : err.message;
@@ -80,13 +82,30 @@ export class Agent {
     await this.monitor();
     await this.scheduler.catchUp(new Date());
     this.timers.push(setInterval(() => void this.scheduler!.tick(new Date()), this.opts.tickMs ?? 1000));
-    this.timers.push(setInterval(() => void this.monitor(), this.opts.monitorIntervalMs ?? 30_000));
+    this.timers.push(setInterval(() => void this.monitor(), this.opts.monitorIntervalMs ?? this.cfg.agent.monitorIntervalSeconds * 1000));
     if (this.cfg.archive.async && this.cfg.cluster?.pgdata) this.startArchiver(join(this.cfg.cluster.pgdata, 'pg_wal'));
     log().info({ url, owner: this.owner }, 'agent started');
     return { url };
   }
 
-  private async monitor(): Promise<void> {
+  /**
+   * One measurement at a time: the interval and a finished job both ask for one, and overlapping
+   * runs would hand the unarchived-WAL clock its samples out of order (it would take the older
+   * position for another server and start over). A request during a run gets one run after it.
+   */
+  private monitor(): Promise<void> {
+    if (this.measuring) {
+      this.remeasure ??= this.measuring.then(() => {
+        this.remeasure = undefined;
+        return this.monitor();
+      });
+      return this.remeasure;
+    }
+    this.measuring = this.measure().finally(() => { this.measuring = undefined; });
+    return this.measuring;
+  }
+
+  private async measure(): Promise<void> {
     try {
       this.exposure = await measureExposure(this.cfg, this.repo!, new Date(), this.archiveClock);
       this.metrics.observe(this.exposure);
@@ -140,6 +159,7 @@ export class Agent {
       const abandoned = (await this.scheduler?.stop(this.cfg.agent.stopTimeoutSeconds * 1000)) ?? [];
       this.archiving = false;
       await this.archiver;
+      await (this.remeasure ?? this.measuring)?.catch(() => undefined); // the last measurement, and its notifications
       await this.alerting?.stop();
       await this.app?.close();
       await this.repo?.close();

@@ -325,6 +325,8 @@ export const configSchema = z.strictObject({
       token: z.string().regex(SECRET_REF, 'expected env:NAME or file:/path (never the token itself)').optional(),
       // On SIGTERM, how long a running job may take to finish before it is abandoned.
       stopTimeoutSeconds: z.int().min(0).max(86400).default(300),
+      // How often the agent measures exposure, lag and storage (and evaluates its alert rules).
+      monitorIntervalSeconds: z.int().min(1).max(3600).default(30),
       // A failed scheduled run is retried with exponential backoff while its next occurrence is ahead.
       retry: z
         .strictObject({

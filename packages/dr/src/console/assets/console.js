@@ -67,7 +67,7 @@ function showLogin(message) {
 }
 
 function renderAlerts(a) {
-  $('alerts-source').textContent = a.source === 'evaluator' ? 'from the agent\u2019s alert evaluator' : 'the checks the agent computes (objectives, WAL holes, jobs, drills, storage); Prometheus evaluates the full rules in deploy/prometheus';
+  $('alerts-source').textContent = a.source === 'evaluator' ? 'the shipped alert rules as the agent evaluates them (deploy/prometheus; the rules that need history, like the storage forecast, only Prometheus evaluates)' : 'the checks the agent computes (objectives, WAL holes, jobs, drills, storage); Prometheus evaluates the full rules in deploy/prometheus';
   fill('alerts', table(['severity', 'alert', 'what', 'since'], a.alerts.map((x) => h('tr', { 'data-alert': x.name },
     h('td', { class: x.severity === 'critical' ? 'bad' : 'warn' }, x.severity), h('td', { class: 'mono' }, x.name), h('td', {}, x.summary), h('td', {}, when(x.since)))), 'Nothing firing.'));
 }
