@@ -147,3 +147,26 @@ test('rotation: the new key works at once, the old one until the grace ends, the
   // A key past its grace cannot be rotated again.
   assert.equal((await s.admin('POST', `/v1/api-keys/${dflt.body.key.id}/rotate`, {})).status, 404);
 });
+
+test('a flag or segment update changes only the fields it sends (FS update semantics)', async () => {
+  const made = await s.admin('POST', `${P()}/flags`, { key: 'pu-flag', name: 'PU', description: 'kept', flag_type: 'string', default_value: 'keep',
+    prerequisites: ['banner'], mutual_exclusion_group: 'grp', expires_at: '2099-01-01T00:00:00Z', status: 'deprecated' });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  const renamed = await s.admin('PUT', `${P()}/flags/pu-flag`, { name: 'PU renamed' });
+  assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+  const { name: n1, updated_at: u1, ...rest1 } = made.body;
+  const { name: n2, updated_at: u2, ...rest2 } = renamed.body;
+  assert.deepEqual(rest2, rest1, 'every field but name as created');
+  assert.equal(n2, 'PU renamed');
+  void n1; void u1; void u2;
+
+  const seg = await s.admin('POST', `${P()}/segments`, { key: 'pu-seg', name: 'S', match_type: 'any', rules: [{ attribute: 'plan', operator: 'eq', values: ['pro'] }] });
+  assert.equal(seg.status, 201, JSON.stringify(seg.body));
+  const segRenamed = await s.admin('PUT', `${P()}/segments/pu-seg`, { name: 'S2' });
+  assert.equal(segRenamed.status, 200, JSON.stringify(segRenamed.body));
+  assert.equal(segRenamed.body.match_type, 'any');
+  assert.deepEqual(segRenamed.body.rules, seg.body.rules);
+  const segRules = await s.admin('PUT', `${P()}/segments/pu-seg`, { rules: [] });
+  assert.equal(segRules.body.match_type, 'any', 'sending rules keeps match_type');
+  assert.equal(segRules.body.name, 'S2');
+});
