@@ -79,7 +79,8 @@ export const flagBody = z.object({
   ...flagFields,
   description: flagFields.description.default(''),
   flag_type: flagFields.flag_type.default('boolean'),
-  default_value: flagFields.default_value.default(false),
+  /** Absent: FS's default for the type (typeDefault); present: must fit the type (defaultValueProblem). */
+  default_value: flagFields.default_value.optional(),
   prerequisites: flagFields.prerequisites.default([]),
   mutual_exclusion_group: flagFields.mutual_exclusion_group.default(''),
   expires_at: flagFields.expires_at.default(null),
@@ -87,6 +88,19 @@ export const flagBody = z.object({
 }).strict();
 /** Only the fields sent change (as FS's update). */
 export const flagUpdate = z.object(flagFields).partial().strict();
+
+type FlagType = z.output<typeof flagBody>['flag_type'];
+/** FS's default_value when a create omits it (handlers/flags.go defaultValueForType). */
+export const typeDefault = (t: FlagType): unknown => (t === 'string' ? '' : t === 'number' ? 0 : t === 'json' ? {} : false);
+/** As FS's Flag.Validate: a flag's default_value must fit its flag_type (ab takes any JSON, null included).
+ * FS checks on create only; we check on update too whenever flag_type or default_value changes. */
+export function defaultValueProblem(t: FlagType, v: unknown): string | undefined {
+  const fits = t === 'boolean' ? typeof v === 'boolean' : t === 'string' ? typeof v === 'string'
+    : t === 'number' ? typeof v === 'number' : t === 'json' ? typeof v === 'object' && v !== null : true;
+  if (fits) return undefined;
+  const want = t === 'boolean' ? 'a boolean' : t === 'string' ? 'a string' : t === 'number' ? 'a number' : 'an object or array';
+  return `default_value: must be ${want} for ${t} flags`;
+}
 
 export const flagState = z.object({
   enabled: z.boolean().optional(),
