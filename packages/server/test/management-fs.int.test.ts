@@ -147,3 +147,64 @@ test('rotation: the new key works at once, the old one until the grace ends, the
   // A key past its grace cannot be rotated again.
   assert.equal((await s.admin('POST', `/v1/api-keys/${dflt.body.key.id}/rotate`, {})).status, 404);
 });
+
+test('a flag or segment update changes only the fields it sends (FS update semantics)', async () => {
+  const made = await s.admin('POST', `${P()}/flags`, { key: 'pu-flag', name: 'PU', description: 'kept', flag_type: 'string', default_value: 'keep',
+    prerequisites: ['banner'], mutual_exclusion_group: 'grp', expires_at: '2099-01-01T00:00:00Z', status: 'deprecated' });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  const renamed = await s.admin('PUT', `${P()}/flags/pu-flag`, { name: 'PU renamed' });
+  assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+  const { name: n1, updated_at: u1, ...rest1 } = made.body;
+  const { name: n2, updated_at: u2, ...rest2 } = renamed.body;
+  assert.deepEqual(rest2, rest1, 'every field but name as created');
+  assert.equal(n2, 'PU renamed');
+  void n1; void u1; void u2;
+
+  const seg = await s.admin('POST', `${P()}/segments`, { key: 'pu-seg', name: 'S', match_type: 'any', rules: [{ attribute: 'plan', operator: 'eq', values: ['pro'] }] });
+  assert.equal(seg.status, 201, JSON.stringify(seg.body));
+  const segRenamed = await s.admin('PUT', `${P()}/segments/pu-seg`, { name: 'S2' });
+  assert.equal(segRenamed.status, 200, JSON.stringify(segRenamed.body));
+  assert.equal(segRenamed.body.match_type, 'any');
+  assert.deepEqual(segRenamed.body.rules, seg.body.rules);
+  const segRules = await s.admin('PUT', `${P()}/segments/pu-seg`, { rules: [] });
+  assert.equal(segRules.body.match_type, 'any', 'sending rules keeps match_type');
+  assert.equal(segRules.body.name, 'S2');
+});
+
+test('flag default_value as FS: absent means the type\'s default, a misfit is a 400 naming it, ab takes null', async () => {
+  const values = async () => (await fetch(`${s.url}/v1/client/prod/flags?key=u`, { headers: { 'X-API-Key': seeded.keys.prod } })).json() as Promise<Record<string, unknown>>;
+  // FS handlers/flags.go defaultValueForType: "" / 0 / {} / false; what a real SDK then reads from /v1/client (no state = the flag's default).
+  const absent: Array<[string, unknown]> = [['string', ''], ['number', 0], ['json', {}], ['boolean', false], ['ab', false]];
+  for (const [type] of absent) assert.equal((await s.admin('POST', `${P()}/flags`, { key: `dv-${type}`, name: type, flag_type: type })).status, 201, type);
+  const nul = await s.admin('POST', `${P()}/flags`, { key: 'dv-ab-null', name: 'ab', flag_type: 'ab', default_value: null });
+  assert.equal(nul.status, 201, JSON.stringify(nul.body));
+  assert.equal(nul.body.default_value, null);
+  const seen = await waitUntil(async () => { const v = await values(); return 'dv-ab-null' in v ? v : undefined; }, 10_000, 'new flags served');
+  for (const [type, want] of absent) assert.deepEqual(seen[`dv-${type}`], want, `${type} flag created without default_value`);
+  assert.equal(seen['dv-ab-null'], null);
+
+  // FS domain Flag.Validate (validateDefaultValueType): 400 "default_value: must be …", nothing stored.
+  const misfits: Array<[string, unknown, string]> = [
+    ['boolean', 'hello', 'a boolean'], ['boolean', null, 'a boolean'], ['boolean', 1, 'a boolean'], ['string', true, 'a string'],
+    ['string', null, 'a string'], ['number', 'five', 'a number'], ['json', true, 'an object or array'], ['json', 'str', 'an object or array'], ['json', null, 'an object or array'],
+  ];
+  for (const [type, dv, want] of misfits) {
+    const r = await s.admin('POST', `${P()}/flags`, { key: 'dv-bad', name: 'bad', flag_type: type, default_value: dv });
+    assert.equal(r.status, 400, `${type} ${JSON.stringify(dv)} → ${r.status}`);
+    assert.equal(r.body.error, `default_value: must be ${want} for ${type} flags`);
+  }
+  assert.equal((await s.admin('GET', `${P()}/flags/dv-bad`)).status, 404);
+  for (const [type, dv] of [['number', 3.14], ['json', [1, 2]], ['ab', 'anything']] as const) {
+    assert.equal((await s.admin('POST', `${P()}/flags`, { key: `dv-ok-${type}`, name: type, flag_type: type, default_value: dv })).status, 201, type);
+  }
+
+  // An update is checked against the merged flag whenever flag_type or default_value changes (FS: not at all).
+  const upd = async (body: unknown) => s.admin('PUT', `${P()}/flags/dv-string`, body);
+  assert.equal((await upd({ default_value: null })).body.error, 'default_value: must be a string for string flags');
+  assert.equal((await upd({ flag_type: 'number' })).body.error, 'default_value: must be a number for number flags');
+  assert.equal((await s.admin('GET', `${P()}/flags/dv-string`)).body.default_value, '', 'a refused update changes nothing');
+  const ok = await upd({ flag_type: 'json', default_value: { a: 1 } });
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  assert.deepEqual(ok.body.default_value, { a: 1 });
+  assert.equal((await upd({ name: 'renamed' })).status, 200);
+});

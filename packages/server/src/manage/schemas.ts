@@ -62,18 +62,45 @@ export interface Page<T> { data: T[]; total: number; limit: number; offset: numb
 export const pageEnvelope = <T>(rows: T[], total: number, p: { limit: number; offset: number }): Page<T> =>
   ({ data: rows, total, limit: p.limit, offset: p.offset, has_more: p.offset + rows.length < total });
 
+// The fields an update may send, without defaults: zod 4's .partial() keeps a field's .default(), so an
+// update schema derived from the create schema would reset every field the caller left out.
+const flagFields = {
+  name: z.string().min(1),
+  description: z.string(),
+  flag_type: z.enum(FLAG_TYPES),
+  default_value: json,
+  prerequisites: z.array(slug),
+  mutual_exclusion_group: z.string(),
+  expires_at: z.iso.datetime({ offset: true }).nullable(),
+  status: z.enum(['active', 'paused', 'rolled_out', 'deprecated', 'archived']),
+};
 export const flagBody = z.object({
   key: slug,
-  name: z.string().min(1),
-  description: z.string().default(''),
-  flag_type: z.enum(FLAG_TYPES).default('boolean'),
-  default_value: json.default(false),
-  prerequisites: z.array(slug).default([]),
-  mutual_exclusion_group: z.string().default(''),
-  expires_at: z.iso.datetime({ offset: true }).nullable().default(null),
-  status: z.enum(['active', 'paused', 'rolled_out', 'deprecated', 'archived']).default('active'),
+  ...flagFields,
+  description: flagFields.description.default(''),
+  flag_type: flagFields.flag_type.default('boolean'),
+  /** Absent: FS's default for the type (typeDefault); present: must fit the type (defaultValueProblem). */
+  default_value: flagFields.default_value.optional(),
+  prerequisites: flagFields.prerequisites.default([]),
+  mutual_exclusion_group: flagFields.mutual_exclusion_group.default(''),
+  expires_at: flagFields.expires_at.default(null),
+  status: flagFields.status.default('active'),
 }).strict();
-export const flagUpdate = flagBody.omit({ key: true }).partial().strict();
+/** Only the fields sent change (as FS's update). */
+export const flagUpdate = z.object(flagFields).partial().strict();
+
+type FlagType = z.output<typeof flagBody>['flag_type'];
+/** FS's default_value when a create omits it (handlers/flags.go defaultValueForType). */
+export const typeDefault = (t: FlagType): unknown => (t === 'string' ? '' : t === 'number' ? 0 : t === 'json' ? {} : false);
+/** As FS's Flag.Validate: a flag's default_value must fit its flag_type (ab takes any JSON, null included).
+ * FS checks on create only; we check on update too whenever flag_type or default_value changes. */
+export function defaultValueProblem(t: FlagType, v: unknown): string | undefined {
+  const fits = t === 'boolean' ? typeof v === 'boolean' : t === 'string' ? typeof v === 'string'
+    : t === 'number' ? typeof v === 'number' : t === 'json' ? typeof v === 'object' && v !== null : true;
+  if (fits) return undefined;
+  const want = t === 'boolean' ? 'a boolean' : t === 'string' ? 'a string' : t === 'number' ? 'a number' : 'an object or array';
+  return `default_value: must be ${want} for ${t} flags`;
+}
 
 export const flagState = z.object({
   enabled: z.boolean().optional(),
@@ -92,10 +119,12 @@ export const flagState = z.object({
 
 export const killBody = z.object({ env_id: z.uuid() }).strict();
 
+const segmentFields = { name: z.string().min(1), match_type: z.enum(['all', 'any']), rules: z.array(condition) };
 export const segmentBody = z.object({
   key: slug,
-  name: z.string().min(1),
-  match_type: z.enum(['all', 'any']).default('all'),
-  rules: z.array(condition).default([]),
+  ...segmentFields,
+  match_type: segmentFields.match_type.default('all'),
+  rules: segmentFields.rules.default([]),
 }).strict();
-export const segmentUpdate = segmentBody.omit({ key: true }).partial().strict();
+/** Only the fields sent change (no defaults: see flagFields). */
+export const segmentUpdate = z.object(segmentFields).partial().strict();
