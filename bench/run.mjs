@@ -19,6 +19,7 @@ const BENCHES = {
   dump: { module: 'packages/dr/dist/bench/dump.js', what: 'logical dump throughput' },
   recover: { module: 'packages/dr/dist/bench/recover.js', what: 'fsdr recover end to end (pgbench scale 70 + 10,000 flags): RTO by phase (files, WAL replay, server warm, golden, checks) and the measured RPO of the drill writer, beside the objectives' },
   failover: { module: 'packages/dr/dist/bench/failover.js', what: 'regional failover (pgbench scale 70 + 10,000 flags, two motos, BIND): unplanned RTO by step and RPO (fsdr drill failover), the planned switchover back, warm-standby lag under pgbench' },
+  replay: { module: 'packages/dr/dist/bench/replay.js', what: 'WAL replay of N archived segments: cp from a local directory vs fsdr wal-fetch (sync) vs archive.async (fsdr-fetch.sh + parallel prefetch)' },
   fence: { module: 'packages/dr/dist/bench/fence.js', what: 'the split-brain guard: cost of the fence check each writer (wal-push per segment) makes, peer reachable and cut off' },
   eval: { module: 'packages/server/dist/bench/eval.js', what: 'flag evaluation latency and throughput' },
 };

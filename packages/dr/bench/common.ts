@@ -33,6 +33,15 @@ export interface ScaleOptions {
   flags: Set<string>;
 }
 
+/** Takes `name N` out of args (benchmark-specific numeric options beside the shared ones). */
+export function takeNumber(args: string[], name: string, fallback: number, min: number, max: number): [number, string[]] {
+  const i = args.indexOf(name);
+  if (i < 0) return [fallback, args];
+  const v = Number(args[i + 1]);
+  if (!Number.isInteger(v) || v < min || v > max) throw new Error(`${name}: expected an integer ${min}..${max}`);
+  return [v, [...args.slice(0, i), ...args.slice(i + 2)]];
+}
+
 export function parseScaleOptions(args: string[], defaults: Partial<ScaleOptions>, flags: string[] = []): ScaleOptions {
   const o: ScaleOptions = { scale: 70, rounds: 2, processes: 2, level: 1, keep: false, flags: new Set(), ...defaults };
   for (let i = 0; i < args.length; i++) {

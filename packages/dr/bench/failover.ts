@@ -14,26 +14,15 @@
 // Options (after `failover`): --scale N (70), --flags N (10000), --load S (30), --keep.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { sleep, startNamed, type NamedHandle } from '@featuresignals/testkit';
 import { FSDR_BIN, giveToPostgres } from '../test/helpers/fsdr.js';
 import { startRegion, stopRegion, type Region } from '../test/helpers/regions.js';
-import { seedShop, startDemoServer, type DemoServer } from '../src/commands/demo/demo-featuresignals.js';
-import { f1, f2, measure, measureOk, median, mib, gitState, parseScaleOptions, startScaleCluster, openBenchRun, type BenchContext, type ScaleCluster } from './common.js';
+import { SERVER_MAIN, seedShop, startDemoServer, type DemoServer } from '../src/commands/demo/demo-featuresignals.js';
+import { f1, f2, measure, measureOk, median, mib, gitState, parseScaleOptions, startScaleCluster, openBenchRun, takeNumber, type BenchContext, type ScaleCluster } from './common.js';
 import { randomBytes } from 'node:crypto';
 
-const SERVER_MAIN = fileURLToPath(new URL('./main.js', import.meta.resolve('@featuresignals/server')));
-
 interface Step { name: string; ok: boolean; seconds: number; detail?: Record<string, unknown> }
-
-function takeNumber(args: string[], name: string, fallback: number, min: number, max: number): [number, string[]] {
-  const i = args.indexOf(name);
-  if (i < 0) return [fallback, args];
-  const v = Number(args[i + 1]);
-  if (!Number.isInteger(v) || v < min || v > max) throw new Error(`${name}: expected an integer ${min}..${max}`);
-  return [v, [...args.slice(0, i), ...args.slice(i + 2)]];
-}
 
 export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
   let args = ctx.args;

@@ -19,20 +19,11 @@ import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
 import { sleep } from '@featuresignals/testkit';
 import { FSDR_BIN, giveToPostgres } from '../test/helpers/fsdr.js';
-import { seedShop, startDemoServer, type DemoServer } from '../src/commands/demo/demo-featuresignals.js';
-import { SERVER_MAIN } from '../src/commands/demo/demo-featuresignals.js';
-import { f1, f2, measure, measureOk, median, mib, mkdirPg, gitState, parseScaleOptions, startScaleCluster, openBenchRun, type BenchContext, type ScaleCluster } from './common.js';
+import { SERVER_MAIN, seedShop, startDemoServer, type DemoServer } from '../src/commands/demo/demo-featuresignals.js';
+import { f1, f2, measure, measureOk, median, mib, mkdirPg, gitState, parseScaleOptions, startScaleCluster, openBenchRun, takeNumber, type BenchContext, type ScaleCluster } from './common.js';
 
 interface Step { name: string; ok: boolean; seconds: number; detail?: Record<string, unknown> }
 interface Report { result: string; rtoSeconds?: number; rpoSeconds?: number; steps: Step[]; stack?: { pgdata: string; serverPid: number; port: number }; failure?: { step: string; message: string }; objectives?: { rto: { met: boolean | null; limitSeconds: number }; rpo: { met: boolean | null; limitSeconds: number; measuredSeconds?: number } }; checks: Record<string, any> }
-
-function takeNumber(args: string[], name: string, fallback: number, min: number, max: number): [number, string[]] {
-  const i = args.indexOf(name);
-  if (i < 0) return [fallback, args];
-  const v = Number(args[i + 1]);
-  if (!Number.isInteger(v) || v < min || v > max) throw new Error(`${name}: expected an integer ${min}..${max}`);
-  return [v, [...args.slice(0, i), ...args.slice(i + 2)]];
-}
 
 export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
   let args = ctx.args;

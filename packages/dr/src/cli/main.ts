@@ -108,7 +108,7 @@ export function buildProgram(): Command {
       const { spoolDir } = await import('../commands/wal-push/spool.js');
       const repo = await Repository.open(cfg, opts.repo, { asOf: parseAsOf(opts.asOf) });
       try {
-        await runPrefetcher(repo, { spool: spoolDir(cfg.archive.spoolPath, cfg.source), from: opts.from, depth: Math.max(4, cfg.archive.processes * 2) });
+        await runPrefetcher(repo, { spool: spoolDir(cfg.archive.spoolPath, cfg.source), from: opts.from, depth: Math.max(4, cfg.archive.processes * 2), parallel: cfg.archive.processes });
       } finally {
         await repo.close();
       }

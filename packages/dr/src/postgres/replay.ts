@@ -21,10 +21,21 @@ export async function readReplay(client: pg.Client): Promise<ReplayState> {
   return { inRecovery: row.rec, lsn: parseLsn(row.lsn), lsnText: row.lsn, replayedAt: row.ts ? new Date(row.ts).toISOString() : null, timeline: Number(row.tli) };
 }
 
-/** pg_promote(wait): the standby replays whatever WAL it can still fetch, then leaves recovery. */
+/**
+ * Promotion: the standby replays whatever WAL it can still fetch, then leaves recovery. Signalled
+ * with pg_promote(wait => false) and then followed by short queries: a pg_promote(true) that
+ * waits holds one statement open on a hot standby for the whole replay, and after a busy
+ * workload replay's cleanup records cancel it ("conflict with recovery") though promotion goes on.
+ */
 export async function promote(client: pg.Client, waitSeconds: number): Promise<boolean> {
-  const r = await client.query<{ ok: boolean }>('SELECT pg_promote(true, $1) AS ok', [waitSeconds]);
-  return r.rows[0]!.ok;
+  const r = await client.query<{ ok: boolean }>('SELECT pg_promote(false) AS ok');
+  if (!r.rows[0]!.ok) return false;
+  const deadline = Date.now() + waitSeconds * 1000;
+  while (Date.now() < deadline) {
+    if (!(await client.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]!.r) return true;
+    await new Promise((x) => setTimeout(x, 100));
+  }
+  return false;
 }
 
 /** The timeline a promoted server writes on now. */

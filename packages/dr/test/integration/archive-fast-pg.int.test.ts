@@ -110,6 +110,8 @@ test('under pgbench both paths archive together with no failure, and the latest 
   restored.push(pgdata);
   const port = await freePort();
   await fsdrOk(['--config', cfg, 'restore', '--pgdata', pgdata, '--port', String(port), '--latest']);
+  // archive.async restores fetch through the shell fast path (the prefetcher's spool), falling back to wal-fetch.
+  assert.match(readFileSync(join(pgdata, 'postgresql.auto.conf'), 'utf8'), /restore_command = '[^\n]*fsdr-fetch\.sh [^\n]*archive-in %f %p [^\n]*wal-fetch --repo primary/);
   assert.deepEqual((await queryPort<{ n: number; sum: string }>(port, CONTENT_SQL))[0], want);
   assert.equal((await queryPort<{ s: string }>(port, `SELECT md5(string_agg(aid || ':' || abalance, ',' ORDER BY aid)) AS s FROM pgbench_accounts`))[0]!.s, bench);
   assert.equal((await queryPort<{ s: string }>(port, `SELECT md5(string_agg(id || pad, ',' ORDER BY id)) AS s FROM filler`))[0]!.s, filler);

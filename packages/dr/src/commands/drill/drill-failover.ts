@@ -21,9 +21,9 @@ import { fenceState } from '../../failover/fence.js';
 import { newClient } from '../../postgres/cluster.js';
 import { makeReadOnly } from '../../postgres/read-only.js';
 import { newDrillId, type DrillEvidence, type DrillStep } from '../../repository/drill-catalog.js';
-import { Repository } from '../../repository/repository.js';
 import { fsdrVersion } from '../../util/version.js';
 import { runFailback } from '../failback/failback.js';
+import { keepEvidence } from './evidence.js';
 import { runFailover, type FailoverReport } from '../failover/failover.js';
 import { databaseOf } from '../recover/recovered-stack.js';
 import { runReplicate } from '../replicate/replicate.js';
@@ -110,14 +110,7 @@ export async function runDrillFailover(cfg: Config, o: DrillFailoverOptions): Pr
   });
   // Evidence goes to the region that writes when the drill ends (the old primary, after failback).
   const writer = (await fenceState(standby).catch(() => undefined))?.writer === to ? standby : primary;
-  const repo = await Repository.open(writer);
-  try {
-    await repo.drills.write(report);
-  } catch (err) {
-    report.checks.evidenceError = describeError(err);
-  } finally {
-    await repo.close();
-  }
+  await keepEvidence(writer, report);
   return report;
 }
 

@@ -29,6 +29,7 @@ import { openStorage } from '../../storage/open-storage.js';
 import type { Storage } from '../../storage/storage.js';
 import { freeLoopbackPort } from '../../util/free-port.js';
 import { fsdrVersion } from '../../util/version.js';
+import { keepEvidence } from '../drill/evidence.js';
 import { goldenCheck } from '../recover/golden-step.js';
 import { pgUrl, serverLogFile } from '../recover/recovered-stack.js';
 import { retireRecoveryConfig } from '../restore/recovery-settings.js';
@@ -105,14 +106,7 @@ export async function runFailover(cfg: Config, o: FailoverOptions): Promise<Fail
   report.result = steps.failure ? 'failed' : 'ok';
   if (steps.failure) report.failure = steps.failure;
   // The evidence goes into the new primary's repository, whatever happened.
-  const repo = await Repository.open(cfg);
-  try {
-    await repo.drills.write(report);
-  } catch (err) {
-    report.checks.evidenceError = describeError(err);
-  } finally {
-    await repo.close();
-  }
+  await keepEvidence(cfg, report);
   return report;
 }
 

@@ -20,9 +20,18 @@ export function shQuote(v: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`;
 }
 
-export function restoreCommand(configPath: string, repository = 'primary', asOf?: string): string {
+const FETCH_SH = fileURLToPath(new URL('../../../../bin/fsdr-fetch.sh', import.meta.url));
+
+/**
+ * fsdr as restore_command. With `fastIn` (archive.async: the prefetcher's archive-in directory)
+ * bin/fsdr-fetch.sh hands over a segment the prefetcher already checked without a Node start,
+ * and runs the full wal-fetch for anything else.
+ */
+export function restoreCommand(configPath: string, repository = 'primary', asOf?: string, fastIn?: string): string {
   // An as-of restore fetches its WAL as of the same time (newer versions may be an attacker's).
-  return `FSDR_CONFIG=${shQuote(configPath)} ${shQuote(process.execPath)} ${shQuote(FSDR_BIN)} wal-fetch --repo ${shQuote(repository)}${asOf ? ` --as-of ${shQuote(asOf)}` : ''} %f %p`;
+  const args = `wal-fetch --repo ${shQuote(repository)}${asOf ? ` --as-of ${shQuote(asOf)}` : ''}`;
+  if (fastIn && !asOf) return `${shQuote(FETCH_SH)} ${shQuote(fastIn)} %f %p ${shQuote(process.execPath)} ${shQuote(FSDR_BIN)} --config ${shQuote(configPath)} ${args}`;
+  return `FSDR_CONFIG=${shQuote(configPath)} ${shQuote(process.execPath)} ${shQuote(FSDR_BIN)} ${args} %f %p`;
 }
 
 /** Settings that only mean something during recovery, or that tie an instance to its source. */
@@ -30,9 +39,9 @@ const STALE = /^(restore_command|recovery_target\w*|recovery_end_command|archive
 /** What may outlive recovery and make a later recovery of this instance's backups stop early. */
 export const RECOVERY_ONLY = /^(restore_command|recovery_target\w*)$/;
 
-export function recoverySettings(target: RecoveryTarget, opts: { configPath: string; repository: string; asOf?: string; port: number; socketDir: string; archive: boolean; timeline: string; extra: Record<string, string> }): Record<string, string> {
+export function recoverySettings(target: RecoveryTarget, opts: { configPath: string; repository: string; asOf?: string; fastIn?: string; port: number; socketDir: string; archive: boolean; timeline: string; extra: Record<string, string> }): Record<string, string> {
   const s: Record<string, string> = {
-    restore_command: restoreCommand(opts.configPath, opts.repository, opts.asOf),
+    restore_command: restoreCommand(opts.configPath, opts.repository, opts.asOf, opts.fastIn),
     recovery_target_timeline: opts.timeline,
     port: String(opts.port),
     unix_socket_directories: opts.socketDir,

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, chown, mkdir, rm, rmdir, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Config } from '../../config/load.js';
 import { FsdrError } from '../../errors.js';
 import { findBinDir } from '../../postgres/binaries.js';
@@ -81,6 +81,19 @@ export function restoreLogFile(pgdata: string): string {
   return `${pgdata}.fsdr-restore.log`;
 }
 
+/**
+ * With archive.async, the prefetcher's archive-in directory, emptied: what an earlier recovery
+ * left there (another target, another --as-of) must not be handed to this one. Recreated by the
+ * prefetcher, as the server user, on the first fetch.
+ */
+async function freshPrefetchDir(cfg: Config): Promise<string | undefined> {
+  if (!cfg.archive.async) return undefined;
+  const { spoolDir } = await import('../wal-push/spool.js');
+  const dir = join(spoolDir(cfg.archive.spoolPath, cfg.source), 'archive-in');
+  await rm(dir, { recursive: true, force: true });
+  return dir;
+}
+
 async function removeRestored(pgdata: string, manifest: { tablespaces: Array<{ oid: string }> }, created: boolean): Promise<void> {
   await rm(pgdata, { recursive: true, force: true }).catch(() => undefined);
   for (const t of manifest.tablespaces) await rm(tablespaceDir(pgdata, t.oid), { recursive: true, force: true }).catch(() => undefined);
@@ -125,7 +138,7 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
       await chmod(pgdata, rootMode !== undefined && (rootMode & 0o050) === 0o050 ? 0o750 : 0o700);
       await writeDataDirectory({ config: cfg, repository: repoName, asOf }, manifest, pgdata, opts.processes, (n) => progress.add(n));
       progress.finish();
-      const settings = recoverySettings(opts.target, { configPath: cfg.source, repository: repoName, asOf, port: opts.port, socketDir: pgdata, archive: opts.archive, timeline: plan.setting, extra: opts.set });
+      const settings = recoverySettings(opts.target, { configPath: cfg.source, repository: repoName, asOf, fastIn: await freshPrefetchDir(cfg), port: opts.port, socketDir: pgdata, archive: opts.archive, timeline: plan.setting, extra: opts.set });
       await writeRecoveryConfig(pgdata, settings, `fsdr restore of backup ${manifest.id} at ${new Date().toISOString()}`);
       await writeFile(logFile, '', { mode: 0o600 });
       if (user) {

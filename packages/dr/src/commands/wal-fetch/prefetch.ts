@@ -1,5 +1,6 @@
 // Async archive-get: while PostgreSQL replays segment N, a background fetcher decodes N+1 … N+depth
-// into the spool (archive-in), so each restore_command call only renames a ready file. It follows
+// into the spool (archive-in), several at once, so each restore_command call only renames a ready
+// file (bin/fsdr-fetch.sh does that without starting Node). It follows
 // PostgreSQL: it refills as files are consumed, stops at the end of the archive, and exits when idle.
 import { readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,6 +16,8 @@ export interface PrefetchOptions {
   /** the segment PostgreSQL asked for; prefetching starts after it */
   from: string;
   depth: number;
+  /** segments fetched at once (archive.processes) */
+  parallel?: number;
   idleMs?: number;
 }
 
@@ -47,20 +50,32 @@ export async function runPrefetcher(repo: Repository, opts: PrefetchOptions): Pr
         await new Promise((r) => setTimeout(r, 50));
         continue;
       }
-      const name = segmentFromNumber(tli, next, size);
-      const tmp = join(dir, `${name}.tmp`);
-      try {
+      // Several in flight (object storage is latency-bound); renamed in order, so the files
+      // ready are always a run without a gap.
+      const batch = Array.from({ length: Math.min(opts.parallel ?? 1, opts.depth - (next - low)) }, (_, i) => segmentFromNumber(tli, next + i, size));
+      const got = await Promise.all(batch.map(async (name) => {
         const w = parseWalName(name)!;
-        // A segment that does not match its name is never spooled: wal-fetch then fetches it
-        // itself and reports it.
-        await repo.wal.fetch(w, tmp, (file) => checkSegmentFile(file, w, info));
-      } catch (err) {
-        if (err instanceof ObjectNotFoundError) break; // the end of the archive (for now)
-        throw err;
+        const tmp = join(dir, `${name}.tmp`);
+        try {
+          // A segment that does not match its name is never spooled: wal-fetch then fetches it
+          // itself and reports it.
+          await repo.wal.fetch(w, tmp, (file) => checkSegmentFile(file, w, info));
+          return tmp;
+        } catch (err) {
+          await unlink(tmp).catch(() => undefined);
+          if (err instanceof ObjectNotFoundError) return undefined; // the end of the archive (for now)
+          throw err;
+        }
+      }));
+      let end = false;
+      for (let i = 0; i < batch.length; i++) {
+        const tmp = got[i];
+        if (!tmp || end) { end = true; if (tmp) await unlink(tmp).catch(() => undefined); continue; }
+        await rename(tmp, join(dir, batch[i]!));
+        fetched++;
+        next++;
       }
-      await rename(tmp, join(dir, name));
-      fetched++;
-      next++;
+      if (end) break;
       idleSince = Date.now();
     }
     return fetched;

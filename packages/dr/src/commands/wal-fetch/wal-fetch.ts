@@ -35,6 +35,15 @@ async function fromSpool(cfg: Config, w: WalName, dest: string, repoName: string
       served = true;
     }
   }
+  if (!served) {
+    // PostgreSQL got here first: this segment comes from the repository, and whatever the
+    // prefetcher spooled up to it will never be asked for. Left there, it would hold the
+    // prefetcher's window full and stall it.
+    const { readdir } = await import('node:fs/promises');
+    for (const n of await readdir(inDir(spool)).catch(() => [] as string[])) {
+      if (n.length >= 24 && n.slice(0, 8) === name.slice(0, 8) && n.slice(0, 24) <= name) await unlink(join(inDir(spool), n)).catch(() => undefined);
+    }
+  }
   if (!(await lockHeld(spool, 'archive-get'))) {
     const args = [FSDR_BIN, 'archive-get-async', '--from', name, '--repo', repoName, '--config', cfg.source, ...(asOf ? ['--as-of', asOf.toISOString()] : [])];
     const child = spawn(process.execPath, args, { detached: true, stdio: 'ignore' });
