@@ -38,7 +38,12 @@ export function addHaCommands(program: Command): void {
     .description("Patroni's replica creation method: restore the newest backup and the archived WAL into --datadir as a standby (Patroni falls back to pg_basebackup when it fails)")
     .requiredOption('--datadir <dir>', 'the new replica\'s data directory (empty or absent)')
     .option('--timeout <seconds>', 'how long the restore may take', intIn(1, 7 * 86400), 3600)
+    // Patroni adds --scope, --role, --connstring and each option of the method's section.
+    .option('--scope <name>', 'the Patroni cluster (passed by Patroni; unused)')
+    .option('--role <role>', 'passed by Patroni; unused')
+    .option('--connstring <url>', 'the leader (passed by Patroni; unused: the copy comes from the repository)')
     .allowUnknownOption()
+    .allowExcessArguments()
     .addHelpText('after', '\nExample (patroni.yml, written by fsdr ha config):\n  create_replica_methods: [fsdr, basebackup]\n  fsdr: { command: "node fsdr.js --config /etc/fsdr.yaml ha create-replica", no_leader: true }\n')
     .action(action(async (o: { datadir: string; timeout: number }, cmd: Command) => {
       const { createReplica } = await import('../commands/ha/create-replica.js');

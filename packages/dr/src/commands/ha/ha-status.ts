@@ -88,7 +88,7 @@ export function formatHaStatus(s: HaStatus): string {
   lines.push(`cluster ${s.scope}: leader ${s.leader ?? (s.dcs.reachable ? '(none)' : '(unknown: DCS unreachable)')}; etcd ${s.dcs.endpoints.map((e) => `${e.host} ${e.ok ? 'ok' : 'DOWN'}`).join(', ')}`);
   for (const m of s.members) {
     if (!m.reachable) { lines.push(`  ${m.name.padEnd(12)} ${m.host}:${m.port}  unreachable`); continue; }
-    const lag = m.lagBytes === undefined ? '' : m.lagBytes === null ? '  lag unknown' : `  lag ${m.lagBytes} B`;
+    const lag = m.lagBytes === undefined || m.role === 'leader' ? '' : m.lagBytes === null ? '  lag unknown' : `  lag ${m.lagBytes} B`;
     lines.push(`  ${m.name.padEnd(12)} ${m.host}:${m.port}  ${String(m.role).padEnd(12)} ${String(m.state).padEnd(9)} timeline ${m.timeline ?? '?'}${lag}${m.failsafeActive ? '  failsafe' : ''}`);
   }
   if (s.lastFailover) lines.push(`last switch: timeline ${s.lastFailover.timeline} → ${s.lastFailover.timeline + 1}${s.lastFailover.at ? ` at ${s.lastFailover.at}` : ''}${s.lastFailover.newLeader ? `, new leader ${s.lastFailover.newLeader}` : ''} (${s.lastFailover.reason})`);

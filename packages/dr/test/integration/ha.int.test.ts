@@ -1,0 +1,226 @@
+// In-region automatic failover on real parts: one etcd member (one host: a 3-member cluster on one
+// machine proves nothing more about the lease), two Patroni 3.0 nodes on PostgreSQL 15 configured by
+// `fsdr ha config` (fsdr archives, restores and builds the replica from the repository), HAProxy
+// routing to whichever node answers GET /primary, and the FeatureSignals server connected through
+// HAProxy. A writer logs commits client-side through HAProxy the whole time.
+// Lease for the test: ttl 12, loop_wait 2, retry_timeout 4 (Patroni's rule 2 + 2x4 <= 12), so the run
+// stays short; `npm run bench -- ha` measures the shipped defaults (20/5/5).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import { sleep, waitUntil } from '@featuresignals/testkit';
+import { recordFromServer, verifyAgainst, startServer, type GoldenRecord, type RunningServer } from '@featuresignals/server';
+import { fsdrOk, makeWorkspace, runFsdr, type Workspace } from '../helpers/fsdr.js';
+import { ADMIN_TOKEN, seedProject, type FeatureSignals, type SeededProject } from '../helpers/featuresignals.js';
+import { prepareHa, startHaproxyFor, waitRole, patroniLog, type HaCluster, type HaNode } from '../helpers/ha.js';
+import { commitsLost, startHaWriter, outageAround, type HaWriter } from '../../src/drills/ha-writer.js';
+
+let ws: Workspace;
+let c: HaCluster;
+let a: HaNode;
+let b: HaNode;
+let server: RunningServer;
+let seeded: SeededProject;
+let golden: GoldenRecord;
+let writer: HaWriter;
+/** Every moment both nodes answered as primaries (pg_is_in_recovery false on both): must stay empty. */
+const twoPrimaries: string[] = [];
+let watching = true;
+let watcher: Promise<void>;
+
+async function inRecovery(n: HaNode): Promise<boolean | undefined> {
+  const cl = new pg.Client({ connectionString: n.url(), connectionTimeoutMillis: 500 });
+  cl.on('error', () => undefined);
+  try {
+    await cl.connect();
+    return (await cl.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]!.r;
+  } catch {
+    return undefined;
+  } finally {
+    await cl.end().catch(() => undefined);
+  }
+}
+
+async function proxyQuery<R extends pg.QueryResultRow>(sql: string, params: unknown[] = [], db = 'postgres'): Promise<pg.QueryResult<R>> {
+  const cl = new pg.Client({ connectionString: c.proxyUrl(db), connectionTimeoutMillis: 2000 });
+  cl.on('error', () => undefined);
+  await cl.connect();
+  try {
+    return await cl.query<R>(sql, params);
+  } finally {
+    await cl.end().catch(() => undefined);
+  }
+}
+
+async function clusterView(n: HaNode): Promise<Array<{ name: string; role: string; state: string; timeline?: number }>> {
+  const r = await fetch(`http://127.0.0.1:${n.restApiPort}/cluster`, { signal: AbortSignal.timeout(1500) });
+  return ((await r.json()) as { members: Array<{ name: string; role: string; state: string; timeline?: number }> }).members;
+}
+
+async function dbidSeen(): Promise<string> {
+  const r = await fetch(`${server.url}/v1/ruleset/prod`, { headers: { 'X-API-Key': seeded.keys.prod! } });
+  return ((await r.json()) as { dbid: string }).dbid;
+}
+
+before(async () => {
+  ws = makeWorkspace();
+  c = await prepareHa(ws, { synchronous: true, ttl: 12, loopWait: 2, retryTimeout: 4 });
+  [a, b] = c.nodes as [HaNode, HaNode];
+  await c.startNode(a);
+  await waitRole(a, 'primary', 60_000).catch((e) => { throw new Error(`${e.message}\n${patroniLog(a)}`); });
+  await fsdrOk(['--config', a.configPath, 'init']);
+  await fsdrOk(['--config', a.configPath, 'backup']);
+  await c.startNode(b);
+  await waitRole(b, 'replica', 90_000).catch((e) => { throw new Error(`${e.message}\n${patroniLog(b)}`); });
+  // Synchronous mode is on once Patroni names b the synchronous standby.
+  await waitUntil(async () => ((await clusterView(a)).find((m) => m.name === b.name)?.role === 'sync_standby' ? true : undefined), 30_000, 'pg-b sync_standby');
+  await startHaproxyFor(c);
+  await waitUntil(async () => { const s = await c.haproxy!.servers(); return s[a.name] === 'UP' && s[b.name]!.startsWith('DOWN') ? true : undefined; }, 10_000, 'haproxy: pg-a up, pg-b down');
+  watcher = (async () => {
+    while (watching) {
+      const [ra, rb] = await Promise.all([inRecovery(a), inRecovery(b)]);
+      if (ra === false && rb === false) twoPrimaries.push(new Date().toISOString());
+      await sleep(100);
+    }
+  })();
+  await proxyQuery('CREATE DATABASE featuresignals');
+  server = await startServer({ databaseUrl: c.proxyUrl('featuresignals'), adminToken: ADMIN_TOKEN, port: 0, host: '127.0.0.1' });
+  await waitUntil(async () => ((await fetch(server.url + '/ready')).status === 200 ? true : undefined), 20_000, '/ready');
+  const fs: FeatureSignals = {
+    server, url: server.url, close: () => server.close(),
+    async admin(method, path, body) {
+      const res = await fetch(server.url + path, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, body: body !== undefined ? JSON.stringify(body) : undefined });
+      const text = await res.text();
+      if (res.status >= 300) throw new Error(`${method} ${path} answered ${res.status}: ${text}`);
+      return text ? JSON.parse(text) : undefined;
+    },
+  };
+  // seedProject reads config_version through `query` only: the database behind HAProxy.
+  seeded = await seedProject(fs, { query: (sql: string, params?: unknown[], db?: string) => proxyQuery(sql, params, db) } as never);
+  golden = await recordFromServer({ url: server.url, keys: seeded.keys });
+  writer = await startHaWriter({ connectionString: c.proxyUrl('featuresignals') }, { intervalMs: 20 });
+});
+
+after(async () => {
+  watching = false;
+  await watcher;
+  await writer?.stop().catch(() => undefined);
+  await server?.close().catch(() => undefined);
+  await c?.stop();
+  ws?.cleanup();
+});
+
+test('the replica was restored from the repository (fsdr ha create-replica), not copied from the leader; ha status shows leader, members and timeline', async () => {
+  assert.match(readFileSync(b.patroni!.logFile, 'utf8'), /replica has been created using fsdr/);
+  const r = await runFsdr(['--config', a.configPath, 'ha', 'status', '--json']);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const st = JSON.parse(r.stdout);
+  assert.equal(st.dcs.reachable, true);
+  assert.equal(st.leader, 'pg-a');
+  assert.deepEqual(st.members.map((m: { name: string; role: string; timeline: number }) => [m.name, m.role, m.timeline]), [['pg-a', 'leader', 1], ['pg-b', 'sync_standby', 1]]);
+  assert.deepEqual(st.problems, []);
+});
+
+test('kill -9 of the leader\'s postmaster under a writer: pg-b promoted, HAProxy routes to it, /ready 200 with golden evaluations matching, no acknowledged commit lost (synchronous)', async (t) => {
+  await sleep(1500);
+  assert.ok(writer.snapshot().commits.length > 20, 'the writer commits through HAProxy before the failure');
+  const dbidBefore = await dbidSeen();
+  const t0 = Date.now();
+  await a.patroni!.killPostmaster();
+  await waitRole(b, 'primary', 60_000);
+  const tPromoted = Date.now();
+  await waitUntil(async () => ((await c.haproxy!.servers())[b.name] === 'UP' ? true : undefined), 30_000, 'haproxy routes to pg-b');
+  const tRouted = Date.now();
+  await waitUntil(async () => (writer.snapshot().commits.some((t) => t > tRouted) ? true : undefined), 30_000, 'a commit through HAProxy after the switch');
+  const out = outageAround(writer.snapshot(), t0);
+  // The server notices the new timeline (its dbid) and re-warms; then it is ready.
+  await waitUntil(async () => ((await dbidSeen()) !== dbidBefore ? true : undefined), 30_000, 'the server on the new timeline');
+  await waitUntil(async () => ((await fetch(server.url + '/ready')).status === 200 ? true : undefined), 30_000, '/ready 200');
+  const tReady = Date.now();
+  assert.equal((await dbidSeen()).split(':')[1], '2', 'the server reads timeline 2');
+  const v = await verifyAgainst(golden, { url: server.url, keys: seeded.keys });
+  assert.ok(v.server.equal, `golden through the server: ${JSON.stringify(v.server.differences.slice(0, 2))}`);
+  assert.ok(v.sdk.equal, `golden through the SDK: ${JSON.stringify(v.sdk.differences.slice(0, 2))}`);
+  const log = writer.snapshot();
+  const loss = await commitsLost({ connectionString: c.proxyUrl('featuresignals') }, log);
+  assert.ok(loss.acknowledged > 40);
+  assert.deepEqual(loss.lost, [], 'synchronous mode: every acknowledged commit is on the new primary');
+  t.diagnostic(`failover: promoted ${(tPromoted - t0) / 1000}s, haproxy ${(tRouted - t0) / 1000}s, client outage ${out.seconds}s, /ready on timeline 2 ${(tReady - t0) / 1000}s; ${loss.acknowledged} commits, lost ${loss.lost.length}`);
+});
+
+test('the old leader rejoins as a replica of pg-b (Patroni restarts it, pg_rewind when it diverged); restarted as a whole node, it rejoins again; never two primaries', async () => {
+  await waitRole(a, 'replica', 90_000).catch((e) => { throw new Error(`${e.message}\n${patroniLog(a)}`); });
+  assert.equal(await inRecovery(a), true);
+  await waitUntil(async () => ((await clusterView(b)).find((m) => m.name === a.name)?.timeline === 2 ? true : undefined), 30_000, 'pg-a on timeline 2');
+  // The node lost whole (Patroni and PostgreSQL killed together), then started again.
+  await a.patroni!.kill();
+  await a.patroni!.start();
+  await waitRole(a, 'replica', 90_000).catch((e) => { throw new Error(`${e.message}\n${patroniLog(a)}`); });
+  assert.equal(await b.patroni!.check('/primary'), 200);
+  assert.equal(await a.patroni!.check('/primary'), 503);
+  // It follows pg-b: the writer's latest commits reach it.
+  const last = writer.snapshot().seqs.at(-1)!;
+  await waitUntil(async () => {
+    const cl = new pg.Client({ connectionString: a.url('featuresignals') });
+    cl.on('error', () => undefined);
+    try {
+      await cl.connect();
+      return (await cl.query('SELECT 1 FROM fsdr_drill.ha_commit_log WHERE run = $1 AND seq = $2', [writer.run, last])).rowCount === 1 ? true : undefined;
+    } finally {
+      await cl.end().catch(() => undefined);
+    }
+  }, 30_000, 'pg-a replays pg-b\'s commits');
+  assert.deepEqual(twoPrimaries, [], 'both nodes answered as primaries at once');
+});
+
+test('archived WAL continues on timeline 2 with no gap: 00000002.history in the repository, fsdr info one history, fsdr verify clean', async () => {
+  const seg = (await proxyQuery<{ f: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS f')).rows[0]!.f;
+  assert.equal(seg.slice(0, 8), '00000002');
+  await waitUntil(async () => {
+    const w = (await proxyQuery<{ w: string | null }>('SELECT last_archived_wal AS w FROM pg_stat_archiver')).rows[0]!.w;
+    return w && w >= seg ? true : undefined;
+  }, 60_000, `archiving of ${seg}`);
+  const info = JSON.parse(await fsdrOk(['--config', b.configPath, 'info', '--json']));
+  const tls = info.wal.timelines as Array<{ timeline: number; first: string; last: string; gaps: unknown[] }>;
+  assert.deepEqual(tls.map((t) => t.timeline), [1, 2]);
+  for (const t of tls) assert.deepEqual(t.gaps, [], `timeline ${t.timeline} has no gap`);
+  const tree = info.timelineTree as Array<{ timeline: number; parent?: number; forkLsn?: string; continues: boolean }>;
+  const t2 = tree.find((t) => t.timeline === 2)!;
+  assert.equal(t2.parent, 1, 'the history file of timeline 2 is archived');
+  assert.equal(t2.continues, true);
+  // Timeline 1 is archived up to the segment before the fork point; timeline 2 from the fork's segment.
+  const [hi, lo] = t2.forkLsn!.split('/').map((x) => parseInt(x, 16));
+  const forkSeg = Math.floor((hi! * 2 ** 32 + lo!) / (16 * 1024 * 1024));
+  const segNo = (name: string) => parseInt(name.slice(8, 16), 16) * 256 + parseInt(name.slice(16), 16);
+  assert.ok(segNo(tls[0]!.last) >= forkSeg - 1, `timeline 1 reaches the fork: last ${tls[0]!.last}, fork segment ${forkSeg}`);
+  assert.ok(segNo(tls[1]!.first) <= forkSeg, `timeline 2 starts at the fork: first ${tls[1]!.first}, fork segment ${forkSeg}`);
+  const v = await runFsdr(['--config', b.configPath, 'verify']);
+  assert.equal(v.code, 0, v.stdout + v.stderr);
+});
+
+test('etcd stopped: no failover, the primary keeps serving writes (Patroni 3.0 failsafe_mode), ha status says the DCS is unreachable; etcd back: healthy again', async () => {
+  const before = writer.snapshot().commits.length;
+  await c.etcd.stopServer();
+  const t0 = Date.now();
+  // Past the lease (ttl 12) and retry_timeout: without failsafe_mode pg-b would demote itself here.
+  await sleep(16_000);
+  const r = await runFsdr(['--config', b.configPath, 'ha', 'status']);
+  assert.equal(r.code, 3, r.stdout);
+  assert.match(r.stdout.split('\n')[0]!, /^!! DCS unreachable: no etcd endpoint answers .*; no failover can happen until it is back; Patroni last reached it: pg-a \d+s ago, pg-b \d+s ago; still primary: pg-b \(failsafe mode\)/);
+  const js = JSON.parse((await runFsdr(['--config', b.configPath, 'ha', 'status', '--json'])).stdout);
+  assert.equal(js.dcs.reachable, false);
+  assert.equal(js.leader, null);
+  assert.equal(await b.patroni!.check('/primary'), 200, 'pg-b still primary');
+  assert.equal(await inRecovery(b), false);
+  assert.equal(await inRecovery(a), true, 'pg-a never promoted');
+  const during = writer.snapshot().commits.filter((t) => t > t0 + 1000);
+  assert.ok(during.length > 100, `writes kept committing through HAProxy while etcd was down (${during.length})`);
+  await c.etcd.start();
+  await waitUntil(async () => ((await runFsdr(['--config', b.configPath, 'ha', 'status'])).code === 0 ? true : undefined), 30_000, 'ha status clean again');
+  const log = await writer.stop();
+  const loss = await commitsLost({ connectionString: c.proxyUrl('featuresignals') }, log);
+  assert.ok(loss.acknowledged > before);
+  assert.deepEqual(loss.lost, []);
+  assert.deepEqual(twoPrimaries, []);
+});
