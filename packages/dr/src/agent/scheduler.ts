@@ -3,7 +3,9 @@
 // runs at once. Each occurrence is claimed through a lease, so two agents never both run it. A failed
 // run is retried with exponential backoff while the next occurrence is still ahead (a daily backup
 // that failed at 03:00 must not wait a day), and jobs flagged exclusive (expire) never overlap
-// another job of this agent.
+// another job of this agent. Under Patroni (ha:), jobs flagged leaderOnly (backup, dump) are
+// skipped, before any lease is claimed, on a node that is not the leader, so the leader's agent
+// still gets the occurrence.
 import { Cron } from 'croner';
 import { describeError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
@@ -25,7 +27,7 @@ export interface JobState {
   schedule: string;
   nextRun?: string;
   running: boolean;
-  lastRun?: { occurrence: string; startedAt: string; finishedAt?: string; ok?: boolean; error?: string; summary?: unknown };
+  lastRun?: { occurrence: string; startedAt: string; finishedAt?: string; ok?: boolean; error?: string; summary?: unknown; outcome?: 'skipped'; reason?: string };
   skipped: number;
   failures: number;
   successes: number;
@@ -35,7 +37,12 @@ export interface JobState {
 
 export interface SchedulerEvents {
   onFinish?(job: JobName, ok: boolean, summary: unknown): void;
+  /** A leaderOnly occurrence this node did not run (outcome 'skipped'). */
+  onSkip?(job: JobName, reason: string): void;
 }
+
+/** Whether this node may run leaderOnly jobs now: `undefined` = yes, else why not. */
+export type LeaderGate = () => Promise<string | undefined>;
 
 export class Scheduler {
   readonly state = new Map<JobName, JobState>();
@@ -53,6 +60,7 @@ export class Scheduler {
     private readonly owner: string,
     private readonly events: SchedulerEvents = {},
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
+    private readonly leaderGate?: LeaderGate,
   ) {
     for (const job of jobs) {
       const expr = schedules[job.name];
@@ -117,6 +125,16 @@ export class Scheduler {
       return this.running.get(job.name)!;
     }
     const p = (async () => {
+      if (job.leaderOnly && this.leaderGate) {
+        const why = await this.leaderGate().catch((err: unknown) => `leader check failed: ${describeError(err)}`);
+        if (why !== undefined) {
+          const t = new Date().toISOString();
+          st.skipped++;
+          st.lastRun = { occurrence: occurrence.toISOString(), startedAt: t, finishedAt: t, outcome: 'skipped', reason: why };
+          this.events.onSkip?.(job.name, why);
+          return;
+        }
+      }
       if (attempt === 0 && !(await claim(this.leases, job.name, occurrence, this.owner))) {
         st.skipped++;
         return;

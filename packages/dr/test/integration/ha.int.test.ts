@@ -14,7 +14,11 @@ import { recordFromServer, verifyAgainst, startServer, type GoldenRecord, type R
 import { fsdrOk, makeWorkspace, runFsdr, type Workspace } from '../helpers/fsdr.js';
 import { ADMIN_TOKEN, seedProject, type FeatureSignals, type SeededProject } from '../helpers/featuresignals.js';
 import { prepareHa, startHaproxyFor, waitRole, patroniLog, type HaCluster, type HaNode } from '../helpers/ha.js';
+import { parse } from 'yaml';
+import { freePort } from '@featuresignals/testkit';
 import { commitsLost, startHaWriter, outageAround, type HaWriter } from '../../src/drills/ha-writer.js';
+import { Agent } from '../../src/agent/agent.js';
+import { loadConfig } from '../../src/config/load.js';
 
 let ws: Workspace;
 let c: HaCluster;
@@ -197,6 +201,42 @@ test('archived WAL continues on timeline 2 with no gap: 00000002.history in the 
   assert.ok(segNo(tls[1]!.first) <= forkSeg, `timeline 2 starts at the fork: first ${tls[1]!.first}, fork segment ${forkSeg}`);
   const v = await runFsdr(['--config', b.configPath, 'verify']);
   assert.equal(v.code, 0, v.stdout + v.stderr);
+});
+
+test('only the leader backs up: the agent on the replica skips its due backup (outcome skipped, fsdr_ha_role replica), the leader\'s runs it', async () => {
+  const token = 'ha-agent-token';
+  const agents: Record<string, { agent: Agent; url: string }> = {};
+  const before = JSON.parse(await fsdrOk(['--config', b.configPath, 'info', '--json'])).backups.length;
+  try {
+    for (const n of [a, b]) {
+      const doc = parse(readFileSync(n.configPath, 'utf8'));
+      const off = Object.fromEntries(['dump', 'expire', 'replicate', 'verify', 'drillVerify', 'drillTabletop', 'drillRestore', 'golden'].map((k) => [k, 'off']));
+      doc.schedule = { ...off, backup: '* * * * *' };
+      doc.agent = { listen: `127.0.0.1:${await freePort()}`, token: 'env:FSDR_HA_AGENT_TOKEN' };
+      process.env.FSDR_HA_AGENT_TOKEN = token;
+      const path = ws.writeConfig(doc, `agent-${n.name}.yaml`);
+      const agent = new Agent(loadConfig(path), { monitorIntervalMs: 60_000 });
+      agents[n.name] = { agent, url: (await agent.start()).url };
+    }
+    const job = (n: HaNode) => (agents[n.name]!.agent.status() as { jobs: Array<{ name: string; running: boolean; lastRun?: { ok?: boolean; outcome?: string; reason?: string; finishedAt?: string } }> }).jobs.find((j) => j.name === 'backup')!;
+    await waitUntil(async () => (job(a).lastRun?.finishedAt && job(b).lastRun?.finishedAt && !job(b).running ? true : undefined), 60_000, 'both agents\' backup occurrence');
+    assert.equal(job(a).lastRun!.outcome, 'skipped');
+    assert.match(job(a).lastRun!.reason!, /Patroni replica \(GET \/primary answered 503\)/);
+    assert.equal(job(b).lastRun!.ok, true, JSON.stringify(job(b).lastRun));
+    const after = JSON.parse(await fsdrOk(['--config', b.configPath, 'info', '--json'])).backups;
+    assert.equal(after.length, before + 1, 'one new backup, the leader\'s');
+    assert.equal(after.at(-1).timeline, 2);
+    const metrics = async (n: HaNode) => (await fetch(`${agents[n.name]!.url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+    const ma = await metrics(a);
+    const mb = await metrics(b);
+    assert.match(ma, /^fsdr_ha_role\{role="replica"\} 1$/m);
+    assert.match(ma, /^fsdr_ha_role\{role="leader"\} 0$/m);
+    assert.match(ma, /^fsdr_operation_runs_total\{operation="backup",outcome="skipped"\} 1$/m);
+    assert.match(mb, /^fsdr_ha_role\{role="leader"\} 1$/m);
+    assert.match(mb, /^fsdr_operation_runs_total\{operation="backup",outcome="success"\} 1$/m);
+  } finally {
+    for (const x of Object.values(agents)) await x.agent.stop();
+  }
 });
 
 test('etcd stopped: no failover, the primary keeps serving writes (Patroni 3.0 failsafe_mode), ha status says the DCS is unreachable; etcd back: healthy again', async () => {
