@@ -243,6 +243,9 @@ const ha = z
     // the agent runs its archiving and backup jobs only while this node is the leader.
     self: haNodeName.optional(),
     nodes: z.array(haNode).min(1),
+    // The address applications connect through (HAProxy in front of the nodes), for `fsdr drill
+    // instance`'s writer: postgres://user@haproxy:5000/featuresignals.
+    clientConnection: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// connection string (the HAProxy address clients use)').optional(),
     // etcd 3.4 through its v3 API (Patroni's etcd3: section), host:port per member.
     etcd: z.strictObject({ hosts: z.array(hostPort).min(1), protocol: z.enum(['http', 'https']).default('http') }),
     // The leader lease. Patroni's rule: loopWait + 2 x retryTimeout <= ttl. The defaults aim at an

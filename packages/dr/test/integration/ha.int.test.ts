@@ -264,3 +264,31 @@ test('etcd stopped: no failover, the primary keeps serving writes (Patroni 3.0 f
   assert.deepEqual(loss.lost, []);
   assert.deepEqual(twoPrimaries, []);
 });
+
+test('fsdr drill instance: kills the leader under its own writer, times detection ≤ promotion ≤ client reconnect and /ready with golden matching, 0 commits lost, old leader rejoins; evidence in the repository', async () => {
+  const doc = parse(readFileSync(a.configPath, 'utf8'));
+  doc.ha.clientConnection = c.proxyUrl('featuresignals');
+  doc.stack = { url: server.url, keys: { prod: 'env:FS_HA_PROD_KEY', staging: 'env:FS_HA_STAGING_KEY' } };
+  const cfg = ws.writeConfig(doc, 'drill.yaml');
+  const env = { FS_HA_PROD_KEY: seeded.keys.prod!, FS_HA_STAGING_KEY: seeded.keys.staging! };
+  const r = await runFsdr(['--config', cfg, 'drill', 'instance', '--wait-rejoin', '--json'], env);
+  assert.equal(r.code, 0, r.stderr + r.stdout.slice(0, 3000));
+  const e = JSON.parse(r.stdout);
+  assert.equal(e.result, 'ok');
+  assert.equal(e.oldLeader, 'pg-b');
+  assert.equal(e.newLeader, 'pg-a');
+  const p = e.phases;
+  assert.ok(p.detectionSeconds <= p.promotionSeconds && p.promotionSeconds <= p.readySeconds && p.clientReconnectSeconds <= p.readySeconds + 1, JSON.stringify(p));
+  assert.ok(p.rejoinSeconds > 0);
+  assert.deepEqual(e.loss.lost, []);
+  assert.ok(e.loss.acknowledged > 10);
+  assert.equal(e.rtoSeconds, p.readySeconds);
+  assert.equal(e.objectives.rto.met, true);
+  assert.equal(e.objectives.rpo.measuredSeconds, 0);
+  assert.deepEqual(e.lease, { ttl: 12, loopWait: 2, retryTimeout: 4, primaryStartTimeout: 0, synchronous: true, failsafeMode: true });
+  assert.deepEqual(e.steps.map((s: { name: string; ok: boolean }) => [s.name, s.ok]), [['preflight', true], ['golden-capture', true], ['writer', true], ['kill', true], ['failover', true], ['ready', true], ['commits', true], ['rejoin', true]]);
+  const shown = JSON.parse(await fsdrOk(['--config', cfg, 'drill', 'show', e.id, '--json'], env));
+  assert.equal(shown.kind, 'instance');
+  assert.deepEqual(shown.phases, e.phases);
+  assert.deepEqual(twoPrimaries, []);
+});
