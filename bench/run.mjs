@@ -18,6 +18,7 @@ const BENCHES = {
   restore: { module: 'packages/dr/dist/bench/restore.js', what: 'restore and PITR time' },
   dump: { module: 'packages/dr/dist/bench/dump.js', what: 'logical dump throughput' },
   fence: { module: 'packages/dr/dist/bench/fence.js', what: 'the split-brain guard: cost of the fence check each writer (wal-push per segment) makes, peer reachable and cut off' },
+  ha: { module: 'packages/dr/dist/bench/ha.js', what: 'in-region automatic failover on Patroni + etcd + HAProxy: RTO phases and RPO over N kill -9 failovers (--rounds 10, --async, --ttl/--loop-wait/--retry-timeout)' },
   eval: { module: 'packages/server/dist/bench/eval.js', what: 'flag evaluation latency and throughput' },
 };
 

@@ -4,7 +4,10 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findPgBinDir, freePort, startEtcd, startHaproxy, startPatroni, waitUntil, type EtcdHandle, type HaproxyHandle, type PatroniHandle } from '@featuresignals/testkit';
+import pg from 'pg';
+import { startServer, type RunningServer } from '@featuresignals/server';
 import { fsdrOk, giveToPostgres, type Workspace } from './fsdr.js';
+import { ADMIN_TOKEN, seedProject, type FeatureSignals, type SeededProject } from './featuresignals.js';
 
 export interface HaNode {
   name: string;
@@ -107,5 +110,69 @@ export function patroniLog(n: HaNode): string {
     return readFileSync(join(n.pgdata, '..', 'patroni.log'), 'utf8').slice(-3000);
   } catch {
     return '';
+  }
+}
+
+/** One query through HAProxy on a short-lived connection. */
+export async function proxyQuery<R extends pg.QueryResultRow>(c: HaCluster, sql: string, params: unknown[] = [], db = 'postgres'): Promise<pg.QueryResult<R>> {
+  const cl = new pg.Client({ connectionString: c.proxyUrl(db), connectionTimeoutMillis: 2000 });
+  cl.on('error', () => undefined);
+  await cl.connect();
+  try {
+    return await cl.query<R>(sql, params);
+  } finally {
+    await cl.end().catch(() => undefined);
+  }
+}
+
+export async function clusterView(n: HaNode): Promise<Array<{ name: string; role: string; state: string; timeline?: number }>> {
+  const r = await fetch(`http://127.0.0.1:${n.restApiPort}/cluster`, { signal: AbortSignal.timeout(1500) });
+  return ((await r.json()) as { members: Array<{ name: string; role: string; state: string; timeline?: number }> }).members;
+}
+
+export interface HaStack {
+  c: HaCluster;
+  a: HaNode;
+  b: HaNode;
+  server: RunningServer;
+  seeded: SeededProject;
+}
+
+/**
+ * The whole stack: pg-a bootstrapped by Patroni, the repository initialised and backed up, pg-b
+ * restored from it by `fsdr ha create-replica` (and, synchronous, named the sync standby), HAProxy,
+ * and the FeatureSignals server connected through HAProxy with the seeded project.
+ */
+export async function startHaStack(ws: Workspace, o: HaOptions = {}): Promise<HaStack> {
+  const c = await prepareHa(ws, o);
+  try {
+    const [a, b] = c.nodes as [HaNode, HaNode];
+    await c.startNode(a);
+    await waitRole(a, 'primary', 60_000).catch((e) => { throw new Error(`${e.message}\n${patroniLog(a)}`); });
+    await fsdrOk(['--config', a.configPath, 'init']);
+    await fsdrOk(['--config', a.configPath, 'backup']);
+    await c.startNode(b);
+    await waitRole(b, 'replica', 90_000).catch((e) => { throw new Error(`${e.message}\n${patroniLog(b)}`); });
+    if (o.synchronous) await waitUntil(async () => ((await clusterView(a)).find((m) => m.name === b.name)?.role === 'sync_standby' ? true : undefined), 30_000, `${b.name} sync_standby`);
+    await startHaproxyFor(c);
+    await waitUntil(async () => { const s = await c.haproxy!.servers(); return s[a.name] === 'UP' && s[b.name]!.startsWith('DOWN') ? true : undefined; }, 10_000, `haproxy: ${a.name} up, ${b.name} down`);
+    await proxyQuery(c, 'CREATE DATABASE featuresignals');
+    const server = await startServer({ databaseUrl: c.proxyUrl('featuresignals'), adminToken: ADMIN_TOKEN, port: 0, host: '127.0.0.1' });
+    await waitUntil(async () => ((await fetch(server.url + '/ready')).status === 200 ? true : undefined), 20_000, '/ready');
+    const fs: FeatureSignals = {
+      server, url: server.url, close: () => server.close(),
+      async admin(method, path, body) {
+        const res = await fetch(server.url + path, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, body: body !== undefined ? JSON.stringify(body) : undefined });
+        const text = await res.text();
+        if (res.status >= 300) throw new Error(`${method} ${path} answered ${res.status}: ${text}`);
+        return text ? JSON.parse(text) : undefined;
+      },
+    };
+    // seedProject reads config_version through `query` only: the database behind HAProxy.
+    const seeded = await seedProject(fs, { query: (sql: string, params?: unknown[], db?: string) => proxyQuery(c, sql, params, db) } as never);
+    return { c, a, b, server, seeded };
+  } catch (err) {
+    await c.stop();
+    throw err;
   }
 }

@@ -10,10 +10,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { sleep, waitUntil } from '@featuresignals/testkit';
-import { recordFromServer, verifyAgainst, startServer, type GoldenRecord, type RunningServer } from '@featuresignals/server';
+import { recordFromServer, verifyAgainst, type GoldenRecord, type RunningServer } from '@featuresignals/server';
 import { fsdrOk, makeWorkspace, runFsdr, type Workspace } from '../helpers/fsdr.js';
-import { ADMIN_TOKEN, seedProject, type FeatureSignals, type SeededProject } from '../helpers/featuresignals.js';
-import { prepareHa, startHaproxyFor, waitRole, patroniLog, type HaCluster, type HaNode } from '../helpers/ha.js';
+import type { SeededProject } from '../helpers/featuresignals.js';
+import { clusterView, proxyQuery, startHaStack, waitRole, patroniLog, type HaCluster, type HaNode } from '../helpers/ha.js';
 import { parse } from 'yaml';
 import { freePort } from '@featuresignals/testkit';
 import { commitsLost, startHaWriter, outageAround, type HaWriter } from '../../src/drills/ha-writer.js';
@@ -46,22 +46,6 @@ async function inRecovery(n: HaNode): Promise<boolean | undefined> {
   }
 }
 
-async function proxyQuery<R extends pg.QueryResultRow>(sql: string, params: unknown[] = [], db = 'postgres'): Promise<pg.QueryResult<R>> {
-  const cl = new pg.Client({ connectionString: c.proxyUrl(db), connectionTimeoutMillis: 2000 });
-  cl.on('error', () => undefined);
-  await cl.connect();
-  try {
-    return await cl.query<R>(sql, params);
-  } finally {
-    await cl.end().catch(() => undefined);
-  }
-}
-
-async function clusterView(n: HaNode): Promise<Array<{ name: string; role: string; state: string; timeline?: number }>> {
-  const r = await fetch(`http://127.0.0.1:${n.restApiPort}/cluster`, { signal: AbortSignal.timeout(1500) });
-  return ((await r.json()) as { members: Array<{ name: string; role: string; state: string; timeline?: number }> }).members;
-}
-
 async function dbidSeen(): Promise<string> {
   const r = await fetch(`${server.url}/v1/ruleset/prod`, { headers: { 'X-API-Key': seeded.keys.prod! } });
   return ((await r.json()) as { dbid: string }).dbid;
@@ -69,18 +53,7 @@ async function dbidSeen(): Promise<string> {
 
 before(async () => {
   ws = makeWorkspace();
-  c = await prepareHa(ws, { synchronous: true, ttl: 12, loopWait: 2, retryTimeout: 4 });
-  [a, b] = c.nodes as [HaNode, HaNode];
-  await c.startNode(a);
-  await waitRole(a, 'primary', 60_000).catch((e) => { throw new Error(`${e.message}\n${patroniLog(a)}`); });
-  await fsdrOk(['--config', a.configPath, 'init']);
-  await fsdrOk(['--config', a.configPath, 'backup']);
-  await c.startNode(b);
-  await waitRole(b, 'replica', 90_000).catch((e) => { throw new Error(`${e.message}\n${patroniLog(b)}`); });
-  // Synchronous mode is on once Patroni names b the synchronous standby.
-  await waitUntil(async () => ((await clusterView(a)).find((m) => m.name === b.name)?.role === 'sync_standby' ? true : undefined), 30_000, 'pg-b sync_standby');
-  await startHaproxyFor(c);
-  await waitUntil(async () => { const s = await c.haproxy!.servers(); return s[a.name] === 'UP' && s[b.name]!.startsWith('DOWN') ? true : undefined; }, 10_000, 'haproxy: pg-a up, pg-b down');
+  ({ c, a, b, server, seeded } = await startHaStack(ws, { synchronous: true, ttl: 12, loopWait: 2, retryTimeout: 4 }));
   watcher = (async () => {
     while (watching) {
       const [ra, rb] = await Promise.all([inRecovery(a), inRecovery(b)]);
@@ -88,20 +61,6 @@ before(async () => {
       await sleep(100);
     }
   })();
-  await proxyQuery('CREATE DATABASE featuresignals');
-  server = await startServer({ databaseUrl: c.proxyUrl('featuresignals'), adminToken: ADMIN_TOKEN, port: 0, host: '127.0.0.1' });
-  await waitUntil(async () => ((await fetch(server.url + '/ready')).status === 200 ? true : undefined), 20_000, '/ready');
-  const fs: FeatureSignals = {
-    server, url: server.url, close: () => server.close(),
-    async admin(method, path, body) {
-      const res = await fetch(server.url + path, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, body: body !== undefined ? JSON.stringify(body) : undefined });
-      const text = await res.text();
-      if (res.status >= 300) throw new Error(`${method} ${path} answered ${res.status}: ${text}`);
-      return text ? JSON.parse(text) : undefined;
-    },
-  };
-  // seedProject reads config_version through `query` only: the database behind HAProxy.
-  seeded = await seedProject(fs, { query: (sql: string, params?: unknown[], db?: string) => proxyQuery(sql, params, db) } as never);
   golden = await recordFromServer({ url: server.url, keys: seeded.keys });
   writer = await startHaWriter({ connectionString: c.proxyUrl('featuresignals') }, { intervalMs: 20 });
 });
@@ -179,10 +138,10 @@ test('the old leader rejoins as a replica of pg-b (Patroni restarts it, pg_rewin
 });
 
 test('archived WAL continues on timeline 2 with no gap: 00000002.history in the repository, fsdr info one history, fsdr verify clean', async () => {
-  const seg = (await proxyQuery<{ f: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS f')).rows[0]!.f;
+  const seg = (await proxyQuery<{ f: string }>(c, 'SELECT pg_walfile_name(pg_switch_wal()) AS f')).rows[0]!.f;
   assert.equal(seg.slice(0, 8), '00000002');
   await waitUntil(async () => {
-    const w = (await proxyQuery<{ w: string | null }>('SELECT last_archived_wal AS w FROM pg_stat_archiver')).rows[0]!.w;
+    const w = (await proxyQuery<{ w: string | null }>(c, 'SELECT last_archived_wal AS w FROM pg_stat_archiver')).rows[0]!.w;
     return w && w >= seg ? true : undefined;
   }, 60_000, `archiving of ${seg}`);
   const info = JSON.parse(await fsdrOk(['--config', b.configPath, 'info', '--json']));
