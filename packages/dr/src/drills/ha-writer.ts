@@ -30,6 +30,22 @@ export interface HaWriter {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Ends a client whose server may have died under it, bounded: pg's end() waits for the socket's
+ * 'end' event, which a connection already torn down by the failover may never emit again, and a
+ * drill must not hang on it. After `ms` the socket is destroyed.
+ */
+export async function closeClient(c: pg.Client | undefined, ms = 1000): Promise<void> {
+  if (!c) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    c.end().catch(() => undefined),
+    new Promise<void>((r) => { timer = setTimeout(r, ms); }),
+  ]);
+  clearTimeout(timer);
+  (c as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+}
+
 export async function startHaWriter(conn: pg.ClientConfig, opts: { intervalMs: number; connectTimeoutMs?: number }): Promise<HaWriter> {
   const run = randomBytes(6).toString('hex');
   const log: HaWriterLog = { run, commits: [], seqs: [], failures: [] };
@@ -41,7 +57,7 @@ export async function startHaWriter(conn: pg.ClientConfig, opts: { intervalMs: n
     await c.query(`CREATE SCHEMA IF NOT EXISTS ${WRITER_SCHEMA}`);
     await c.query(`CREATE TABLE IF NOT EXISTS ${TABLE} (run text NOT NULL, seq int NOT NULL, client_committed_at timestamptz NOT NULL, PRIMARY KEY (run, seq))`);
   } catch (err) {
-    await c.end().catch(() => undefined);
+    await closeClient(c);
     throw err;
   }
   let stopping = false;
@@ -60,7 +76,7 @@ export async function startHaWriter(conn: pg.ClientConfig, opts: { intervalMs: n
         log.failures.push({ at: Date.now(), error: describeError(err) });
         const old = c;
         c = undefined;
-        await old?.end().catch(() => undefined);
+        await closeClient(old);
       }
       await sleep(opts.intervalMs);
     }
@@ -71,21 +87,27 @@ export async function startHaWriter(conn: pg.ClientConfig, opts: { intervalMs: n
     async stop() {
       stopping = true;
       await loop;
-      await c?.end().catch(() => undefined);
+      await closeClient(c);
       return { run, commits: [...log.commits], seqs: [...log.seqs], failures: [...log.failures] };
     },
   };
 }
 
-/** The client-side outage around `at`: the last commit at or before it and the first after it. */
-export function outageAround(log: HaWriterLog, at: number): { lastBefore?: number; firstAfter?: number; seconds?: number } {
+/**
+ * The client-side outage caused by a failure at `at`: from the last commit before the writer's first
+ * failed attempt at or after `at`, to its first commit after that failure (a commit acknowledged
+ * just after `at` but before the server died is not a reconnect).
+ */
+export function outageAround(log: HaWriterLog, at: number): { failedAt?: number; lastBefore?: number; firstAfter?: number; seconds?: number } {
+  const failedAt = log.failures.find((f) => f.at >= at)?.at;
+  if (failedAt === undefined) return {};
   let lastBefore: number | undefined;
   let firstAfter: number | undefined;
   for (const t of log.commits) {
-    if (t <= at) lastBefore = t;
+    if (t <= failedAt) lastBefore = t;
     else if (firstAfter === undefined) firstAfter = t;
   }
-  return { lastBefore, firstAfter, seconds: lastBefore !== undefined && firstAfter !== undefined ? (firstAfter - lastBefore) / 1000 : undefined };
+  return { failedAt, lastBefore, firstAfter, seconds: lastBefore !== undefined && firstAfter !== undefined ? (firstAfter - lastBefore) / 1000 : undefined };
 }
 
 export interface HaLoss {
@@ -99,7 +121,7 @@ export interface HaLoss {
 
 /** Which of the writer's acknowledged commits `conn` (the new primary, through HAProxy) holds. */
 export async function commitsLost(conn: pg.ClientConfig, log: HaWriterLog): Promise<HaLoss> {
-  const c = newClient(conn, 'fsdr drill ha-rpo');
+  const c = newClient({ connectionTimeoutMillis: 5000, query_timeout: 10_000, ...conn }, 'fsdr drill ha-rpo');
   await c.connect();
   try {
     const rows = (await c.query<{ seq: number }>(`SELECT seq FROM ${TABLE} WHERE run = $1`, [log.run])).rows;
@@ -114,18 +136,18 @@ export async function commitsLost(conn: pg.ClientConfig, log: HaWriterLog): Prom
     const last = log.commits.at(-1) ?? 0;
     return { acknowledged: log.seqs.length, present: log.seqs.length - lost.length, lost, rpoSeconds: firstLostAt !== undefined ? (last - firstLostAt) / 1000 : 0 };
   } finally {
-    await c.end().catch(() => undefined);
+    await closeClient(c);
   }
 }
 
 /** Removes the run's rows (and the table once empty), on the primary. */
 export async function dropHaWriter(conn: pg.ClientConfig, run: string): Promise<void> {
-  const c = newClient(conn, 'fsdr drill ha-writer');
+  const c = newClient({ connectionTimeoutMillis: 5000, query_timeout: 10_000, ...conn }, 'fsdr drill ha-writer');
   await c.connect();
   try {
     await c.query(`DELETE FROM ${TABLE} WHERE run = $1`, [run]);
     await c.query(`DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM ${TABLE}) THEN DROP TABLE ${TABLE}; END IF; END $$`);
   } finally {
-    await c.end().catch(() => undefined);
+    await closeClient(c);
   }
 }

@@ -246,6 +246,12 @@ test('fsdr drill instance: kills the leader under its own writer, times detectio
   assert.equal(e.objectives.rpo.measuredSeconds, 0);
   assert.deepEqual(e.lease, { ttl: 12, loopWait: 2, retryTimeout: 4, primaryStartTimeout: 0, synchronous: true, failsafeMode: true });
   assert.deepEqual(e.steps.map((s: { name: string; ok: boolean }) => [s.name, s.ok]), [['preflight', true], ['golden-capture', true], ['writer', true], ['kill', true], ['failover', true], ['ready', true], ['commits', true], ['rejoin', true]]);
+  // ha status reports the switch the drill caused (Patroni's /history: timeline 2 → 3, its time and new leader).
+  const last = await waitUntil(async () => {
+    const st = JSON.parse((await runFsdr(['--config', cfg, 'ha', 'status', '--json'])).stdout);
+    return st.lastFailover?.timeline === 2 ? st.lastFailover : undefined;
+  }, 20_000, 'the timeline 2 → 3 switch in ha status');
+  assert.ok(Date.parse(last.at) >= Date.parse(e.startTime) - 1000, JSON.stringify(last));
   const shown = JSON.parse(await fsdrOk(['--config', cfg, 'drill', 'show', e.id, '--json'], env));
   assert.equal(shown.kind, 'instance');
   assert.deepEqual(shown.phases, e.phases);

@@ -107,3 +107,12 @@ test('Patroni REST answers are read defensively: lag "unknown" is null, missing 
   assert.deepEqual([n.role, n.timeline, n.dcsLastSeen, n.failsafeActive, n.xlog!.location, n.clusterUnlocked], ['master', 3, 1700000000, true, 123, false]);
   assert.deepEqual(parseHistory([[1, 25165984, 'no recovery target specified', '2026-12-03T06:30:00+00:00', 'pg-b'], 'junk']), [{ timeline: 1, lsn: 25165984, reason: 'no recovery target specified', at: '2026-12-03T06:30:00+00:00', newLeader: 'pg-b' }]);
 });
+
+test('the client outage of a failover runs from the last commit before the writer\'s first failure to its first commit after it', async () => {
+  const { outageAround } = await import('../../src/drills/ha-writer.js');
+  const log = { run: 'r', seqs: [1, 2, 3, 5], commits: [1000, 1100, 1201, 4300], failures: [{ at: 1300, error: 'terminating connection' }, { at: 2400, error: 'ECONNREFUSED' }] };
+  // A commit acknowledged 1 ms after the kill was sent (1200) is before the failure: no reconnect.
+  assert.deepEqual(outageAround(log, 1200), { failedAt: 1300, lastBefore: 1201, firstAfter: 4300, seconds: 3.099 });
+  assert.deepEqual(outageAround(log, 5000), {}, 'no failure after it: no outage');
+  assert.deepEqual(outageAround({ ...log, commits: [1000, 1100, 1201], seqs: [1, 2, 3] }, 1200), { failedAt: 1300, lastBefore: 1201, firstAfter: undefined, seconds: undefined });
+});

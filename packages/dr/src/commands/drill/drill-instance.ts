@@ -10,7 +10,7 @@ import { recordFromServer, verifyAgainst, type GoldenRecord } from '@featuresign
 import type { Config } from '../../config/load.js';
 import { resolveSecret } from '../../config/secret-ref.js';
 import { describeError, FsdrError } from '../../errors.js';
-import { commitsLost, dropHaWriter, outageAround, startHaWriter, type HaLoss } from '../../drills/ha-writer.js';
+import { closeClient, commitsLost, dropHaWriter, outageAround, startHaWriter, type HaLoss } from '../../drills/ha-writer.js';
 import { judgeObjectives } from '../../drills/objectives.js';
 import { DrillSteps, round } from '../../drills/steps.js';
 import { PatroniClient } from '../../ha/patroni-rest.js';
@@ -54,6 +54,16 @@ export interface InstanceDrillReport extends DrillEvidence {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Bounds a promise that talks to the stack (a server mid-failover may hold a request forever). */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`${what}: no answer within ${ms / 1000} s`)), ms); })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** The leader's own connection: the cluster connection's user and password, the node's address. */
 function nodeConnection(cfg: Config, host: string, port: number): string {
@@ -115,7 +125,7 @@ export async function runInstanceDrill(cfg: Config, o: InstanceDrillOptions = {}
     report.oldLeader = old.name;
     if (stack) {
       if (!(await steps.run('golden-capture', async () => {
-        golden = await recordFromServer({ url: stack.url, keys: stack.keys });
+        golden = await within(recordFromServer({ url: stack.url, keys: stack.keys }), 60_000, 'golden capture');
         return { ok: true, detail: { envs: Object.keys(golden.envs), contexts: golden.contexts.length } };
       }))) throw new Error('golden');
     }
@@ -128,13 +138,13 @@ export async function runInstanceDrill(cfg: Config, o: InstanceDrillOptions = {}
     }))) throw new Error('writer');
     let t0 = 0;
     if (!(await steps.run('kill', async () => {
-      const c = newClient({ connectionString: nodeConnection(cfg, old.host, old.port), connectionTimeoutMillis: 3000 }, 'fsdr drill instance');
+      const c = newClient({ connectionString: nodeConnection(cfg, old.host, old.port), connectionTimeoutMillis: 3000, query_timeout: 5000 }, 'fsdr drill instance');
       await c.connect();
       const pid = (await c.query<{ pid: string }>("SELECT split_part(pg_read_file('postmaster.pid'), E'\\n', 1) AS pid")).rows[0]!.pid;
       t0 = Date.now();
       // The backend's working directory is the data directory; the kill ends this session too.
       await c.query(`COPY (SELECT 1) TO PROGRAM 'kill -9 ${Number(pid)}'`).catch(() => undefined);
-      await c.end().catch(() => undefined);
+      await closeClient(c);
       return { ok: true, detail: { node: old.name, postmasterPid: Number(pid), at: new Date(t0).toISOString() } };
     }))) throw new Error('kill');
     await steps.run('failover', async () => {
@@ -160,7 +170,9 @@ export async function runInstanceDrill(cfg: Config, o: InstanceDrillOptions = {}
           }
         }
         if (report.phases.clientReconnectSeconds === undefined) {
-          const after = writer!.snapshot().commits.find((t) => t > t0);
+          // The first commit after the writer saw the failure: one acknowledged in the instant
+          // between the kill being sent and the postmaster dying is no reconnect.
+          const after = outageAround(writer!.snapshot(), t0).firstAfter;
           if (after) phase('clientReconnectSeconds', after, t0);
         }
         await sleep(100);
@@ -179,7 +191,8 @@ export async function runInstanceDrill(cfg: Config, o: InstanceDrillOptions = {}
           const dbid = await serverDbid(stack);
           const ready = await fetch(stack.url + stack.readyPath, { signal: AbortSignal.timeout(2000) }).then((r) => r.status).catch(() => 0);
           if (ready === 200 && dbid && dbid !== dbidBefore) {
-            const v = await verifyAgainst(golden!, stack);
+            const v = await within(verifyAgainst(golden!, stack), 30_000, 'golden verification').catch((err: Error) => err);
+            if (v instanceof Error) { last = v.message; await sleep(200); continue; }
             if (v.server.equal && v.sdk.equal) {
               phase('readySeconds', Date.now(), t0);
               return { ok: true, detail: { dbidBefore, dbidAfter: dbid, golden: { contexts: golden!.contexts.length, server: 'equal', sdk: 'equal', fingerprint: v.server.actualFingerprint } } };
@@ -192,7 +205,7 @@ export async function runInstanceDrill(cfg: Config, o: InstanceDrillOptions = {}
       });
     }
     await sleep(1000); // commits after the switch, so the log's tail is on the new primary
-    const log = await writer!.stop();
+    const log = await within(writer!.stop(), 15_000, 'stopping the writer');
     writer = undefined;
     await steps.run('commits', async () => {
       const loss = await commitsLost(writerConn, log);
