@@ -38,6 +38,7 @@ export interface HaOptions {
   ttl?: number;
   loopWait?: number;
   retryTimeout?: number;
+  failsafeMode?: boolean;
   extra?: Record<string, unknown>;
 }
 
@@ -58,6 +59,7 @@ export async function prepareHa(ws: Workspace, o: HaOptions = {}): Promise<HaClu
     nodes: specs,
     synchronous: o.synchronous ?? false,
     ttl: o.ttl ?? 20, loopWait: o.loopWait ?? 5, retryTimeout: o.retryTimeout ?? 5,
+    ...(o.failsafeMode === undefined ? {} : { failsafeMode: o.failsafeMode }),
     parameters: { unix_socket_directories: ws.dir, fsync: 'off', max_connections: 100 },
   };
   const nodes: HaNode[] = [];
