@@ -4,14 +4,15 @@
 // postmaster under a writer, detection / promotion / client reconnect / /ready with golden
 // matching, commits lost), then the old leader rejoins before the next round, so leadership
 // alternates. Reported with the lease used, against the plan's 15 min and RDS Multi-AZ's 60–120 s.
-// Options (after `ha`): --rounds N (10), --async (default synchronous), --ttl S (20), --loop-wait S (5),
-// --retry-timeout S (5): the shipped defaults.
+// Options (after `ha`): --rounds N (10), --async (default synchronous), --node-loss (kill -9 Patroni
+// and PostgreSQL of the leader together, so failover waits for the lease; the node is started
+// again after each round), --ttl S (20), --loop-wait S (5), --retry-timeout S (5): the shipped defaults.
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../src/config/load.js';
 import { runInstanceDrill, type InstanceDrillReport } from '../src/commands/drill/drill-instance.js';
 import { makeWorkspace } from '../test/helpers/fsdr.js';
-import { startHaStack } from '../test/helpers/ha.js';
+import { startHaStack, waitRole } from '../test/helpers/ha.js';
 import type { BenchContext } from './common.js';
 
 function opt(args: string[], name: string, def: number): number {
@@ -32,6 +33,7 @@ function stats(xs: number[]): { median?: number; p95?: number; max?: number } {
 export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
   const rounds = opt(ctx.args, '--rounds', 10);
   const synchronous = !ctx.args.includes('--async');
+  const nodeLoss = ctx.args.includes('--node-loss');
   const lease = { ttl: opt(ctx.args, '--ttl', 20), loopWait: opt(ctx.args, '--loop-wait', 5), retryTimeout: opt(ctx.args, '--retry-timeout', 5) };
   const ws = makeWorkspace();
   ctx.log(`starting etcd, 2 Patroni nodes, HAProxy and the server (${synchronous ? 'synchronous' : 'asynchronous'}, ttl ${lease.ttl} / loop_wait ${lease.loopWait} / retry_timeout ${lease.retryTimeout})`);
@@ -45,7 +47,22 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     process.env.FS_BENCH_STAGING_KEY = seeded.keys.staging!;
     const cfg = loadConfig(ws.writeConfig(doc, 'bench.yaml'));
     for (let i = 1; i <= rounds; i++) {
-      const r = await runInstanceDrill(cfg, { waitRejoin: true, intervalMs: 20, timeoutMs: 180_000 });
+      const kill = nodeLoss
+        ? async (name: string) => {
+          await c.nodes.find((n) => n.name === name)!.patroni!.kill();
+          return { how: 'kill -9 of Patroni and the postmaster together (the node lost)' };
+        }
+        : undefined;
+      const r = await runInstanceDrill(cfg, { waitRejoin: !nodeLoss, intervalMs: 20, timeoutMs: 180_000, kill });
+      if (nodeLoss && r.oldLeader) {
+        // The lost node comes back: Patroni starts, rewinds and rejoins as a replica.
+        const old = c.nodes.find((n) => n.name === r.oldLeader)!;
+        const t = Date.now();
+        await old.patroni!.start();
+        await waitRole(old, 'replica', 120_000);
+        // The next round's preflight waits until the leader counts it (sync standby) again.
+        r.phases.rejoinSeconds = Math.round((Date.now() - t) / 10) / 100;
+      }
       reports.push(r);
       const p = r.phases;
       ctx.log(`round ${i}/${rounds}: ${r.oldLeader} → ${r.newLeader ?? '?'} ${r.result}${r.failure ? ` (${r.failure.step}: ${r.failure.message})` : ''}; detection ${p.detectionSeconds}s promotion ${p.promotionSeconds}s reconnect ${p.clientReconnectSeconds}s ready ${p.readySeconds}s; lost ${r.loss?.lost.length ?? '?'} of ${r.loss?.acknowledged ?? '?'}`);
@@ -64,16 +81,17 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     ['ready (/ready 200 on the new timeline, golden matching) = RTO', col('readySeconds')],
     ['old leader rejoined as replica', col('rejoinSeconds')],
   ] as const;
-  const lost = reports.map((r) => r.loss?.lost.length ?? NaN);
+  const lost = reports.filter((r) => r.loss).map((r) => r.loss!.lost.length);
   const rpo = reports.map((r) => r.loss?.rpoSeconds ?? NaN).filter((x) => Number.isFinite(x));
   const rto = stats(col('readySeconds'));
   return {
-    rounds: reports.length, synchronous, lease, passed: reports.filter((r) => r.result === 'ok').length,
+    rounds: reports.length, synchronous, nodeLoss, lease, passed: reports.filter((r) => r.result === 'ok').length,
     reports: reports.map((r) => ({ id: r.id, result: r.result, failure: r.failure, oldLeader: r.oldLeader, newLeader: r.newLeader, phases: r.phases, loss: r.loss && { ...r.loss, lost: r.loss.lost.length } })),
     tables: [
-      { title: `RTO phases over ${reports.length} failovers (seconds from kill -9 of the leader's postmaster)`, columns: ['phase', 'median', 'p95', 'max'], rows: phases.map(([name, xs]) => ({ phase: name, ...stats([...xs]) })) },
+      { title: `RTO phases over ${reports.length} failovers (seconds from kill -9 of the leader's ${nodeLoss ? 'Patroni and postmaster: the node lost' : 'postmaster'}${nodeLoss ? '; rejoin: from its restart' : ''})`, columns: ['phase', 'median', 'p95', 'max'], rows: phases.map(([name, xs]) => ({ phase: name, ...stats([...xs]) })) },
       { title: 'RPO', columns: ['measure', 'value'], rows: [
         { measure: 'acknowledged commits lost, total', value: lost.reduce((a, b) => a + b, 0) },
+        { measure: 'failovers that measured it', value: lost.length },
         { measure: 'acknowledged commits, total', value: reports.reduce((a, r) => a + (r.loss?.acknowledged ?? 0), 0) },
         { measure: 'RPO max (s)', value: rpo.length ? Math.max(...rpo) : undefined },
       ] },

@@ -86,7 +86,7 @@ test('the replica was restored from the repository (fsdr ha create-replica), not
 });
 
 test('kill -9 of the leader\'s postmaster under a writer: pg-b promoted, HAProxy routes to it, /ready 200 with golden evaluations matching, no acknowledged commit lost (synchronous)', async (t) => {
-  await sleep(1500);
+  await sleep(1000);
   assert.ok(writer.snapshot().commits.length > 20, 'the writer commits through HAProxy before the failure');
   const dbidBefore = await dbidSeen();
   const t0 = Date.now();
@@ -202,8 +202,9 @@ test('etcd stopped: no failover, the primary keeps serving writes (Patroni 3.0 f
   const before = writer.snapshot().commits.length;
   await c.etcd.stopServer();
   const t0 = Date.now();
-  // Past the lease (ttl 12) and retry_timeout: without failsafe_mode pg-b would demote itself here.
-  await sleep(16_000);
+  // Past the lease (ttl 12) and retry_timeout (4): without failsafe_mode pg-b demotes itself within
+  // ~9 s here (seen with failsafeMode: false: both nodes replicas, HAProxy with no server).
+  await sleep(13_000);
   const r = await runFsdr(['--config', b.configPath, 'ha', 'status']);
   assert.equal(r.code, 3, r.stdout);
   assert.match(r.stdout.split('\n')[0]!, /^!! DCS unreachable: no etcd endpoint answers .*; no failover can happen until it is back; Patroni last reached it: pg-a \d+s ago, pg-b \d+s ago; still primary: pg-b \(failsafe mode\)/);

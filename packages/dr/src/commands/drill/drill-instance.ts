@@ -32,6 +32,11 @@ export interface InstanceDrillOptions {
   /** also wait for the old leader to rejoin as a replica */
   waitRejoin?: boolean;
   onPhase?: (name: string, seconds: number) => void;
+  /**
+   * Kill the leader some other way (library use, e.g. the bench losing a whole node: Patroni and
+   * PostgreSQL together, which only its host can do). Resolves once it is dead; replaces the SQL kill.
+   */
+  kill?: (node: string) => Promise<{ how: string }>;
 }
 
 export interface InstancePhases {
@@ -112,13 +117,21 @@ export async function runInstanceDrill(cfg: Config, o: InstanceDrillOptions = {}
   let writer: Awaited<ReturnType<typeof startHaWriter>> | undefined;
   const writerConn = { connectionString: connection };
   try {
-    const pre = await haStatus(cfg);
+    // A replica Patroni would promote: running or streaming, and with synchronous mode the sync
+    // standby (Patroni fails over to no other). Waited for, so a drill right after a rejoin is fair.
+    const eligible = (st: Awaited<ReturnType<typeof haStatus>>) => st.members.filter((m) => m.name !== st.leader && m.reachable
+      && (ha.synchronous ? m.role === 'sync_standby' : /replica|standby/.test(String(m.role))) && /running|streaming/.test(String(m.state)));
+    let pre = await haStatus(cfg);
+    for (const until = Date.now() + Math.min(timeoutMs, 60_000); Date.now() < until && (!pre.leader || !eligible(pre).length);) {
+      await sleep(500);
+      pre = await haStatus(cfg);
+    }
     const old = ha.nodes.find((n) => n.name === pre.leader);
     const ok = await steps.run('preflight', async () => {
-      const replicas = pre.members.filter((m) => m.name !== pre.leader && m.reachable && /replica|standby/.test(String(m.role)) && /running|streaming/.test(String(m.state)));
+      const replicas = eligible(pre);
       const detail = { leader: pre.leader, replicas: replicas.map((m) => m.name), problems: pre.problems };
       if (!old) return { ok: false, detail, failure: { message: 'no leader to kill: ' + (pre.problems[0] ?? 'Patroni reports none') } };
-      if (!replicas.length) return { ok: false, detail, failure: { message: `no running replica could take over from ${old.name}: a kill now would be an outage, not a drill` } };
+      if (!replicas.length) return { ok: false, detail, failure: { message: `no ${ha.synchronous ? 'synchronous standby' : 'running replica'} could take over from ${old.name}: a kill now would be an outage, not a drill` } };
       return { ok: true, detail };
     });
     if (!ok || !old) throw new Error('preflight');
@@ -138,6 +151,11 @@ export async function runInstanceDrill(cfg: Config, o: InstanceDrillOptions = {}
     }))) throw new Error('writer');
     let t0 = 0;
     if (!(await steps.run('kill', async () => {
+      if (o.kill) {
+        t0 = Date.now();
+        const { how } = await o.kill(old.name);
+        return { ok: true, detail: { node: old.name, how, at: new Date(t0).toISOString() } };
+      }
       const c = newClient({ connectionString: nodeConnection(cfg, old.host, old.port), connectionTimeoutMillis: 3000, query_timeout: 5000 }, 'fsdr drill instance');
       await c.connect();
       const pid = (await c.query<{ pid: string }>("SELECT split_part(pg_read_file('postmaster.pid'), E'\\n', 1) AS pid")).rows[0]!.pid;
@@ -145,7 +163,7 @@ export async function runInstanceDrill(cfg: Config, o: InstanceDrillOptions = {}
       // The backend's working directory is the data directory; the kill ends this session too.
       await c.query(`COPY (SELECT 1) TO PROGRAM 'kill -9 ${Number(pid)}'`).catch(() => undefined);
       await closeClient(c);
-      return { ok: true, detail: { node: old.name, postmasterPid: Number(pid), at: new Date(t0).toISOString() } };
+      return { ok: true, detail: { node: old.name, how: 'kill -9 of the postmaster', postmasterPid: Number(pid), at: new Date(t0).toISOString() } };
     }))) throw new Error('kill');
     await steps.run('failover', async () => {
       const deadline = t0 + timeoutMs;
@@ -217,12 +235,14 @@ export async function runInstanceDrill(cfg: Config, o: InstanceDrillOptions = {}
       return { ok: true, detail };
     });
     await dropHaWriter(writerConn, log.run).catch(() => undefined);
-    if (o.waitRejoin) {
+    if (o.waitRejoin && report.newLeader) {
       await steps.run('rejoin', async () => {
-        const cl = clients.get(old.name)!;
         const deadline = Date.now() + timeoutMs;
+        const leader = clients.get(report.newLeader!)!;
         while (Date.now() < deadline) {
-          if (await cl.isReplica().catch(() => false)) {
+          // Back as the leader sees it: streaming (with synchronous mode: its sync standby again).
+          const m = (await leader.cluster().catch(() => undefined))?.members.find((x) => x.name === old.name);
+          if (m && (ha.synchronous ? m.role === 'sync_standby' : /replica|standby/.test(m.role)) && /running|streaming/.test(m.state)) {
             phase('rejoinSeconds', Date.now(), t0);
             return { ok: true, detail: { node: old.name, seconds: report.phases.rejoinSeconds } };
           }
@@ -259,7 +279,7 @@ export function formatInstanceDrill(r: InstanceDrillReport): string {
   const s = (v?: number) => (v === undefined ? '—' : `${v.toFixed(1)} s`);
   return [
     `drill ${r.id} (instance): ${r.result === 'ok' ? 'PASSED' : `FAILED at ${r.failure?.step}: ${r.failure?.message}`}`,
-    `  killed ${r.oldLeader ?? '?'} (kill -9 of its postmaster); new leader ${r.newLeader ?? '(none)'}`,
+    `  killed ${r.oldLeader ?? '?'} (${(r.steps.find((x) => x.name === 'kill')?.detail as { how?: string } | undefined)?.how ?? 'not killed'}); new leader ${r.newLeader ?? '(none)'}`,
     `  lease: ttl ${r.lease.ttl} s, loop_wait ${r.lease.loopWait} s, retry_timeout ${r.lease.retryTimeout} s, primary_start_timeout ${r.lease.primaryStartTimeout} s, ${r.lease.synchronous ? 'synchronous' : 'asynchronous'}`,
     `  detection ${s(p.detectionSeconds)}  promotion ${s(p.promotionSeconds)}  client reconnect ${s(p.clientReconnectSeconds)}  /ready+golden ${s(p.readySeconds)}${p.rejoinSeconds !== undefined ? `  old leader rejoined ${s(p.rejoinSeconds)}` : ''}`,
     r.loss ? `  commits: ${r.loss.acknowledged} acknowledged, ${r.loss.lost.length} lost (RPO ${r.loss.rpoSeconds.toFixed(2)} s); client outage ${s(r.loss.clientOutageSeconds)}` : '  commits: not measured',
