@@ -17,6 +17,8 @@ const BENCHES = {
   backup: { module: 'packages/dr/dist/bench/backup.js', what: 'full/incremental backup throughput' },
   restore: { module: 'packages/dr/dist/bench/restore.js', what: 'restore and PITR time' },
   dump: { module: 'packages/dr/dist/bench/dump.js', what: 'logical dump throughput' },
+  recover: { module: 'packages/dr/dist/bench/recover.js', what: 'fsdr recover end to end (pgbench scale 70 + 10,000 flags): RTO by phase (files, WAL replay, server warm, golden, checks) and the measured RPO of the drill writer, beside the objectives' },
+  failover: { module: 'packages/dr/dist/bench/failover.js', what: 'regional failover (pgbench scale 70 + 10,000 flags, two motos, BIND): unplanned RTO by step and RPO (fsdr drill failover), the planned switchover back, warm-standby lag under pgbench' },
   fence: { module: 'packages/dr/dist/bench/fence.js', what: 'the split-brain guard: cost of the fence check each writer (wal-push per segment) makes, peer reachable and cut off' },
   ha: { module: 'packages/dr/dist/bench/ha.js', what: 'in-region automatic failover on Patroni + etcd + HAProxy: RTO phases and RPO over N kill -9 failovers (--rounds 10, --async, --ttl/--loop-wait/--retry-timeout)' },
   eval: { module: 'packages/server/dist/bench/eval.js', what: 'flag evaluation latency and throughput' },

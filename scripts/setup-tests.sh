@@ -7,9 +7,11 @@ cd "$(dirname "$0")/.."
 # bind9: `named`, the RFC 2136 server the DNS tests start on a free loopback port;
 # bind9-dnsutils: nsupdate and dig (the rfc2136 provider's client, and the tests' real queries).
 apt_need setup-tests named -- bind9 bind9-dnsutils
-# prometheus: promtool (`check rules`, `test rules` on deploy/prometheus); prometheus-alertmanager:
-# amtool (`check-config` on deploy/alertmanager). Both packages start a daemon on 0.0.0.0 (9090,
-# 9093/9094) where an init system lets them: stopped, the tests only run the offline checkers.
+# prometheus: promtool (`check rules`, `test rules` on deploy/prometheus) and prometheus (alerts.int
+# scrapes the agent with it); prometheus-alertmanager: amtool (`check-config` on deploy/alertmanager)
+# and the alertmanager itself (alert-webhook.int compares its webhook payload with the agent's). Both
+# packages start a daemon on 0.0.0.0 (9090, 9093/9094) where an init system lets them: stopped; the
+# tests start their own on loopback ports.
 apt_need setup-tests prometheus prometheus-alertmanager -- prometheus prometheus-alertmanager
 # chromium: the headless browser the web console's end-to-end test drives (through playwright-core,
 # which never downloads a browser of its own: executablePath is /usr/bin/chromium).

@@ -43,3 +43,26 @@ test('a 1-basis-point change of a rollout changes the fingerprint and names the 
   assert.match(cmp.differences[0].context, /^golden-b-roll-5000-\d+\|bare$/);
   assert.notEqual(golden.envDigests.prod, later.envDigests.prod);
 });
+
+test('a large project stays bounded: 10,000 flags get 20 random contexts over every flag, and each boundary key is evaluated for its own flag only', async () => {
+  const rs = env('prod', 5000);
+  const many: Ruleset = { ...rs, flags: [], states: [] };
+  for (let i = 0; i < 10_000; i++) {
+    many.flags.push({ ...rs.flags[0]!, key: `f${i}` });
+    many.states.push({ ...rs.states[0]!, flag_key: `f${i}`, percentage_rollout: i % 4 === 0 ? 2500 : 0 });
+  }
+  const contexts = generateContexts([many]);
+  const random = contexts.filter((c) => !c.flags);
+  const boundary = contexts.filter((c) => c.flags);
+  assert.equal(random.length, 20);
+  assert.equal(boundary.length, 2500 * 2 * 2, 'two keys per cut, bare and with attributes');
+  assert.ok(boundary.every((c) => c.flags!.length === 1 && c.key.startsWith(`golden-b-${c.flags![0]}-`)));
+  let evaluations = 0;
+  const counting = localEvaluator([many], 0);
+  const rec = await recordGolden([many], async (e, flags, ctx) => { evaluations += flags.length; return counting(e, flags, ctx); }, { asOf: new Date(0), contexts });
+  // 20 × (10,000 flags + 2 missing-flag probes) + one line per boundary context.
+  assert.equal(evaluations, 20 * 10_002 + 10_000);
+  assert.equal(rec.lines.length, evaluations);
+  // A small project keeps its 1000 random contexts.
+  assert.equal(generateContexts([rs]).filter((c) => !c.flags).length, 1000);
+});

@@ -12,7 +12,7 @@ import { buildHttp } from './http.js';
 import { buildJobs, JOB_NAMES, jobSchedules } from './jobs.js';
 import { AgentMetrics, bytesOfRun } from './metrics.js';
 import { UnarchivedWalClock } from '../monitoring/unarchived-wal.js';
-import { startAlerting, type Alerting } from './alerting.js';
+import { consoleAlerts, startAlerting, type Alerting } from './alerting.js';
 import { measureExposure, type Exposure } from './monitor.js';
 import { Scheduler } from './scheduler.js';
 import { ConsoleData } from '../console/data.js';
@@ -22,7 +22,7 @@ import { registerStandbyMetrics } from './standby-metrics.js';
 import { HaRoleWatch } from './ha-role.js';
 
 export interface AgentOptions {
-  /** Monitor interval (exposure, lag, free space). */
+  /** Monitor interval (exposure, lag, free space); agent.monitorIntervalSeconds otherwise. */
   monitorIntervalMs?: number;
   /** Scheduler tick. */
   tickMs?: number;
@@ -42,6 +42,8 @@ export class Agent {
   private archiving = false;
   private archiver?: Promise<void>;
   private consoleData?: ConsoleData;
+  private measuring?: Promise<void>;
+  private remeasure?: Promise<void>;
   private readonly startedAt = new Date();
   private haRole?: HaRoleWatch;
   private stopping?: Promise<string[]>;
@@ -68,14 +70,14 @@ export class Agent {
         void this.monitor();
         log()[ok ? 'info' : 'error']({ job, ok, summary }, `job ${job} ${ok ? 'finished' : 'failed'}`);
       },
-      onSkip: (job, reason) => {
+      onSkip: (job, why) => {
         this.metrics.operationSkipped(job);
-        log().info({ job, outcome: 'skipped', reason }, `job ${job} skipped: ${reason}`);
+        log().info({ job, skipped: why }, `job ${job} skipped: ${why}`);
       },
     }, { attempts: this.cfg.agent.retry.attempts, initialMs: this.cfg.agent.retry.initialSeconds * 1000, maxMs: this.cfg.agent.retry.maxSeconds * 1000 }, this.haRole?.gate);
     const token = this.cfg.agent.token ? resolveSecret('agent.token', this.cfg.agent.token) : undefined;
     const consoleData = (this.consoleData = new ConsoleData(this.cfg, () => this.repo!));
-    this.app = buildHttp({ token, metrics: this.metrics, status: () => this.status(), publicPaths: CONSOLE_PUBLIC_PATHS, routes: (app) => registerConsole(app, { data: consoleData, status: () => this.status() }) });
+    this.app = buildHttp({ token, metrics: this.metrics, status: () => this.status(), publicPaths: CONSOLE_PUBLIC_PATHS, routes: (app) => registerConsole(app, { data: consoleData, status: () => this.status(), alerts: () => consoleAlerts(this.alerting?.firing() ?? []) }) });
     const [host, port] = this.cfg.agent.listen.split(':');
     const url = await this.app.listen({ host, port: Number(port) }).catch((err: NodeJS.ErrnoException) => {
       const why = err.code === 'EADDRINUSE' ? 'the address is in use (another agent, or another service)' : err.code === 'EACCES' ? 'permission denied (a port below 1024?)' : err.message;
@@ -86,13 +88,30 @@ export class Agent {
     await this.monitor();
     await this.scheduler.catchUp(new Date());
     this.timers.push(setInterval(() => void this.scheduler!.tick(new Date()), this.opts.tickMs ?? 1000));
-    this.timers.push(setInterval(() => void this.monitor(), this.opts.monitorIntervalMs ?? 30_000));
+    this.timers.push(setInterval(() => void this.monitor(), this.opts.monitorIntervalMs ?? this.cfg.agent.monitorIntervalSeconds * 1000));
     if (this.cfg.archive.async && this.cfg.cluster?.pgdata) this.startArchiver(join(this.cfg.cluster.pgdata, 'pg_wal'));
     log().info({ url, owner: this.owner }, 'agent started');
     return { url };
   }
 
-  private async monitor(): Promise<void> {
+  /**
+   * One measurement at a time: the interval and a finished job both ask for one, and overlapping
+   * runs would hand the unarchived-WAL clock its samples out of order (it would take the older
+   * position for another server and start over). A request during a run gets one run after it.
+   */
+  private monitor(): Promise<void> {
+    if (this.measuring) {
+      this.remeasure ??= this.measuring.then(() => {
+        this.remeasure = undefined;
+        return this.monitor();
+      });
+      return this.remeasure;
+    }
+    this.measuring = this.measure().finally(() => { this.measuring = undefined; });
+    return this.measuring;
+  }
+
+  private async measure(): Promise<void> {
     await this.haRole?.refresh();
     try {
       this.exposure = await measureExposure(this.cfg, this.repo!, new Date(), this.archiveClock);
@@ -148,6 +167,7 @@ export class Agent {
       const abandoned = (await this.scheduler?.stop(this.cfg.agent.stopTimeoutSeconds * 1000)) ?? [];
       this.archiving = false;
       await this.archiver;
+      await (this.remeasure ?? this.measuring)?.catch(() => undefined); // the last measurement, and its notifications
       await this.alerting?.stop();
       await this.app?.close();
       await this.repo?.close();

@@ -8,6 +8,7 @@ import { AGENT_RULES } from '../alerts/rules.js';
 import { Samples, type Sample } from '../alerts/samples.js';
 import { Webhook } from '../alerts/webhook.js';
 import type { AgentMetrics } from './metrics.js';
+import type { FiringAlert } from '../console/alerts.js';
 
 export interface Alerting {
   evaluate(): Promise<void>;
@@ -42,4 +43,14 @@ export function startAlerting(cfg: Config, metrics: AgentMetrics, pendingScale =
       await Promise.all(hooks.map((h) => h.close()));
     },
   };
+}
+
+/** The console's "alerts now firing": one row per firing alert, since the condition began to hold. */
+export function consoleAlerts(firing: Alert[]): FiringAlert[] {
+  return firing.map((a) => ({
+    name: a.labels.alertname!,
+    severity: a.labels.severity === 'critical' ? 'critical' : 'warning',
+    summary: a.annotations.summary,
+    since: a.startsAt,
+  }));
 }

@@ -8,11 +8,11 @@ import { goldenTimeOf } from '../repository/golden-catalog.js';
 import type { Repository } from '../repository/repository.js';
 import { log } from '../util/log.js';
 
-export type JobName = 'backup' | 'dump' | 'expire' | 'replicate' | 'verify' | 'drill-verify' | 'drill-tabletop' | 'drill-restore' | 'golden';
-export const JOB_NAMES: JobName[] = ['backup', 'dump', 'expire', 'replicate', 'verify', 'drill-verify', 'drill-tabletop', 'drill-restore', 'golden'];
+export type JobName = 'backup' | 'dump' | 'expire' | 'replicate' | 'verify' | 'drill-verify' | 'drill-tabletop' | 'drill-restore' | 'drill-failover' | 'golden';
+export const JOB_NAMES: JobName[] = ['backup', 'dump', 'expire', 'replicate', 'verify', 'drill-verify', 'drill-tabletop', 'drill-restore', 'drill-failover', 'golden'];
 
 /** Each job's cron from the config; jobs that cannot run in this deployment are off. */
-export function jobSchedules(cfg: Pick<Config, 'schedule' | 'cluster' | 'repositories' | 'stack'>): Record<JobName, string> {
+export function jobSchedules(cfg: Pick<Config, 'schedule' | 'cluster' | 'repositories' | 'stack' | 'regions' | 'drill'>): Record<JobName, string> {
   const s = cfg.schedule;
   const hasReplica = Object.keys(cfg.repositories).length > 1;
   return {
@@ -26,6 +26,8 @@ export function jobSchedules(cfg: Pick<Config, 'schedule' | 'cluster' | 'reposit
     'drill-tabletop': s.drillTabletop,
     // The quarterly restore drill starts the server on the copy: without stack.start it cannot run.
     'drill-restore': cfg.stack?.start ? s.drillRestore : 'off',
+    // The biannual failover drill acts as both regions' nodes: only with regions and the peer's config.
+    'drill-failover': cfg.regions && cfg.drill?.failover.peerConfig ? s.drillFailover : 'off',
     // Captures go through the FeatureSignals server: without a stack section there is none to ask.
     golden: cfg.stack ? s.golden : 'off',
   };
@@ -180,6 +182,20 @@ export function buildJobs(cfg: Config, repo: Repository): Record<JobName, Job> {
       },
       lastEffect: async () => {
         const ids = await repo.drills.ids('restore');
+        return ids.length ? drillStartOf(ids[ids.length - 1]!) : undefined;
+      },
+    },
+    'drill-failover': {
+      name: 'drill-failover',
+      run: async () => {
+        const { runDrillFailover } = await import('../commands/drill/drill-failover.js');
+        const e = await runDrillFailover(cfg, { confirm: true, readyTimeoutMs: cfg.drill.readyTimeoutSeconds * 1000, catchUpTimeoutMs: cfg.drill.timeoutSeconds * 1000 });
+        const summary = { id: e.id, result: e.result, rtoSeconds: e.rtoSeconds, rpoSeconds: e.rpoSeconds, objectives: e.objectives };
+        if (e.failure) throw new Error(`drill ${e.id} failed at step ${e.failure.step}: ${e.failure.message}`);
+        return summary;
+      },
+      lastEffect: async () => {
+        const ids = await repo.drills.ids('regional');
         return ids.length ? drillStartOf(ids[ids.length - 1]!) : undefined;
       },
     },

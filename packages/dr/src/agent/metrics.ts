@@ -40,6 +40,7 @@ export class AgentMetrics {
   readonly storedBytes = this.g('fsdr_repository_stored_bytes', 'Bytes of the objects the repository holds (not the size of its filesystem)', ['repository']);
   readonly storageFree = this.g('fsdr_repository_free_bytes', 'Room left: free space of a directory repository\'s filesystem, or quotaGiB minus stored bytes for a bucket', ['repository']);
   readonly storageCapacity = this.g('fsdr_repository_capacity_bytes', 'Size of a directory repository\'s filesystem, or the configured quotaGiB of a bucket', ['repository']);
+  readonly fenceEpoch = this.g('fsdr_fence_epoch', 'Highest failover fence epoch in the repository (0: none); it changes when a failover or failback fences the old writer', ['repository']);
   readonly exposure = this.g('fsdr_objective_exposure_seconds', 'Live RPO exposure (objective="rpo") and estimated RTO from the newest drill (objective="rto"), per scenario', ['scenario', 'objective']);
   readonly objectiveLimit = this.g('fsdr_objective_limit_seconds', 'Configured objective per scenario', ['scenario', 'objective']);
   readonly objectiveRatio = this.g('fsdr_objective_at_risk_ratio', 'Share of the objective used now (exposure / objective; 1 = broken)', ['scenario', 'objective']);
@@ -84,6 +85,7 @@ export class AgentMetrics {
       if (u.freeBytes !== undefined) this.storageFree.set({ repository: u.repository }, u.freeBytes);
       if (u.capacityBytes !== undefined) this.storageCapacity.set({ repository: u.repository }, u.capacityBytes);
     }
+    for (const f of e.fences ?? []) this.fenceEpoch.set({ repository: f.repository }, f.epoch);
     for (const d of e.drills ?? []) {
       if (d.error) {
         this.drillLastResult.set({ kind: d.kind }, 0);
@@ -125,6 +127,7 @@ export class AgentMetrics {
     }
   }
 
+  /** A run that stood down (a fenced region, a Patroni replica): counted, but neither a success nor a failure. */
   operationSkipped(operation: JobName): void {
     this.opRuns.inc({ operation, outcome: 'skipped' });
   }

@@ -16,6 +16,8 @@ import { measureArchiving, type ArchivingMeasurement } from '../monitoring/archi
 import { repositoryUsage, type RepositoryUsage } from '../monitoring/storage-usage.js';
 import type { UnarchivedWalClock } from '../monitoring/unarchived-wal.js';
 import { estimatedRto, objectiveRows, type ObjectiveExposure } from '../monitoring/objectives.js';
+import { highestFence } from '../failover/fence.js';
+import type { Storage } from '../storage/storage.js';
 
 export interface Exposure {
   checkedAt: string;
@@ -39,6 +41,8 @@ export interface Exposure {
   estimatedRtoSeconds?: number;
   /** the newest passed instance drill's RTO (a Patroni failover), for instance failure only */
   instanceRtoSeconds?: number;
+  /** the highest fence epoch per repository (0: no fence, never failed over); absent when unreadable */
+  fences?: Array<{ repository: string; epoch: number; region?: string }>;
   /** the newest drill evidence per kind (a kind never drilled is absent) */
   drills?: DrillExposure[];
   objectives: ObjectiveExposure[];
@@ -106,12 +110,20 @@ export async function measureExposure(cfg: Config, repo: Repository, now = new D
   }
   if (cfg.cluster && archiveClock) e.archiving = await measureArchiving(cfg.cluster.connection, archiveClock, now);
   e.repositories = [await repositoryUsage('primary', cfg.repositories.primary, repo.storage)];
+  e.fences = [];
+  // A fence that cannot be read is the fence watch's to report (agent/fence-watch.ts); it only leaves the gauge out here.
+  const fenceOf = async (name: string, s: Storage) => {
+    const f = await highestFence(s).catch(() => null);
+    if (f !== null) e.fences!.push({ repository: name, epoch: f?.epoch ?? 0, region: f?.region });
+  };
+  await fenceOf('primary', repo.storage);
   for (const name of Object.keys(cfg.repositories).filter((n) => n !== 'primary')) {
     const replica = await openStorage(cfg.repositories[name]!, name);
     try {
       const missing = await missingOn(repo.storage, replica);
       e.replicas.push({ name, missingObjects: missing.length, lagSeconds: lagSeconds(missing, now.getTime()) });
       e.repositories.push(await repositoryUsage(name, cfg.repositories[name]!, replica));
+      await fenceOf(name, replica);
     } finally {
       await replica.close();
     }

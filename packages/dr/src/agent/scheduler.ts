@@ -3,11 +3,13 @@
 // runs at once. Each occurrence is claimed through a lease, so two agents never both run it. A failed
 // run is retried with exponential backoff while the next occurrence is still ahead (a daily backup
 // that failed at 03:00 must not wait a day), and jobs flagged exclusive (expire) never overlap
-// another job of this agent. Under Patroni (ha:), jobs flagged leaderOnly (backup, dump) are
-// skipped, before any lease is claimed, on a node that is not the leader, so the leader's agent
-// still gets the occurrence.
+// another job of this agent. A run that stands down (this region is fenced: it may not write) is
+// neither a failure nor retried: it is counted as skipped with the reason, so a warm standby's
+// agent does not page anyone every night for backups it must not take. Under Patroni (ha:), jobs
+// flagged leaderOnly (backup, dump) are skipped the same way, before any lease is claimed, on a
+// node that is not the leader, so the leader's agent still gets the occurrence.
 import { Cron } from 'croner';
-import { describeError } from '../errors.js';
+import { describeError, FsdrError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import type { Job, JobName } from './jobs.js';
 import { claim } from './lease.js';
@@ -27,7 +29,7 @@ export interface JobState {
   schedule: string;
   nextRun?: string;
   running: boolean;
-  lastRun?: { occurrence: string; startedAt: string; finishedAt?: string; ok?: boolean; error?: string; summary?: unknown; outcome?: 'skipped'; reason?: string };
+  lastRun?: { occurrence: string; startedAt: string; finishedAt?: string; ok?: boolean; error?: string; summary?: unknown; skipped?: string };
   skipped: number;
   failures: number;
   successes: number;
@@ -37,8 +39,13 @@ export interface JobState {
 
 export interface SchedulerEvents {
   onFinish?(job: JobName, ok: boolean, summary: unknown): void;
-  /** A leaderOnly occurrence this node did not run (outcome 'skipped'). */
-  onSkip?(job: JobName, reason: string): void;
+  /** the run stood down (why): not a failure, no retry (a fenced region, a Patroni replica) */
+  onSkip?(job: JobName, why: string): void;
+}
+
+/** Why a run stands down instead of failing: this node may not write here (FSDR_FENCED). */
+export function standDownReason(err: unknown): string | undefined {
+  return err instanceof FsdrError && err.code === 'FSDR_FENCED' ? err.message : undefined;
 }
 
 /** Whether this node may run leaderOnly jobs now: `undefined` = yes, else why not. */
@@ -130,7 +137,7 @@ export class Scheduler {
         if (why !== undefined) {
           const t = new Date().toISOString();
           st.skipped++;
-          st.lastRun = { occurrence: occurrence.toISOString(), startedAt: t, finishedAt: t, outcome: 'skipped', reason: why };
+          st.lastRun = { occurrence: occurrence.toISOString(), startedAt: t, finishedAt: t, skipped: why };
           this.events.onSkip?.(job.name, why);
           return;
         }
@@ -150,6 +157,13 @@ export class Scheduler {
         st.successes++;
         this.events.onFinish?.(job.name, true, summary);
       } catch (err) {
+        const why = standDownReason(err);
+        if (why) {
+          st.lastRun = { ...st.lastRun, finishedAt: new Date().toISOString(), skipped: why };
+          st.skipped++;
+          this.events.onSkip?.(job.name, why);
+          return;
+        }
         st.lastRun = { ...st.lastRun, finishedAt: new Date().toISOString(), ok: false, error: describeError(err) };
         st.failures++;
         this.events.onFinish?.(job.name, false, describeError(err));

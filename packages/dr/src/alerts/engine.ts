@@ -31,8 +31,29 @@ export interface EngineOptions {
   repeatIntervalSeconds?: number;
 }
 
+const FNV_OFFSET = 0xcbf29ce484222325n;
+const FNV_PRIME = 0x100000001b3n;
+const MASK = 0xffffffffffffffffn;
+
+/**
+ * The label set's fingerprint as Prometheus and Alertmanager compute it (FNV-1a 64 over the sorted
+ * names and values, each followed by the 0xff separator; 16 hex digits), so a receiver that
+ * de-duplicates on `fingerprint` sees the same alert the same way from the agent and from Alertmanager.
+ */
 export function fingerprint(labels: Record<string, string>): string {
-  return Object.keys(labels).sort().map((k) => `${k}=${JSON.stringify(labels[k])}`).join(',');
+  let h = FNV_OFFSET;
+  const add = (bytes: Uint8Array) => {
+    for (const b of bytes) h = ((h ^ BigInt(b)) * FNV_PRIME) & MASK;
+  };
+  const sep = Uint8Array.of(0xff);
+  const utf8 = new TextEncoder();
+  for (const k of Object.keys(labels).sort()) {
+    add(utf8.encode(k));
+    add(sep);
+    add(utf8.encode(labels[k]!));
+    add(sep);
+  }
+  return h.toString(16).padStart(16, '0');
 }
 
 export class AlertEngine {

@@ -1,7 +1,7 @@
 // The alert conditions the agent evaluates itself, for teams without Prometheus: each mirrors the
 // rule of the same name, severity and `for` in deploy/prometheus/fsdr-alerts.yml (a unit test holds
 // them together). Rules that need a range of history (predict_linear, increase) or can only be seen
-// from outside (agent down) stay Prometheus-only: MIRRORED_ELSEWHERE names them.
+// from outside (agent down) stay Prometheus-only: PROMETHEUS_ONLY names them.
 import type { Sample, Samples } from './samples.js';
 
 export interface RuleHit {
@@ -22,6 +22,7 @@ export interface AlertRule {
 export const PROMETHEUS_ONLY: Record<string, string> = {
   FsdrRepositoryFillingUp: 'a linear forecast over a day of history',
   FsdrMonitorErrors: 'an increase over 10 minutes of history',
+  FsdrFenceChanged: 'a change over an hour of history',
   FsdrAgentDown: 'only seen from outside the agent',
   FsdrAgentAbsent: 'only seen from outside the agent',
 };

@@ -1,4 +1,4 @@
-// CLI verbs for drills: drill verify (a real restore test with evidence), drill tabletop, drill list, drill show.
+// CLI verbs for drills: drill verify (a real restore test with evidence), drill restore, drill failover, drill tabletop, drill list, drill show.
 import { Option, type Command } from 'commander';
 import { FsdrError } from '../errors.js';
 import { action } from './exit.js';
@@ -64,6 +64,32 @@ export function addDrillCommands(program: Command): void {
       print(!!o.json, r, () => formatInstanceDrill(r));
       if (r.failure) {
         throw new FsdrError('FSDR_DRILL_FAILED', `drill ${r.id} failed at step ${r.failure.step}: ${r.failure.message}`, { hint: `the evidence is in the repository: fsdr drill show ${r.id}` });
+      }
+    }));
+  drill
+    .command('failover')
+    .description('the biannual regional failover drill, run on the standby region\'s node: a writer commits to the primary, the primary is made to refuse writes (the disaster), fsdr failover promotes this region and cuts DNS over, the new region serves, then fsdr failback --switchover brings the roles back; evidence with the measured RPO, RTO and the DNS answers')
+    .option('--peer-config <file>', 'the primary region\'s node configuration (default: drill.failover.peerConfig)')
+    .option('--serve <seconds>', 'how long the new region serves before the failback (default: drill.failover.serveSeconds)', seconds)
+    .option('--confirm', 'run it: without, only the plan is printed and nothing changes')
+    .option('--ready-timeout <seconds>', 'how long each region\'s server may take to answer /health and /ready', seconds, 120)
+    .option('--catch-up-timeout <seconds>', 'how long the standby may take to replay the WAL it must reach', seconds, 300)
+    .option('--json', 'print the evidence as JSON')
+    .addHelpText('after', '\nExamples:\n  fsdr --config us-east.yaml drill failover --peer-config eu-west.yaml\n  fsdr --config us-east.yaml drill failover --peer-config eu-west.yaml --serve 86400 --confirm\n')
+    .action(action(async (o: { peerConfig?: string; serve?: number; confirm?: boolean; readyTimeout: number; catchUpTimeout: number; json?: boolean }, cmd: Command) => {
+      const { runDrillFailover } = await import('../commands/drill/drill-failover.js');
+      const { formatDrill } = await import('../commands/drill/format-drill.js');
+      const e = await runDrillFailover(cfgOf(cmd), {
+        peerConfig: o.peerConfig, serveSeconds: o.serve, confirm: !!o.confirm, readyTimeoutMs: o.readyTimeout * 1000, catchUpTimeoutMs: o.catchUpTimeout * 1000,
+        onStep: o.json ? undefined : (s) => process.stdout.write(`  ${s.ok ? 'ok  ' : 'FAIL'} ${s.name.padEnd(10)} ${s.seconds.toFixed(2).padStart(8)} s\n`),
+      });
+      if (!e.confirmed) {
+        print(!!o.json, e, () => [`failover drill ${e.from} -> ${e.to} would:`, ...(e.checks.plan as string[]).map((l) => `  - ${l}`), 'nothing changed: add --confirm to run it'].join('\n'));
+        return;
+      }
+      print(!!o.json, e, () => formatDrill(e));
+      if (e.failure) {
+        throw new FsdrError('FSDR_DRILL_FAILED', `drill ${e.id} failed at step ${e.failure.step}: ${e.failure.message}`, { hint: `the evidence is in the repository of the writing region: fsdr drill show ${e.id}` });
       }
     }));
   drill

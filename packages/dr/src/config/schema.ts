@@ -350,6 +350,8 @@ export const configSchema = z.strictObject({
       drillTabletop: cron.default('0 9 1 * *'),
       // The plan's quarterly restore drill: the whole stack recovered in isolation (off without stack.start).
       drillRestore: cron.default('0 7 1 1,4,7,10 *'),
+      // The plan's biannual failover drill (off without drill.failover.peerConfig and regions).
+      drillFailover: cron.default('0 8 2 1,7 *'),
       // Golden evaluation captures through the live server (off without a stack section).
       golden: cron.default('0 * * * *'),
     })
@@ -380,6 +382,15 @@ export const configSchema = z.strictObject({
           anchorTimeoutSeconds: z.int().min(1).max(3600).default(60),
         })
         .prefault({}),
+      // The biannual regional failover drill (fsdr drill failover), run on the standby region's
+      // node: the primary region's node configuration, and how long the new region serves before
+      // the failback (a day in production, seconds in a test environment).
+      failover: z
+        .strictObject({
+          peerConfig: z.string().min(1).optional(),
+          serveSeconds: z.int().min(0).max(30 * 86400).default(86400),
+        })
+        .prefault({}),
     })
     .prefault({}),
   agent: z
@@ -389,6 +400,8 @@ export const configSchema = z.strictObject({
       token: z.string().regex(SECRET_REF, 'expected env:NAME or file:/path (never the token itself)').optional(),
       // On SIGTERM, how long a running job may take to finish before it is abandoned.
       stopTimeoutSeconds: z.int().min(0).max(86400).default(300),
+      // How often the agent measures exposure, lag and storage (and evaluates its alert rules).
+      monitorIntervalSeconds: z.int().min(1).max(3600).default(30),
       // A failed scheduled run is retried with exponential backoff while its next occurrence is ahead.
       retry: z
         .strictObject({

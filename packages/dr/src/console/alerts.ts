@@ -1,8 +1,8 @@
-// "Alerts now firing" for the console. The agent has no alert evaluator of its own yet (the
-// Prometheus rules in deploy/prometheus are evaluated by Prometheus), so until one is wired in
-// through ConsoleDeps.alerts the console shows the checks the agent already computes, judged here
-// from /status: objectives missed, a hole that blocks recovery, failed jobs and drills, no backup,
-// storage filling up, a monitor that cannot measure. Pure: status in, findings out.
+// "Alerts now firing" for the console. The agent passes its alert evaluator's firing alerts
+// (src/alerts, the shipped rules) through ConsoleDeps.alerts; registered without one, the console
+// falls back to the checks judged here from /status: objectives missed, a hole that blocks
+// recovery, failed jobs and drills, no backup, storage filling up, a monitor that cannot measure.
+// Pure: status in, findings out.
 
 export interface FiringAlert {
   name: string;

@@ -25,7 +25,7 @@ export interface ConsoleDeps {
   data: ConsoleData;
   /** the agent's /status (shaped as StatusLike) */
   status(): unknown;
-  /** the agent's alert evaluator, once it has one; without it the console judges /status itself */
+  /** the agent's alert evaluator (its firing alerts); without one the console judges /status itself */
   alerts?: () => FiringAlert[];
 }
 

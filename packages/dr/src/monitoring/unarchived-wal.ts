@@ -4,14 +4,20 @@
 //
 // The estimate. The oldest unarchived byte P is the start of the oldest segment marked .ready, or,
 // with no .ready segment, the start of the segment being written now (every completed segment is
-// archived). Nothing is unarchived when the insert position is at most a segment's long page header
-// past P (the segment was just switched to, nothing written in it). Otherwise P was written
-//   - no later than the first monitor sample whose insert position was past P (the clock keeps the
-//     positions it saw, so exposure counts from when the agent first saw the WAL, within one
+// archived). The oldest WAL worth losing after P was written
+//   - no later than the first monitor sample that saw a transaction in it (below; the clock keeps
+//     the positions it saw, so exposure counts from when the agent first saw the WAL, within one
 //     monitor interval of its real write), and
-//   - no later than the moment its segment was marked .ready (it was complete then),
-// and the exposure is now minus the earlier of the two. At agent start with WAL already unarchived
-// in the current segment only the first bound exists, so the exposure starts at 0 and grows.
+//   - with a .ready segment, no later than the moment it was marked .ready (it was complete then),
+// and the exposure is now minus the earlier of the two.
+// WAL is exposure only once it holds a transaction: an idle server still writes (the bgwriter logs
+// running transactions 15 s after other WAL, a checkpoint every checkpoint_timeout) and PostgreSQL's
+// archive_timeout does not switch such a segment out, so "WAL past P" alone would make an idle database's exposure grow without end. The clock also keeps
+// the completed-transaction horizon of each sample; the exposure counts from the first sample past
+// P whose horizon moved beyond the base's (the newest sample at or before P; at agent start, the
+// first sample: a commit in the current segment from before the agent started counts once the
+// next one happens, and archive_timeout ships it anyway). Without a horizon (older server views),
+// any WAL past P counts.
 import type { ArchiverStatus } from '../postgres/archiver-status.js';
 import { parseWalName, segmentNumber } from '../postgres/wal-name.js';
 
@@ -31,8 +37,8 @@ export interface UnarchivedWal {
 }
 
 export class UnarchivedWalClock {
-  /** insert positions seen, ascending by time (and so by position on a primary) */
-  private samples: Array<{ at: number; lsn: bigint }> = [];
+  /** insert positions seen (with the completed-transaction horizon), ascending by time (and so by position on a primary) */
+  private samples: Array<{ at: number; lsn: bigint; xid?: bigint }> = [];
 
   observe(s: ArchiverStatus, now: Date): UnarchivedWal | undefined {
     if (s.insertLsn === undefined) return undefined;
@@ -41,14 +47,15 @@ export class UnarchivedWalClock {
     const last = this.samples.at(-1);
     // A position behind the last one is another server (a restore, a failover): start over.
     if (last && s.insertLsn < last.lsn) this.samples = [];
-    this.samples.push({ at, lsn: s.insertLsn });
+    this.samples.push({ at, lsn: s.insertLsn, xid: s.completedXidHorizon });
     const readySegs = s.ready.filter((r) => parseWalName(r.name)?.kind === 'segment');
     const oldestReady = readySegs.reduce<typeof readySegs[number] | undefined>((a, r) => (!a || r.name.slice(8) < a.name.slice(8) ? r : a), undefined);
     const p = oldestReady
       ? BigInt(segmentNumber(parseWalName(oldestReady.name)!, s.walSegmentSize)) * seg
       : (s.insertLsn / seg) * seg;
-    // Keep the newest sample at or before P (history for the next P) and every one after it.
-    const firstAfter = this.samples.findIndex((x) => x.lsn > p + SEGMENT_HEADER_BYTES);
+    const past = (x: { lsn: bigint }) => x.lsn > p + SEGMENT_HEADER_BYTES;
+    // Keep the newest sample at or before P (the base for the next P) and every one after it.
+    const firstAfter = this.samples.findIndex(past);
     if (firstAfter > 1) this.samples = this.samples.slice(firstAfter - 1);
     if (this.samples.length > MAX_SAMPLES) this.samples = this.samples.slice(-MAX_SAMPLES);
     const oldestReadyAt = s.ready.length ? Math.min(...s.ready.map((r) => r.readyAt.getTime())) : undefined;
@@ -60,8 +67,14 @@ export class UnarchivedWalClock {
     };
     if (s.insertLsn <= p + SEGMENT_HEADER_BYTES && !oldestReady) return out;
     out.bytes = Number(s.insertLsn - p);
-    const seen = this.samples.find((x) => x.lsn > p + SEGMENT_HEADER_BYTES)?.at ?? at;
-    const writtenBy = Math.min(seen, oldestReady ? oldestReady.readyAt.getTime() : Infinity);
+    // After the pruning above the first sample is the base: at or before P, or (none is) the oldest seen.
+    const base = this.samples[0]!;
+    const holds = (x: { lsn: bigint; xid?: bigint }) => past(x) && (base.xid === undefined || x.xid === undefined || x.xid > base.xid);
+    // The base itself counts when it is past P without a horizon to compare (an older server view).
+    const first = base.xid === undefined && past(base) ? base : this.samples.find((x) => x !== base && holds(x));
+    // A .ready segment was complete, so written, by the time it was marked: whatever it holds, PostgreSQL wants it archived.
+    const writtenBy = Math.min(first?.at ?? Infinity, oldestReady ? oldestReady.readyAt.getTime() : Infinity);
+    if (writtenBy === Infinity) return out;
     out.exposureSeconds = Math.max(0, (at - writtenBy) / 1000);
     return out;
   }

@@ -22,16 +22,24 @@ export interface ArchiverStatus {
   ready: ReadyFile[];
   /** pg_current_wal_insert_lsn(); undefined on a standby (it archives nothing of its own) */
   insertLsn?: bigint;
+  /**
+   * One past the newest completed transaction id (txid_snapshot_xmax of a fresh snapshot, read
+   * without assigning an id): it moves only when a transaction that wrote commits or aborts, so WAL
+   * written while it stands still (the bgwriter's running-xacts record, a checkpoint) holds no
+   * transaction to lose. Undefined on a standby.
+   */
+  completedXidHorizon?: bigint;
   walSegmentSize: number;
 }
 
 export async function readArchiverStatus(client: pg.Client): Promise<ArchiverStatus> {
   const r = await client.query<{
     archived_count: string; failed_count: string; last_archived_wal: string | null; last_archived_time: Date | null;
-    last_failed_wal: string | null; last_failed_time: Date | null; insert_lsn: string | null; seg: string;
+    last_failed_wal: string | null; last_failed_time: Date | null; insert_lsn: string | null; xmax: string | null; seg: string;
   }>(`
     SELECT archived_count, failed_count, last_archived_wal, last_archived_time, last_failed_wal, last_failed_time,
            CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_insert_lsn()::text END AS insert_lsn,
+           CASE WHEN pg_is_in_recovery() THEN NULL ELSE txid_snapshot_xmax(txid_current_snapshot())::text END AS xmax,
            (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size') AS seg
     FROM pg_stat_archiver`);
   const row = r.rows[0]!;
@@ -47,6 +55,7 @@ export async function readArchiverStatus(client: pg.Client): Promise<ArchiverSta
     lastFailedAt: row.last_failed_time ?? undefined,
     ready: ready.rows.map((x) => ({ name: x.name.slice(0, -'.ready'.length), readyAt: x.modification })),
     insertLsn: row.insert_lsn ? parseLsn(row.insert_lsn) : undefined,
+    completedXidHorizon: row.xmax ? BigInt(row.xmax) : undefined,
     walSegmentSize: Number(row.seg),
   };
 }

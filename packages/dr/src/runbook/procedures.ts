@@ -218,7 +218,9 @@ export function buildScenarios(cfg: Config, state?: RunbookState, fill: Fill = {
       'Which connection strings point at the old instance, and who changes them?',
     ],
   };
-  const region: Scenario = standby
+  const region: Scenario = cfg.regions
+    ? regionalFailover(cfg, cfg.regions, o.regionFailure, windows)
+    : standby
     ? {
       id: 'region-failure',
       title: `Region failure: restore from the standby repository (${standby})`,
@@ -260,4 +262,34 @@ export function buildScenarios(cfg: Config, state?: RunbookState, fill: Fill = {
     questions: ['Where is the written-down copy of the key reference and this runbook if the whole machine is gone?'],
   };
   return [corruption, instance, region, selfHosted];
+}
+
+/**
+ * With `regions:` the region scenario is fsdr failover on the standby region's node (a warm
+ * standby promoted, fenced, checked, DNS moved) and failback later; commands run on the other
+ * node carry that node's config as a placeholder unless this is that node.
+ */
+function regionalFailover(cfg: Config, r: NonNullable<Config['regions']>, objective: { rpoSeconds: number; rtoSeconds: number }, windows: (n: string) => string[]): Scenario {
+  const self = r.self ?? r.primary;
+  const nodeConfig = (region: string) => (region === self ? cfg.source : `<${region} node's fsdr.yaml>`);
+  const on = (region: string, ...args: string[]): Command => ({ argv: ['fsdr', '--config', nodeConfig(region), ...args] });
+  const to = r.standby;
+  const from = r.primary;
+  return {
+    id: 'region-failure',
+    title: `Region failure: fail over from ${from} to the warm standby in ${to}`,
+    objectives: `RPO ${dur(objective.rpoSeconds)}, RTO ${dur(objective.rtoSeconds)}; failover is a manual decision (never automatic: no split brain)`,
+    atRisk: windows(self === to ? 'primary' : to),
+    steps: [
+      { title: `Check the standby in ${to}`, commands: [on(to, 'standby', 'status')], check: 'It is in recovery, and its lag behind the repository and the primary is within the RPO: that lag is what a failover now loses.', ifFails: 'No standby running: fsdr standby start on that node (it builds one from its own repository), or follow the restore-based procedure with fsdr restore --repo.' },
+      { title: 'Read the failover plan (changes nothing)', commands: [on(to, 'failover', '--to', to)], check: 'The plan says whether the primary still answers and the newest recoverable time of the standby: the data at risk. If the primary answers, prefer --planned (zero loss).', ifFails: 'A warning that the standby is behind the RPO: decide with that figure, or wait for replication if the primary region still answers.' },
+      { title: `Fail over to ${to}`, commands: [on(to, 'failover', '--to', to, '--confirm')], check: 'Each step prints ok: fence, promote, archive-history, start-server, ready, golden, integration, dns (TTL 60). A DNS query answers the new address within a minute.', ifFails: `The failing step is named and the report kept (fsdr drill show ID). The fence is written first: ${from} will not archive or back up again even if it returns. Fix the named cause and run the same command again.` },
+      { title: 'Confirm who writes now', commands: [on(to, 'fence', 'status')], check: `The writer is ${to} with the new epoch; on the ${from} node the same command reports it fenced.`, ifFails: 'A fence missing from one repository is written again by the next failover or by fence enforce.' },
+      { title: `Later: fail back to ${from}`, commands: [on(from, 'failback'), on(from, 'failback', '--confirm', '--switchover')], check: `${from} is re-seeded from ${to}'s data (its old directory moved aside, never deleted), becomes the standby, then a planned switchover moves writes back with zero loss.`, ifFails: 'Without --switchover it stays the standby: run fsdr failover --to ' + from + ' --planned --confirm on its node when ready.' },
+    ],
+    questions: [
+      `Who may declare ${from} lost, and who runs the failover on the ${to} node?`,
+      'When did the last failover drill (fsdr drill failover) pass, and what RPO and RTO did it measure?',
+    ],
+  };
 }

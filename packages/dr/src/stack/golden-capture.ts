@@ -1,7 +1,9 @@
 // Records a golden evaluation set through the live FeatureSignals server. First a preflight over
 // the public API real SDKs call (the health path, then GET /v1/client/{env}/flags per key), so a
 // server that is down or a key it rejects is one line naming the cause and the environment; then
-// recordFromServer, which also checks that the eval module agrees with the server (workload §3.3).
+// recordFromServer, which also checks a second path agrees with the server (workload §3.3): the eval
+// module on GET /v1/ruleset when the server serves it, else (stock FeatureSignals) the public
+// client endpoint by value — so a capture needs nothing beyond the API real SDKs call.
 import { recordFromServer, type GoldenRecord } from '@featuresignals/server';
 import { FsdrError } from '../errors.js';
 

@@ -17,6 +17,7 @@ export function representativeExposure(now = new Date()): Exposure {
     replicas: [{ name: 'standby', missingObjects: 3, lagSeconds: 120 }],
     storage: { freeBytes: 1e9, totalBytes: 4e9 },
     repositories: [{ repository: 'primary', storedBytes: 2e8, capacityBytes: 4e9, freeBytes: 1e9 }, { repository: 'standby', storedBytes: 1.9e8, capacityBytes: 1e10, freeBytes: 9.81e9 }],
+    fences: [{ repository: 'primary', epoch: 2, region: 'eu-west' }, { repository: 'standby', epoch: 2, region: 'eu-west' }],
     drills: [
       { kind: 'verify', lastId: 'd1', lastEndedAt: ago(86400), lastOk: true, lastSuccessAt: ago(86400), ageSeconds: 86400, rtoSeconds: 95, rpoSeconds: 40, lastOkRtoSeconds: 95 },
       { kind: 'tabletop', lastId: 'd2', lastEndedAt: ago(7 * 86400), lastOk: true, lastSuccessAt: ago(7 * 86400), ageSeconds: 7 * 86400 },
@@ -32,6 +33,7 @@ export function representativeMetrics(): AgentMetrics {
   const m = new AgentMetrics();
   m.observe(representativeExposure());
   for (const job of JOB_NAMES) { m.operationFinished(job, false, { seconds: 3 }); m.operationFinished(job, true, { seconds: 42, bytes: 1e6 }); }
+  m.setHaRole('leader');
   m.monitorErrors.inc();
   return m;
 }

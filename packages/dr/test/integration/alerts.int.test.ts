@@ -6,7 +6,9 @@
 // prometheus and prometheus-alertmanager packages (scripts/setup-tests.sh installs them).
 // Last, a real Prometheus scrapes the agent's HTTP API (with the token) and evaluates the rules: the
 // scrape's `job` label stays Prometheus' own (the agent labels its jobs `operation`), every rule
-// evaluates without error on the real label sets, and a failed backup makes FsdrBackupFailed pending.
+// evaluates without error on the real label sets, and a failed backup makes FsdrBackupFailed pending;
+// every query of the Grafana dashboard (deploy/grafana) runs there without error, and those naming
+// a series the scrape holds answer with data.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -19,11 +21,13 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { JOB_NAMES } from '../../src/agent/jobs.js';
 import { exportedNames, representativeMetrics } from '../helpers/metrics.js';
+import { dashboardExpressions, loadDashboard } from '../helpers/dashboard.js';
 
 const ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
 const RULES = join(ROOT, 'deploy/prometheus/fsdr-alerts.yml');
 const TESTS_DIR = join(ROOT, 'deploy/prometheus/tests');
 const ALERTMANAGER = join(ROOT, 'deploy/alertmanager/alertmanager.yml');
+const DASHBOARD = join(ROOT, 'deploy/grafana/fsdr-dashboard.json');
 
 /** Runs a Debian-packaged tool; fails the test naming the setup script when it is not installed. */
 function tool(cmd: string, pkg: string, args: string[]): { ok: boolean; output: string } {
@@ -93,7 +97,7 @@ test('amtool check-config: the example Alertmanager config is valid', () => {
   assert.ok(r.ok, r.output);
 });
 
-test('a real Prometheus scrapes the agent with its token: no exported_job, every rule healthy, a failed backup pending', async (t) => {
+test('a real Prometheus scrapes the agent with its token: no exported_job, every rule healthy, a failed backup pending, the dashboard\'s queries valid', async (t) => {
   const m = representativeMetrics();
   await new Promise((r) => setTimeout(r, 20));
   m.operationFinished('backup', false); // the newest backup run failed (after the success above)
@@ -139,6 +143,14 @@ test('a real Prometheus scrapes the agent with its token: no exported_job, every
       const g = (await api('rules')).groups as Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }>;
       return g.every((x) => x.rules.every((r) => r.health !== 'unknown')) ? g : undefined;
     }, 30_000, 'every rule evaluated');
+    // The dashboard's PromQL: valid, and (but for comparisons and forecasts that may be empty) answering.
+    const bad: string[] = [];
+    for (const { where, expr } of dashboardExpressions(loadDashboard(DASHBOARD))) {
+      const r = (await (await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(expr)}`)).json()) as { status: string; error?: string; data?: { result: unknown[] } };
+      if (r.status !== 'success') bad.push(`${where}: ${expr}: ${r.error}`);
+      else if (!r.data!.result.length && !/predict_linear|rate\(|increase\(| and /.test(expr)) bad.push(`${where}: ${expr}: no data`);
+    }
+    assert.deepEqual(bad, [], 'dashboard queries');
     const unhealthy = groups.flatMap((g) => g.rules).filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.health} ${r.lastError ?? ''}`);
     assert.deepEqual(unhealthy, []);
     const alerts = await waitUntil(async () => {

@@ -1,8 +1,11 @@
 // The web console in headless Chromium (Debian's, driven by playwright-core) against a real agent
 // on a real PostgreSQL and repository: without the token the page is a login prompt and the data
 // endpoints answer 401; with it the page shows the PITR window and last backup /status reports
-// (and `fsdr info` agrees), the backup, the replica's lag and position, and the drill evidence.
-// A screenshot is kept in test-artifacts/console.png (repository root; override FSDR_TEST_ARTIFACTS).
+// (and `fsdr info` agrees), the backup, the replica's lag and position, and the drill evidence;
+// a row committed and not archived pushes the RPO exposure past 80 % of a 10 s objective, and once
+// the agent's alert evaluator fires FsdrRpoAtRisk (its `for` is a minute) the page lists the alert
+// /status reports. Screenshots are kept in test-artifacts/console.png and console-alerts.png
+// (repository root; override FSDR_TEST_ARTIFACTS).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -15,6 +18,7 @@ import { archiveCommand, FSDR_BIN, fsdrOk, giveToPostgres, makeWorkspace, type W
 import { switchWal, waitArchived } from '../helpers/pg-load.js';
 
 const TOKEN = 'console-test-token-7c41';
+const RPO_SECONDS = 10;
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = process.env.FSDR_TEST_ARTIFACTS ?? fileURLToPath(new URL('../../../../../test-artifacts/', import.meta.url));
 let ws: Workspace;
@@ -40,7 +44,8 @@ before(async () => {
     repositories: { primary: { type: 'fs', path: ws.repoDir }, standby: { type: 'fs', path: standby } },
     encryption: { masterKey: `file:${ws.keyFile}` },
     schedule: { backup: 'off', dump: 'off', expire: 'off', verify: 'off', replicate: 'off', drillVerify: 'off', drillTabletop: 'off', drillRestore: 'off' },
-    agent: { listen: `127.0.0.1:${port}`, token: 'env:FSDR_AGENT_TOKEN' },
+    agent: { listen: `127.0.0.1:${port}`, token: 'env:FSDR_AGENT_TOKEN', monitorIntervalSeconds: 2 },
+    objectives: { databaseCorruption: { rpoSeconds: RPO_SECONDS, rtoSeconds: 1800 } },
   });
   cfg = ws.writeConfig(doc());
   pg = await startPostgres({ settings: { wal_level: 'replica', archive_mode: 'on', archive_command: archiveCommand(cfg) } });
@@ -176,4 +181,39 @@ test('with the token: the page shows the PITR window and last backup /status rep
   assert.equal(await page.locator('tr[data-backup]').count(), 0, 'logging out removes the data from the page');
   await page.context().close();
   assert.deepEqual(pageErrors, [], 'the page logged no error (CSP refusals included)');
+});
+
+test('a firing alert: the agent\'s evaluator raises it and the page shows what /status reports', async () => {
+  // A committed row in the segment being written: nothing switches it out, so it stays unarchived.
+  await pg.query('CREATE TABLE IF NOT EXISTS console_orders (id serial primary key)');
+  await pg.query('INSERT INTO console_orders DEFAULT VALUES');
+  type Alert = { labels: Record<string, string>; annotations: { summary: string }; startsAt: string };
+  const alert = await waitUntil(async () => {
+    const s = (await (await get('/status', TOKEN)).json()) as { alerts: Alert[] };
+    return s.alerts.find((a) => a.labels.alertname === 'FsdrRpoAtRisk' && a.labels.scenario === 'database_corruption');
+  }, 240_000, 'FsdrRpoAtRisk firing in /status (for: 1 min)');
+  assert.equal(alert.labels.severity, 'critical');
+  const api = (await (await get('/console/api/alerts', TOKEN)).json()) as { source: string };
+  assert.equal(api.source, 'evaluator', 'the console reads the agent\'s alert evaluator');
+
+  const page = await openConsole();
+  await page.fill('#token', TOKEN);
+  await page.click('#login-form button');
+  await page.waitForSelector('body[data-loaded]');
+  const row = page.locator('tr[data-alert="FsdrRpoAtRisk"]');
+  await row.waitFor();
+  assert.equal(await row.count(), 1, 'one scenario at risk, one row');
+  const cells = await row.locator('td').allInnerTexts();
+  assert.equal(cells[0], 'critical');
+  assert.equal(cells[1], 'FsdrRpoAtRisk');
+  // The summary carries the share of the objective, which grows between two reads: compare up to it.
+  const head = alert.annotations.summary.replace(/ at \d+ % of the objective$/, '');
+  assert.ok(cells[2]!.startsWith(`${head} at `) && / % of the objective$/.test(cells[2]!), `${cells[2]} vs ${alert.annotations.summary}`);
+  assert.equal(await row.locator('time').getAttribute('datetime'), alert.startsAt, 'since: when the condition began to hold');
+  assert.equal(cells[3], utc(alert.startsAt));
+  assert.match(await page.locator('#alerts-source').innerText(), /alert rules as the agent evaluates them/);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, 'console-alerts.png'), fullPage: true });
+  await page.context().close();
+  assert.deepEqual(pageErrors, [], 'the page logged no error');
 });

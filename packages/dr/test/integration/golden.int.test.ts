@@ -8,10 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PostgresHandle } from '@featuresignals/testkit';
-import { recordFromServer } from '@featuresignals/server';
+import { recordFromServer, verifyAgainst } from '@featuresignals/server';
 import { archivingCluster } from '../helpers/cluster.js';
 import { FSDR_BIN, fsdrOk, makeWorkspace, runFsdr, type Workspace } from '../helpers/fsdr.js';
-import { seedProject, startFeatureSignals, type FeatureSignals, type SeededProject } from '../helpers/featuresignals.js';
+import { ADMIN_TOKEN, seedProject, startFeatureSignals, type FeatureSignals, type SeededProject } from '../helpers/featuresignals.js';
 import { freePort, waitUntil } from '@featuresignals/testkit';
 
 let ws: Workspace;
@@ -90,6 +90,31 @@ test('golden capture stores an encoded capture with the LSN; list and show read 
   const text = await fsdrOk(['--config', cfg, 'golden', 'show', s.id]);
   assert.match(text, new RegExp(`LSN ${s.lsn.replace('/', '\\/')} on timeline 1`));
   assert.match(text, /prod: version \d+, 5 flags/);
+});
+
+test('against a server without /v1/ruleset (stock FeatureSignals) the capture uses only the public SDK API', async () => {
+  const before = captures();
+  const { startServer } = await import('@featuresignals/server');
+  const stock = await startServer({ databaseUrl: pg.url('featuresignals'), adminToken: ADMIN_TOKEN, port: 0, host: '127.0.0.1', disableRuleset: true, scheduler: false });
+  try {
+    await waitUntil(async () => ((await fetch(stock.url + '/ready')).status === 200 ? true : undefined), 20_000, 'stock /ready');
+    assert.equal((await fetch(`${stock.url}/v1/ruleset/prod`, { headers: { 'X-API-Key': seeded.keys.prod! } })).status, 404);
+    const c = withStack({ url: stock.url, keys: { prod: 'env:FS_PROD_KEY', staging: `file:${join(ws.dir, 'staging.key')}` } }, 'stock.yaml');
+    const r = await runFsdr(['--config', c, 'golden', 'capture', '--json'], { FS_PROD_KEY: seeded.keys.prod! });
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout);
+    assert.equal(s.envs.prod.flags, 5);
+    assert.equal(s.envs.prod.rulesetSha256, '');
+    assert.deepEqual(captures(), [...before, `${s.id}.json`].sort());
+    const record = JSON.parse(await fsdrOk(['--config', c, 'golden', 'show', s.id, '--record']));
+    // The same evaluations as the normal server gives for these (key-only) contexts.
+    const v = await verifyAgainst(record, { url: fs.url, keys: seeded.keys });
+    assert.equal(v.server.equal, true, JSON.stringify(v.server.differences.slice(0, 3)));
+    assert.equal(v.sdk.equal, true, JSON.stringify(v.sdk.differences.slice(0, 3)));
+    assert.match(await fsdrOk(['--config', c, 'golden', 'show', s.id]), /prod: version 0, 5 flags, no ruleset endpoint/);
+  } finally {
+    await stock.close();
+  }
 });
 
 test('a key the server rejects fails the capture with one line naming 401 and the environment; nothing is written', async () => {

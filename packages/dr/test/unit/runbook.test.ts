@@ -138,3 +138,25 @@ test('with ha: the instance-failure scenario checks Patroni\'s automatic failove
   assert.ok(!instance.includes('secret'), 'the client connection\'s password never reaches the runbook');
   for (const l of lines.filter((x) => x.startsWith('fsdr '))) assert.equal((await parseWithCli(splitShellLine(l).slice(1))).path, 'ha status');
 });
+
+test('with regions, the region scenario is fsdr failover on the standby node and failback later; every line parses', async () => {
+  const member = (n: string) => ({ cluster: { connection: `postgres://postgres@${n}.internal/postgres`, pgdata: '/var/lib/postgresql/15/main' }, repository: { type: 'fs', path: `/srv/fsdr/${n}` } });
+  const file = validateConfig({ regions: { primary: 'eu', standby: 'us', self: 'us', members: { eu: member('eu'), us: member('us') } }, encryption: { masterKey: 'env:FSDR_MASTER_KEY' } });
+  const cfg: Config = { ...file, source: '/etc/fsdr/us.yaml', masterKey: Buffer.alloc(32, 7) };
+  const md = renderMarkdown(buildRunbook(cfg, undefined, FILL));
+  const section = md.slice(md.indexOf('Region failure'), md.indexOf('Self-hosted'));
+  assert.match(section, /fail over from eu to the warm standby in us/);
+  const lines = codeLines(section).filter((l) => l.startsWith('fsdr '));
+  assert.deepEqual(lines, [
+    'fsdr --config /etc/fsdr/us.yaml standby status',
+    'fsdr --config /etc/fsdr/us.yaml failover --to us',
+    'fsdr --config /etc/fsdr/us.yaml failover --to us --confirm',
+    'fsdr --config /etc/fsdr/us.yaml fence status',
+    "fsdr --config '<eu node'\\''s fsdr.yaml>' failback",
+    "fsdr --config '<eu node'\\''s fsdr.yaml>' failback --confirm --switchover",
+  ]);
+  for (const l of lines) {
+    const p = await parseWithCli(splitShellLine(l).slice(1));
+    assert.ok(['standby status', 'failover', 'fence status', 'failback'].includes(p.path), p.path);
+  }
+});

@@ -9,7 +9,7 @@ import { Scheduler } from '../../src/agent/scheduler.js';
 import { JOB_NAMES, jobSchedules, type Job, type JobName } from '../../src/agent/jobs.js';
 import { FsStorage } from '../../src/storage/fs/fs-storage.js';
 import { validateConfig } from '../../src/config/load.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError, FsdrError } from '../../src/errors.js';
 
 const at = (iso: string) => new Date(iso);
 
@@ -315,7 +315,7 @@ test('under Patroni a leaderOnly job is skipped on a replica before any lease is
   assert.equal(verify.runs, 1, 'a job without leaderOnly runs wherever its lease falls');
   assert.deepEqual(skips, ['backup: this node is a Patroni replica']);
   const st = replica.state.get('backup')!;
-  assert.equal(st.lastRun!.outcome, 'skipped');
+  assert.equal(st.lastRun!.skipped, 'this node is a Patroni replica');
   assert.equal(st.skipped, 1);
   await Promise.all(leader.tick(at('2026-11-27T03:00:01Z')));
   assert.equal(onLeader.runs, 1, 'the occurrence\'s lease was left for the leader');
@@ -323,4 +323,45 @@ test('under Patroni a leaderOnly job is skipped on a replica before any lease is
   const lost = new Scheduler([Object.assign(fakeJob('backup'), { leaderOnly: true })], { backup: '0 3 * * *' }, leases(), 'x', { onSkip: (j, why) => skips.push(why) }, undefined, async () => { throw new Error('ECONNREFUSED'); });
   await Promise.all(await lost.catchUp(at('2026-11-27T04:00:00Z')));
   assert.match(skips.at(-1)!, /^leader check failed: .*ECONNREFUSED/);
+});
+
+test('a run refused because this region is fenced stands down: skipped with the reason, not a failure, never retried', async () => {
+  const fenced: Job = { name: 'backup', run: async () => { throw new FsdrError('FSDR_FENCED', 'backup refused: region us-east is fenced'); }, lastEffect: async () => undefined };
+  const skips: string[] = [];
+  const finished: boolean[] = [];
+  const s = new Scheduler([fenced], { backup: '0 3 * * *' }, leases(), 'a', { onSkip: (j, why) => skips.push(`${j}: ${why}`), onFinish: (_j, ok) => finished.push(ok) }, { attempts: 3, initialMs: 60_000, maxMs: 3600_000 });
+  await Promise.all(await s.catchUp(at('2026-11-28T03:10:00Z')));
+  const st = s.state.get('backup')!;
+  assert.deepEqual([st.failures, st.successes, st.skipped], [0, 0, 1]);
+  assert.equal(st.retry, undefined);
+  assert.equal(st.lastRun!.skipped, 'backup refused: region us-east is fenced');
+  assert.deepEqual(skips, ['backup: backup refused: region us-east is fenced']);
+  assert.deepEqual(finished, [], 'onFinish (success/failure metrics and alerts) is not called');
+  // Any other error is still a failure with a retry.
+  const broken: Job = { name: 'backup', run: async () => { throw new FsdrError('FSDR_STORAGE', 'bucket down'); }, lastEffect: async () => undefined };
+  const b = new Scheduler([broken], { backup: '0 3 * * *' }, leases(), 'b', {}, { attempts: 3, initialMs: 60_000, maxMs: 3600_000 });
+  await Promise.all(await b.catchUp(at('2026-11-28T03:10:00Z')));
+  assert.equal(b.state.get('backup')!.failures, 1);
+  assert.ok(b.state.get('backup')!.retry);
+});
+
+test('the failover drill (drill-failover) runs twice a year once regions and drill.failover.peerConfig are set, and is off otherwise', async () => {
+  const member = (n: string) => ({ cluster: { connection: `postgres://postgres@${n}/postgres`, pgdata: `/pg/${n}` }, repository: { type: 'fs', path: `/repo/${n}` } });
+  const regions = { primary: 'eu', standby: 'us', self: 'us', members: { eu: member('eu'), us: member('us') } };
+  const base = { regions, encryption: { masterKey: 'env:K' } };
+  assert.equal(jobSchedules(validateConfig(base))['drill-failover'], 'off', 'no peer configuration: the drill cannot act as the primary\'s node');
+  assert.equal(jobSchedules(validateConfig({ repositories: { primary: { type: 'fs', path: '/x' } }, encryption: { masterKey: 'env:K' }, drill: { failover: { peerConfig: '/etc/fsdr/eu.yaml' } } }))['drill-failover'], 'off', 'no regions: nothing to fail over to');
+  const schedules = jobSchedules(validateConfig({ ...base, drill: { failover: { peerConfig: '/etc/fsdr/eu.yaml' } } }));
+  assert.equal(schedules['drill-failover'], '0 8 2 1,7 *');
+  const drill = fakeJob('drill-failover', '2026-07-02T08:00:40Z');
+  const s = new Scheduler([drill], schedules, leases(), 'a');
+  await s.catchUp(at('2026-07-03T00:00:00Z'));
+  const fired: string[] = [];
+  for (let t = Date.parse('2026-07-03T00:00:00Z'); t <= Date.parse('2027-07-03T00:00:00Z'); t += 3600_000) {
+    const before = drill.runs;
+    await Promise.all(s.tick(new Date(t)));
+    if (drill.runs > before) fired.push(new Date(t).toISOString());
+  }
+  assert.deepEqual(fired, ['2027-01-02T08:00:00.000Z', '2027-07-02T08:00:00.000Z']);
+  assert.throws(() => validateConfig({ ...base, drill: { failover: { serveSeconds: -1 } } }), /drill\.failover\.serveSeconds/);
 });

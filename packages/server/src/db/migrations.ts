@@ -113,6 +113,12 @@ CREATE TRIGGER trg_api_keys_changed AFTER INSERT OR DELETE OR UPDATE OF key_hash
   FOR EACH ROW EXECUTE FUNCTION fs_api_keys_changed();
 `,
   },
+  {
+    version: 3,
+    name: 'environment-color',
+    // FeatureSignals' environment colour (its default grey); not part of the ruleset.
+    sql: `ALTER TABLE environments ADD COLUMN color text NOT NULL DEFAULT '#6B7280';`,
+  },
 ];
 
 export const EXPECTED_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

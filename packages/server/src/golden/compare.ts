@@ -33,7 +33,9 @@ export function compareGolden(expected: GoldenRecord, actual: GoldenRecord): Gol
     differences.push({ env, flag, context, expected: a === undefined ? null : rest(a), actual: b === undefined ? null : rest(b) });
   }
   differences.sort((x, y) => (x.env + x.flag + x.context < y.env + y.flag + y.context ? -1 : 1));
-  const rulesetChanges = Object.keys(expected.envs).filter((e) => expected.envs[e].rulesetSha256 !== actual.envs[e]?.rulesetSha256);
+  // A side recorded without GET /v1/ruleset ('' digest) says nothing about the ruleset.
+  const known = (e: string) => expected.envs[e].rulesetSha256 !== '' && (actual.envs[e]?.rulesetSha256 ?? '') !== '';
+  const rulesetChanges = Object.keys(expected.envs).filter((e) => known(e) && expected.envs[e].rulesetSha256 !== actual.envs[e]?.rulesetSha256);
   return { equal: expected.fingerprint === actual.fingerprint && differences.length === 0, expectedFingerprint: expected.fingerprint,
     actualFingerprint: actual.fingerprint, differences, rulesetChanges };
 }

@@ -60,7 +60,20 @@ export function boundaryKeys(flag: string, p: number, maxTries = 200_000): strin
 }
 
 /** A context plus a unique label (boundary keys appear twice: bare, and with attributes). */
-export interface GoldenContext extends EvalContext { label: string }
+export interface GoldenContext extends EvalContext {
+  label: string;
+  /** Only these flags: a boundary key is aimed at one flag's rollout cut. Absent: every flag. */
+  flags?: string[];
+}
+
+// Random contexts are evaluated against every flag, so their number is bounded by an evaluation
+// budget: 1000 for up to 200 flags, fewer (never under 20) for a large project — 10,000 flags
+// would otherwise be 10 million lines held in memory. The ruleset digest still covers every flag.
+const EVALUATION_BUDGET = 200_000;
+export function defaultContextCount(rulesets: Ruleset[]): number {
+  const flags = rulesets.reduce((n, rs) => n + rs.flags.length, 0);
+  return Math.max(20, Math.min(1000, Math.floor(EVALUATION_BUDGET / Math.max(1, flags))));
+}
 
 export function generateContexts(rulesets: Ruleset[], opts: { count?: number; seed?: number } = {}): GoldenContext[] {
   const rand = prng(opts.seed ?? 1);
@@ -69,7 +82,7 @@ export function generateContexts(rulesets: Ruleset[], opts: { count?: number; se
   const space = attributeSpace(rulesets);
   const contexts: GoldenContext[] = [];
   const nonAscii = ['müller', 'Ærøskøbing', '日本語-ユーザー', 'zoë-😀'];
-  for (let i = 0; i < (opts.count ?? 1000); i++) {
+  for (let i = 0, n = opts.count ?? defaultContextCount(rulesets); i < n; i++) {
     const attributes: Record<string, Json> = {};
     for (const [attr, values] of space) {
       if (rand() < 0.1) continue; // 10 % of contexts miss each attribute
@@ -85,7 +98,7 @@ export function generateContexts(rulesets: Ruleset[], opts: { count?: number; se
         // attribute set, so a rule that owns the cut can match.
         const attributes: Record<string, Json> = {};
         for (const [attr, values] of space) attributes[attr] = values[Math.floor(rand() * values.length)];
-        contexts.push({ label: `${key}|bare`, key, attributes: {} }, { label: `${key}|attrs`, key, attributes });
+        contexts.push({ label: `${key}|bare`, key, attributes: {}, flags: [flag] }, { label: `${key}|attrs`, key, attributes, flags: [flag] });
       }
     }
   }

@@ -5,10 +5,15 @@ import type pg from 'pg';
 import { badRequest, notFound } from '../errors.js';
 import { inTx, parse, type AppContext } from '../http/context.js';
 import { writeAudit } from './audit.js';
-import { flagBody, flagState, flagUpdate, killBody, segmentBody, segmentUpdate } from './schemas.js';
+import { listPage } from './pagination.js';
+import type { PageQuery } from './schemas.js';
+import { defaultValueProblem, flagBody, flagState, flagUpdate, killBody, segmentBody, segmentUpdate, typeDefault } from './schemas.js';
 
 type P = { Params: { projectID: string; flagKey: string; envID: string; segmentKey: string } };
+/** A state's default_value: null or absent is SQL NULL (the flag's default applies). */
 const J = (v: unknown): string | null => (v === undefined || v === null ? null : JSON.stringify(v));
+/** A flag's default_value is never SQL NULL: JSON null (an ab flag may have it, as in FS) is stored as jsonb 'null'. */
+const flagDefault = (v: unknown): string => JSON.stringify(v ?? null);
 
 async function project(tx: pg.ClientBase, id: string): Promise<{ id: string; org_id: string }> {
   const p = (await tx.query<{ id: string; org_id: string }>('SELECT id, org_id FROM projects WHERE id = $1', [id])).rows[0];
@@ -27,20 +32,23 @@ export function flagRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.post<P>('/v1/projects/:projectID/flags', async (req, reply) => {
     const b = parse(flagBody, req.body);
+    const defaultValue = b.default_value === undefined ? typeDefault(b.flag_type) : b.default_value;
+    const problem = defaultValueProblem(b.flag_type, defaultValue);
+    if (problem) throw badRequest(problem);
     const out = await inTx(ctx.pool, async (tx) => {
       const p = await project(tx, req.params.projectID);
       const f = (await tx.query(
         `INSERT INTO flags (project_id, org_id, key, name, description, flag_type, default_value, prerequisites, mutual_exclusion_group, expires_at, status)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
-        [p.id, p.org_id, b.key, b.name, b.description, b.flag_type, J(b.default_value), b.prerequisites, b.mutual_exclusion_group, b.expires_at, b.status])).rows[0];
+        [p.id, p.org_id, b.key, b.name, b.description, b.flag_type, flagDefault(defaultValue), b.prerequisites, b.mutual_exclusion_group, b.expires_at, b.status])).rows[0];
       await writeAudit(tx, key, { orgId: p.org_id, actor: 'admin', action: 'flag.created', resourceType: 'flag', resourceId: f.id, before: null, after: f });
       return f;
     });
     return reply.code(201).send(out);
   });
 
-  app.get<P>('/v1/projects/:projectID/flags', async (req) =>
-    (await ctx.pool.query('SELECT * FROM flags WHERE project_id = $1 ORDER BY key', [req.params.projectID])).rows);
+  app.get<P & { Querystring: PageQuery }>('/v1/projects/:projectID/flags', async (req) =>
+    listPage(ctx.pool, '*', 'FROM flags WHERE project_id = $1', 'key', [req.params.projectID], req.query));
 
   app.get<P>('/v1/projects/:projectID/flags/:flagKey', async (req) => {
     const f = await flagRow(ctx.pool, req.params.projectID, req.params.flagKey);
@@ -53,10 +61,12 @@ export function flagRoutes(app: FastifyInstance, ctx: AppContext): void {
     return inTx(ctx.pool, async (tx) => {
       const before = await flagRow(tx, req.params.projectID, req.params.flagKey, true);
       const merged = { ...before, ...b };
+      const problem = b.flag_type !== undefined || b.default_value !== undefined ? defaultValueProblem(merged.flag_type as NonNullable<typeof b.flag_type>, merged.default_value) : undefined;
+      if (problem) throw badRequest(problem);
       const f = (await tx.query(
         `UPDATE flags SET name = $2, description = $3, flag_type = $4, default_value = $5, prerequisites = $6,
            mutual_exclusion_group = $7, expires_at = $8, status = $9, updated_at = now() WHERE id = $1 RETURNING *`,
-        [before.id, merged.name, merged.description, merged.flag_type, J(merged.default_value), merged.prerequisites,
+        [before.id, merged.name, merged.description, merged.flag_type, flagDefault(merged.default_value), merged.prerequisites,
           merged.mutual_exclusion_group, merged.expires_at, merged.status])).rows[0];
       await writeAudit(tx, key, { orgId: before.org_id, actor: 'admin', action: 'flag.updated', resourceType: 'flag', resourceId: f.id, before, after: f });
       return f;
@@ -117,8 +127,8 @@ export function flagRoutes(app: FastifyInstance, ctx: AppContext): void {
     return reply.code(201).send(out);
   });
 
-  app.get<P>('/v1/projects/:projectID/segments', async (req) =>
-    (await ctx.pool.query('SELECT * FROM segments WHERE project_id = $1 ORDER BY key', [req.params.projectID])).rows);
+  app.get<P & { Querystring: PageQuery }>('/v1/projects/:projectID/segments', async (req) =>
+    listPage(ctx.pool, '*', 'FROM segments WHERE project_id = $1', 'key', [req.params.projectID], req.query));
 
   const segmentRow = async (tx: pg.ClientBase, projectId: string, segKey: string) => {
     const s = (await tx.query('SELECT * FROM segments WHERE project_id = $1 AND key = $2 FOR UPDATE', [projectId, segKey])).rows[0];

@@ -1,28 +1,19 @@
 // The demo's local stack: a scratch directory, a fresh PostgreSQL cluster archiving through
 // fsdr into a local-directory repository, and a generated master key. No cloud account needed.
+// Once FeatureSignals runs on it, the config gains the stack section recover uses.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, writeFileSync, appendFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { appendFileSync, chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { findBinDir } from '../../postgres/binaries.js';
 import { initCluster, startInstance, stopInstance } from '../../postgres/instance.js';
 import { serverUser, type OsUser } from '../../postgres/os-user.js';
+import { freeLoopbackPort } from '../../util/free-port.js';
+import { SERVER_MAIN } from './demo-featuresignals.js';
 
 const FSDR_BIN = fileURLToPath(new URL('../../../../bin/fsdr.js', import.meta.url));
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface DemoStack {
   dir: string;
@@ -50,7 +41,7 @@ export async function startDemoStack(baseDir?: string): Promise<DemoStack> {
   own(keyFile);
   const binDir = findBinDir(15);
   const pgdata = join(dir, 'pg-primary');
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const connection = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const configPath = join(dir, 'fsdr.yaml');
   writeFileSync(configPath, stringify({
@@ -75,4 +66,31 @@ export async function startDemoStack(baseDir?: string): Promise<DemoStack> {
     dir, configPath, pgdata, port, binDir, user, connection,
     stop: () => stopInstance(binDir, pgdata, user, 'immediate').then(() => undefined, () => undefined),
   };
+}
+
+/** A secret the demo's config refers to by file: (mode 0600, as fsdr requires of key files). */
+export function writeSecret(stack: DemoStack, name: string, value: string): string {
+  const file = join(stack.dir, name);
+  writeFileSync(file, value + '\n', { mode: 0o600 });
+  return file;
+}
+
+/**
+ * The stack section: how recover starts the real server on the restored database (the same
+ * main.js, with Redis), the key it checks with, and the connection file the switch rewrites.
+ */
+export function addStackConfig(stack: DemoStack, s: { serverUrl: string; keyFile: string; adminTokenFile: string; redisUrl?: string; switchFile: string }): void {
+  const doc = parse(readFileSync(stack.configPath, 'utf8')) as Record<string, unknown>;
+  doc.stack = {
+    url: s.serverUrl,
+    keys: { prod: `file:${s.keyFile}` },
+    database: 'featuresignals',
+    start: {
+      command: [process.execPath, SERVER_MAIN],
+      env: { DATABASE_URL: '{{DATABASE_URL}}', HOST: '127.0.0.1', LOG_LEVEL: 'warn', FS_SCHEDULER: 'off', ...(s.redisUrl ? { REDIS_URL: s.redisUrl } : {}) },
+      secretEnv: { FS_ADMIN_TOKEN: `file:${s.adminTokenFile}` },
+    },
+    switch: { kind: 'connection-file', path: s.switchFile },
+  };
+  writeFileSync(stack.configPath, stringify(doc));
 }

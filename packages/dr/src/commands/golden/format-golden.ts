@@ -9,7 +9,7 @@ export function formatGolden(s: GoldenSummary): string {
     `  ${s.flags} flags × ${s.contexts} contexts, fingerprint ${s.fingerprint}`,
   ];
   for (const [env, e] of Object.entries(s.envs)) {
-    lines.push(`  ${env}: version ${e.version}, ${e.flags} flags${e.skipped.length ? ` (${e.skipped.length} skipped near expiry: ${e.skipped.join(', ')})` : ''}, ruleset sha256 ${e.rulesetSha256.slice(0, 16)}…`);
+    lines.push(`  ${env}: version ${e.version}, ${e.flags} flags${e.skipped.length ? ` (${e.skipped.length} skipped near expiry: ${e.skipped.join(', ')})` : ''}, ${e.rulesetSha256 ? `ruleset sha256 ${e.rulesetSha256.slice(0, 16)}…` : 'no ruleset endpoint (recorded through the public API only)'}`);
   }
   return lines.join('\n');
 }

@@ -7,7 +7,7 @@ import { readdir, writeFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError } from '../../errors.js';
 import type { Repository } from '../../repository/repository.js';
-import { pushDescribed, type PushedWal } from './push-described.js';
+import type { PushedWal } from './push-described.js';
 import { outDir, spoolRoot } from './spool.js';
 import { SpoolLock } from './spool-lock.js';
 import { pruneStatus, SEGMENT_NAME, statusDir, writeStatusRecord } from './status-record.js';
@@ -18,8 +18,11 @@ export interface AsyncPusherOptions {
   processes: number;
   /** Exit after this long with nothing to push. */
   idleMs?: number;
-  /** How to push one file (default: in this thread through `repo`); the CLI passes a worker pool. */
-  push?: (path: string) => Promise<PushedWal>;
+  /**
+   * How to push one file: the CLI and the agent pass a PushPool, which checks the fence before
+   * every file. Required on purpose: an in-thread default here would push without that check.
+   */
+  push: (path: string) => Promise<PushedWal>;
 }
 
 async function mark(out: string, name: string, kind: 'ok' | 'error', text = ''): Promise<void> {
@@ -49,7 +52,7 @@ export async function runAsyncPusher(repo: Repository, opts: AsyncPusherOptions)
   const idleMs = opts.idleMs ?? 3000;
   let pushed = 0;
   const inFlight = new Set<string>();
-  const push = opts.push ?? ((path: string) => pushDescribed(repo, path));
+  const push = opts.push;
   const status = statusDir(opts.spool, repo.storage.description);
   let prunedAt = 0;
   try {

@@ -67,7 +67,7 @@ function showLogin(message) {
 }
 
 function renderAlerts(a) {
-  $('alerts-source').textContent = a.source === 'evaluator' ? 'from the agent\u2019s alert evaluator' : 'the checks the agent computes (objectives, WAL holes, jobs, drills, storage); Prometheus evaluates the full rules in deploy/prometheus';
+  $('alerts-source').textContent = a.source === 'evaluator' ? 'the shipped alert rules as the agent evaluates them (deploy/prometheus; the rules that need history, like the storage forecast, only Prometheus evaluates)' : 'the checks the agent computes (objectives, WAL holes, jobs, drills, storage); Prometheus evaluates the full rules in deploy/prometheus';
   fill('alerts', table(['severity', 'alert', 'what', 'since'], a.alerts.map((x) => h('tr', { 'data-alert': x.name },
     h('td', { class: x.severity === 'critical' ? 'bad' : 'warn' }, x.severity), h('td', { class: 'mono' }, x.name), h('td', {}, x.summary), h('td', {}, when(x.since)))), 'Nothing firing.'));
 }
@@ -166,7 +166,7 @@ function renderDrills(list) {
 function renderJobs(jobs) {
   fill('jobs', table(['job', 'schedule', 'next run', 'last run', 'result', 'runs ok / failed / skipped'], (jobs || []).map((j) => h('tr', { 'data-job': j.name }, h('td', {}, j.name), h('td', { class: 'mono' }, j.schedule),
     h('td', {}, when(j.nextRun)), h('td', {}, when(j.lastRun?.finishedAt || j.lastRun?.startedAt)),
-    j.running ? h('td', { class: 'warn' }, 'running') : j.lastRun?.outcome === 'skipped' ? h('td', {}, `skipped: ${j.lastRun.reason || ''}`) : j.lastRun?.ok === undefined ? h('td', {}, '—') : okCell(j.lastRun.ok, 'ok', `FAILED: ${j.lastRun.error || ''}`),
+    j.running ? h('td', { class: 'warn' }, 'running') : j.lastRun?.skipped ? h('td', {}, `skipped: ${j.lastRun.skipped}`) : j.lastRun?.ok === undefined ? h('td', {}, '—') : okCell(j.lastRun.ok, 'ok', `FAILED: ${j.lastRun.error || ''}`),
     h('td', { class: 'num' }, `${j.successes} / ${j.failures} / ${j.skipped}`, j.retry ? h('span', { class: 'warn' }, ` (retry ${j.retry.attempt} at ${utc(j.retry.at)})`) : ''))), 'No jobs.'));
 }
 
