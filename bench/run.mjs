@@ -21,6 +21,7 @@ const BENCHES = {
   failover: { module: 'packages/dr/dist/bench/failover.js', what: 'regional failover (pgbench scale 70 + 10,000 flags, two motos, BIND): unplanned RTO by step and RPO (fsdr drill failover), the planned switchover back, warm-standby lag under pgbench' },
   replay: { module: 'packages/dr/dist/bench/replay.js', what: 'WAL replay of N archived segments: cp from a local directory vs fsdr wal-fetch (sync) vs archive.async (fsdr-fetch.sh + parallel prefetch)' },
   fence: { module: 'packages/dr/dist/bench/fence.js', what: 'the split-brain guard: cost of the fence check each writer (wal-push per segment) makes, peer reachable and cut off' },
+  ha: { module: 'packages/dr/dist/bench/ha.js', what: 'in-region automatic failover on Patroni + etcd + HAProxy: RTO phases and RPO over N kill -9 failovers (--rounds 10, --async, --ttl/--loop-wait/--retry-timeout)' },
   eval: { module: 'packages/server/dist/bench/eval.js', what: 'flag evaluation latency and throughput' },
 };
 

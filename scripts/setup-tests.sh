@@ -18,5 +18,9 @@ apt_need setup-tests prometheus prometheus-alertmanager -- prometheus prometheus
 apt_need setup-tests -- chromium
 # systemd: systemd-analyze verify on deploy/systemd/fsdr-agent.service (already there on most machines).
 apt_need setup-tests -- systemd
+# patroni + etcd-server/etcd-client + haproxy: the in-region automatic failover test (fsdr ha):
+# one etcd member, two Patroni nodes and HAProxy checking Patroni's REST API, all on free loopback
+# ports started by the tests (etcd and haproxy start a daemon where an init system lets them: stopped).
+apt_need setup-tests etcd haproxy -- patroni etcd-server etcd-client haproxy
 # helm (chart lint/template) and Node.js 22 (the Node 22 test run) from the npm registry: .tools/
 bash scripts/get-tools.sh

@@ -19,6 +19,7 @@ import { ConsoleData } from '../console/data.js';
 import { CONSOLE_PUBLIC_PATHS, registerConsole } from '../console/routes.js';
 import { startFenceWatch } from './fence-watch.js';
 import { registerStandbyMetrics } from './standby-metrics.js';
+import { HaRoleWatch } from './ha-role.js';
 
 export interface AgentOptions {
   /** Monitor interval (exposure, lag, free space); agent.monitorIntervalSeconds otherwise. */
@@ -44,6 +45,7 @@ export class Agent {
   private measuring?: Promise<void>;
   private remeasure?: Promise<void>;
   private readonly startedAt = new Date();
+  private haRole?: HaRoleWatch;
   private stopping?: Promise<string[]>;
   readonly owner = `${hostname()}:${process.pid}`;
 
@@ -52,6 +54,10 @@ export class Agent {
   async start(): Promise<{ url: string }> {
     if (this.cfg.regions) this.timers.push(await startFenceWatch(this.cfg));
     if (this.cfg.regions) registerStandbyMetrics(this.metrics.registry, this.cfg);
+    if (this.cfg.ha) {
+      this.haRole = new HaRoleWatch(this.cfg, this.metrics);
+      await this.haRole.refresh();
+    }
     this.repo = await Repository.open(this.cfg);
     await this.repo.readInfo();
     const jobs = buildJobs(this.cfg, this.repo);
@@ -68,7 +74,7 @@ export class Agent {
         this.metrics.operationSkipped(job);
         log().info({ job, skipped: why }, `job ${job} skipped: ${why}`);
       },
-    }, { attempts: this.cfg.agent.retry.attempts, initialMs: this.cfg.agent.retry.initialSeconds * 1000, maxMs: this.cfg.agent.retry.maxSeconds * 1000 });
+    }, { attempts: this.cfg.agent.retry.attempts, initialMs: this.cfg.agent.retry.initialSeconds * 1000, maxMs: this.cfg.agent.retry.maxSeconds * 1000 }, this.haRole?.gate);
     const token = this.cfg.agent.token ? resolveSecret('agent.token', this.cfg.agent.token) : undefined;
     const consoleData = (this.consoleData = new ConsoleData(this.cfg, () => this.repo!));
     this.app = buildHttp({ token, metrics: this.metrics, status: () => this.status(), publicPaths: CONSOLE_PUBLIC_PATHS, routes: (app) => registerConsole(app, { data: consoleData, status: () => this.status(), alerts: () => consoleAlerts(this.alerting?.firing() ?? []) }) });
@@ -106,6 +112,7 @@ export class Agent {
   }
 
   private async measure(): Promise<void> {
+    await this.haRole?.refresh();
     try {
       this.exposure = await measureExposure(this.cfg, this.repo!, new Date(), this.archiveClock);
       this.metrics.observe(this.exposure);
@@ -145,6 +152,7 @@ export class Agent {
       owner: this.owner,
       startedAt: this.startedAt.toISOString(),
       repository: { name: 'primary', location: this.repo?.storage.description },
+      ...(this.haRole ? { ha: { node: this.cfg.ha!.self, role: this.haRole.role, error: this.haRole.error } } : {}),
       jobs: [...(this.scheduler?.state.values() ?? [])],
       exposure: this.exposure,
       recoveryWindows: this.consoleData?.recoveryWindows,

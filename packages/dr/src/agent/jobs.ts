@@ -50,6 +50,13 @@ export interface Job {
   name: JobName;
   /** deletes objects: runs alone among this agent's jobs */
   exclusive?: boolean;
+  /**
+   * Under Patroni, only the leader's agent runs it. Backups and dumps: a backup waits for its stop
+   * segment to be archived, which only the leader does (archive_mode = on), and it reads the data
+   * directory of a node that can be demoted and rewound under it; the leader is the one node whose
+   * data is by definition current. Repository-only jobs run wherever their lease falls.
+   */
+  leaderOnly?: boolean;
   run(): Promise<unknown>;
   /** When the job last took effect, as the repository shows it; undefined if never. */
   lastEffect(): Promise<Date | undefined>;
@@ -77,6 +84,7 @@ export function buildJobs(cfg: Config, repo: Repository): Record<JobName, Job> {
   return {
     backup: {
       name: 'backup',
+      leaderOnly: true,
       run: async () => {
         const { runBackup } = await import('../commands/backup/backup.js');
         const m = await runBackup(cfg, { type: cfg.schedule.backupType, processes: cfg.backup.processes, bundleBytes: cfg.backup.bundleSizeMiB * 1048576, quiet: true });
@@ -89,6 +97,7 @@ export function buildJobs(cfg: Config, repo: Repository): Record<JobName, Job> {
     },
     dump: {
       name: 'dump',
+      leaderOnly: true,
       run: async () => {
         const { runDump } = await import('../commands/dump/dump.js');
         const m = await runDump(cfg);

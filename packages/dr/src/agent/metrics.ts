@@ -56,6 +56,7 @@ export class AgentMetrics {
   readonly opDuration = this.g('fsdr_operation_last_duration_seconds', 'Duration of the last run of a scheduled operation, per outcome', ['operation', 'outcome']);
   readonly opBytes = this.g('fsdr_operation_last_success_bytes', 'Bytes the last successful run wrote to the repositories (backup, replicate)', ['operation']);
   readonly opRuns = this.c('fsdr_operation_runs_total', 'Scheduled operation runs by outcome', ['operation', 'outcome']);
+  readonly haRole = this.g('fsdr_ha_role', 'Under Patroni (ha:): 1 for this node\'s role now (leader, replica, or unknown when its Patroni REST API does not answer), 0 for the others', ['role']);
   readonly monitorErrors = this.c('fsdr_monitor_errors_total', 'Failed exposure measurements (repository or cluster unreachable…)');
   private archiverSeen = { archived: 0, failed: 0 };
 
@@ -126,9 +127,13 @@ export class AgentMetrics {
     }
   }
 
-  /** A run that stood down (a fenced region): counted, but neither a success nor a failure. */
+  /** A run that stood down (a fenced region, a Patroni replica): counted, but neither a success nor a failure. */
   operationSkipped(operation: JobName): void {
     this.opRuns.inc({ operation, outcome: 'skipped' });
+  }
+
+  setHaRole(role: 'leader' | 'replica' | 'unknown'): void {
+    for (const r of ['leader', 'replica', 'unknown'] as const) this.haRole.set({ role: r }, r === role ? 1 : 0);
   }
 
   operationFinished(operation: JobName, ok: boolean, run: OperationRun = {}): void {

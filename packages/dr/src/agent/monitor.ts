@@ -39,6 +39,8 @@ export interface Exposure {
   archiving?: ArchivingMeasurement;
   /** newest measured RTO of a passed drill (restore, recover or verify), the estimate of a recovery's */
   estimatedRtoSeconds?: number;
+  /** the newest passed instance drill's RTO (a Patroni failover), for instance failure only */
+  instanceRtoSeconds?: number;
   /** the highest fence epoch per repository (0: no fence, never failed over); absent when unreadable */
   fences?: Array<{ repository: string; epoch: number; region?: string }>;
   /** the newest drill evidence per kind (a kind never drilled is absent) */
@@ -133,6 +135,7 @@ export async function measureExposure(cfg: Config, repo: Repository, now = new D
     e.storage = { freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
   }
   e.estimatedRtoSeconds = estimatedRto(e.drills);
+  e.instanceRtoSeconds = e.drills.find((d) => d.kind === 'instance' && d.lastSuccessAt)?.lastOkRtoSeconds;
   e.objectives = objectiveRows(cfg.objectives, e);
   return e;
 }

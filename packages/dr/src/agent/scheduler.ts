@@ -5,7 +5,9 @@
 // that failed at 03:00 must not wait a day), and jobs flagged exclusive (expire) never overlap
 // another job of this agent. A run that stands down (this region is fenced: it may not write) is
 // neither a failure nor retried: it is counted as skipped with the reason, so a warm standby's
-// agent does not page anyone every night for backups it must not take.
+// agent does not page anyone every night for backups it must not take. Under Patroni (ha:), jobs
+// flagged leaderOnly (backup, dump) are skipped the same way, before any lease is claimed, on a
+// node that is not the leader, so the leader's agent still gets the occurrence.
 import { Cron } from 'croner';
 import { describeError, FsdrError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
@@ -37,7 +39,7 @@ export interface JobState {
 
 export interface SchedulerEvents {
   onFinish?(job: JobName, ok: boolean, summary: unknown): void;
-  /** the run stood down (why): not a failure, no retry */
+  /** the run stood down (why): not a failure, no retry (a fenced region, a Patroni replica) */
   onSkip?(job: JobName, why: string): void;
 }
 
@@ -45,6 +47,9 @@ export interface SchedulerEvents {
 export function standDownReason(err: unknown): string | undefined {
   return err instanceof FsdrError && err.code === 'FSDR_FENCED' ? err.message : undefined;
 }
+
+/** Whether this node may run leaderOnly jobs now: `undefined` = yes, else why not. */
+export type LeaderGate = () => Promise<string | undefined>;
 
 export class Scheduler {
   readonly state = new Map<JobName, JobState>();
@@ -62,6 +67,7 @@ export class Scheduler {
     private readonly owner: string,
     private readonly events: SchedulerEvents = {},
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
+    private readonly leaderGate?: LeaderGate,
   ) {
     for (const job of jobs) {
       const expr = schedules[job.name];
@@ -126,6 +132,16 @@ export class Scheduler {
       return this.running.get(job.name)!;
     }
     const p = (async () => {
+      if (job.leaderOnly && this.leaderGate) {
+        const why = await this.leaderGate().catch((err: unknown) => `leader check failed: ${describeError(err)}`);
+        if (why !== undefined) {
+          const t = new Date().toISOString();
+          st.skipped++;
+          st.lastRun = { occurrence: occurrence.toISOString(), startedAt: t, finishedAt: t, skipped: why };
+          this.events.onSkip?.(job.name, why);
+          return;
+        }
+      }
       if (attempt === 0 && !(await claim(this.leases, job.name, occurrence, this.owner))) {
         st.skipped++;
         return;

@@ -50,6 +50,23 @@ export function addDrillCommands(program: Command): void {
       }
     }));
   drill
+    .command('instance')
+    .description('instance failure, for real (ha:): kill -9 the Patroni leader\'s postmaster under a writer that commits through the clients\' address, and time detection, promotion, client reconnect and /ready (golden matching, with a stack section); counts acknowledged commits lost; writes evidence')
+    .option('--connection <url>', 'where the writer connects (default: ha.clientConnection, the HAProxy address)')
+    .option('--warmup <seconds>', 'how long the writer runs before the kill', seconds, 2)
+    .option('--timeout <seconds>', 'how long each phase may take', seconds, 120)
+    .option('--wait-rejoin', 'also wait for the old leader to come back as a replica')
+    .option('--json', 'print the evidence as JSON')
+    .addHelpText('after', '\nExample:\n  fsdr --config /etc/fsdr.yaml drill instance --wait-rejoin\n  # drill 20261203T062900Z-instance-1a2b3c (instance): PASSED … detection 2.1 s  promotion 2.4 s  client reconnect 2.8 s  /ready+golden 5.9 s\n')
+    .action(action(async (o: { connection?: string; warmup: number; timeout: number; waitRejoin?: boolean; json?: boolean }, cmd: Command) => {
+      const { runInstanceDrill, formatInstanceDrill } = await import('../commands/drill/drill-instance.js');
+      const r = await runInstanceDrill(cfgOf(cmd), { connection: o.connection, warmupMs: o.warmup * 1000, timeoutMs: o.timeout * 1000, waitRejoin: !!o.waitRejoin });
+      print(!!o.json, r, () => formatInstanceDrill(r));
+      if (r.failure) {
+        throw new FsdrError('FSDR_DRILL_FAILED', `drill ${r.id} failed at step ${r.failure.step}: ${r.failure.message}`, { hint: `the evidence is in the repository: fsdr drill show ${r.id}` });
+      }
+    }));
+  drill
     .command('failover')
     .description('the biannual regional failover drill, run on the standby region\'s node: a writer commits to the primary, the primary is made to refuse writes (the disaster), fsdr failover promotes this region and cuts DNS over, the new region serves, then fsdr failback --switchover brings the roles back; evidence with the measured RPO, RTO and the DNS answers')
     .option('--peer-config <file>', 'the primary region\'s node configuration (default: drill.failover.peerConfig)')

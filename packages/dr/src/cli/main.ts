@@ -13,6 +13,7 @@ import { addCheckCommand } from './check-commands.js';
 import { addRecoverCommand } from './recover-commands.js';
 import { addFailoverCommands } from './failover-commands.js';
 import { addArchiveCommand } from './archive-commands.js';
+import { addHaCommands } from './ha-commands.js';
 
 export function buildProgram(): Command {
   const program = new Command('fsdr')
@@ -139,6 +140,7 @@ export function buildProgram(): Command {
   addRecoverCommand(program);
   addFailoverCommands(program);
   addArchiveCommand(program);
+  addHaCommands(program);
   addAgentCommand(program);
   addDnsCommands(program);
   return program;

@@ -218,11 +218,86 @@ const alerts = z.strictObject({
   timeoutSeconds: z.int().min(1).max(300).default(10),
 });
 
+// In-region automatic failover (the plan's instance failure): Patroni nodes on an etcd lease. fsdr
+// does no leader election of its own; `fsdr ha config` writes each node's patroni.yml from this.
+const haNodeName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'expected a node name of a-z, 0-9, _ and - (e.g. pg-a)');
+const hostPort = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 10.0.0.11:2379');
+const haNode = z.strictObject({
+  name: haNodeName,
+  // The address the other nodes, HAProxy and fsdr reach this node at (PostgreSQL and the REST API).
+  host: z.string().min(1),
+  port: z.int().min(1).max(65535).default(5432),
+  restApiPort: z.int().min(1).max(65535).default(8008),
+  pgdata: z.string().min(1),
+  binDir: z.string().optional(),
+  // Where Patroni keeps its password file (default: beside pgdata, <pgdata>.pgpass).
+  pgpass: z.string().optional(),
+});
+const haAuth = z.strictObject({ username: z.string().min(1), password: secretRef.optional() });
+const ha = z
+  .strictObject({
+    // The Patroni cluster name (the etcd key prefix under namespace).
+    scope: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'expected a cluster name of letters, digits, _ . -').default('featuresignals'),
+    namespace: z.string().regex(/^\/([A-Za-z0-9_.-]+\/)*$/, 'expected an etcd key prefix such as /service/').default('/service/'),
+    // Which node this configuration runs on: `fsdr ha config` prints its patroni.yml by default and
+    // the agent runs its archiving and backup jobs only while this node is the leader.
+    self: haNodeName.optional(),
+    nodes: z.array(haNode).min(1),
+    // The address applications connect through (HAProxy in front of the nodes), for `fsdr drill
+    // instance`'s writer: postgres://user@haproxy:5000/featuresignals.
+    clientConnection: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// connection string (the HAProxy address clients use)').optional(),
+    // etcd 3.4 through its v3 API (Patroni's etcd3: section), host:port per member.
+    etcd: z.strictObject({ hosts: z.array(hostPort).min(1), protocol: z.enum(['http', 'https']).default('http') }),
+    // The leader lease. Patroni's rule: loopWait + 2 x retryTimeout <= ttl. The defaults aim at an
+    // RTO under 60 s (reference/failover.md §5): the lease expires within 20 s of a node's loss.
+    ttl: z.int().min(5).max(3600).default(20),
+    loopWait: z.int().min(1).max(600).default(5),
+    retryTimeout: z.int().min(1).max(600).default(5),
+    // A replica further behind the leader than this (bytes) is never promoted.
+    maximumLagOnFailover: z.int().min(0).default(1048576),
+    // 0: a crashed primary fails over at once instead of being restarted in place (Patroni's default 300 s).
+    primaryStartTimeout: z.int().min(0).max(86400).default(0),
+    // Synchronous replication: a commit returns once a replica has it, so failover loses none.
+    synchronous: z.boolean().default(false),
+    // With synchronous: refuse commits while no replica is there (else writes go on unprotected).
+    synchronousStrict: z.boolean().default(false),
+    // Patroni 3.0 failsafe_mode: with etcd unreachable, the primary keeps serving while it can reach
+    // every member's REST API, instead of demoting itself after retryTimeout.
+    failsafeMode: z.boolean().default(true),
+    superuser: haAuth.default({ username: 'postgres' }),
+    replication: haAuth.default({ username: 'replicator' }),
+    // Extra PostgreSQL settings for every node (fsdr's archiving settings win).
+    parameters: z.record(z.string().regex(/^[a-z_][a-z0-9_.]*$/, 'expected a PostgreSQL setting name'), z.union([z.string(), z.number(), z.boolean()])).default({}),
+    // How a new replica is built: from the repository (fsdr restore, no load on the leader, works
+    // with the leader gone), then pg_basebackup from the leader if that fails.
+    replicaMethods: z.array(z.enum(['fsdr', 'basebackup'])).min(1).default(['fsdr', 'basebackup']),
+  })
+  .superRefine((h, ctx) => {
+    if (h.loopWait + 2 * h.retryTimeout > h.ttl) ctx.addIssue({ code: 'custom', path: ['ttl'], message: `must be at least loopWait + 2 x retryTimeout (${h.loopWait} + 2 x ${h.retryTimeout} = ${h.loopWait + 2 * h.retryTimeout}), Patroni's rule for the leader lease` });
+    const seen = new Set<string>();
+    h.nodes.forEach((n, i) => {
+      if (seen.has(n.name)) ctx.addIssue({ code: 'custom', path: ['nodes', i, 'name'], message: `duplicate node name "${n.name}"` });
+      seen.add(n.name);
+    });
+    const addrs = new Map<string, string>();
+    h.nodes.forEach((n, i) => {
+      for (const [what, port] of [['port', n.port], ['restApiPort', n.restApiPort]] as const) {
+        const a = `${n.host}:${port}`;
+        const other = addrs.get(a);
+        if (other) ctx.addIssue({ code: 'custom', path: ['nodes', i, what], message: `${a} is already used by ${other}` });
+        addrs.set(a, `${n.name}.${what}`);
+      }
+    });
+    if (h.self && !h.nodes.some((n) => n.name === h.self)) ctx.addIssue({ code: 'custom', path: ['self'], message: `no node "${h.self}" under ha.nodes (have: ${h.nodes.map((n) => n.name).join(', ')})` });
+    if (h.synchronous && h.nodes.length < 2) ctx.addIssue({ code: 'custom', path: ['synchronous'], message: 'synchronous replication needs at least two nodes' });
+  });
+
 export const configSchema = z.strictObject({
   cluster: clusterSchema.optional(),
   // Required without `regions` (where it is derived from the regions; see config/regions.ts).
   repositories: z.object({ primary: repositorySchema.optional() }).catchall(repositorySchema).optional(),
   regions: regions.optional(),
+  ha: ha.optional(),
   encryption: z.strictObject({
     masterKey: z.string().regex(SECRET_REF, 'expected env:NAME or file:/path (never the key itself)'),
   }),
@@ -357,6 +432,8 @@ export const configSchema = z.strictObject({
 type ParsedConfig = z.infer<typeof configSchema>;
 /** The validated file; `repositories` is always there (written, or derived from `regions`). */
 export type FileConfig = Omit<ParsedConfig, 'repositories'> & { repositories: { primary: RepositoryConfig; [name: string]: RepositoryConfig } };
+export type HaConfig = z.infer<typeof ha>;
+export type HaNodeConfig = z.infer<typeof haNode>;
 export type RegionsConfig = z.infer<typeof regions>;
 export type RegionConfig = z.infer<typeof region>;
 export type RepositoryConfig = z.infer<typeof repositorySchema>;

@@ -20,11 +20,14 @@ export interface MeasuredForObjectives {
   archiving?: { unarchived?: { exposureSeconds: number } };
   replicas: Array<{ lagSeconds: number }>;
   estimatedRtoSeconds?: number;
+  /** the newest passed `fsdr drill instance`'s RTO (Patroni failover): instance failure's own */
+  instanceRtoSeconds?: number;
 }
 
 /** Newest passed drill that measured an RTO: a restore or recover drill measures the whole stack, verify the database. */
 export function estimatedRto(drills: Array<{ kind: string; lastSuccessAt?: string; lastOkRtoSeconds?: number }> = []): number | undefined {
-  const measured = drills.filter((d) => d.kind !== 'tabletop' && d.lastSuccessAt && d.lastOkRtoSeconds !== undefined);
+  // An instance drill times a Patroni failover, not a restore: it speaks for instance failure only.
+  const measured = drills.filter((d) => d.kind !== 'tabletop' && d.kind !== 'instance' && d.lastSuccessAt && d.lastOkRtoSeconds !== undefined);
   measured.sort((a, b) => Date.parse(b.lastSuccessAt!) - Date.parse(a.lastSuccessAt!));
   return measured[0]?.lastOkRtoSeconds;
 }
@@ -56,7 +59,7 @@ export function objectiveRows(o: FileConfig['objectives'], e: MeasuredForObjecti
     row('instance_failure', 'rpo', o.instanceFailure.rpoSeconds, local),
     row('region_failure', 'rpo', o.regionFailure.rpoSeconds, region),
     row('database_corruption', 'rto', o.databaseCorruption.rtoSeconds, rto),
-    row('instance_failure', 'rto', o.instanceFailure.rtoSeconds, rto),
+    row('instance_failure', 'rto', o.instanceFailure.rtoSeconds, e.instanceRtoSeconds ?? rto),
     row('region_failure', 'rto', o.regionFailure.rtoSeconds, rto),
   ];
 }

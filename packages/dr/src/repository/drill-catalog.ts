@@ -12,8 +12,10 @@ import type { ObjectStore } from './object-store.js';
 // restore: the quarterly restore drill, recover in isolation (no switch, everything removed after).
 // failover: a regional failover's report (plan, fence, promote, stack checks, DNS), the same shape.
 // regional: the biannual failover drill (writer, disaster, failover, serve, failback, measured RPO/RTO).
-export type DrillKind = 'verify' | 'tabletop' | 'recover' | 'restore' | 'failover' | 'regional';
-export const DRILL_KINDS: DrillKind[] = ['verify', 'tabletop', 'recover', 'restore', 'failover', 'regional'];
+// instance: `fsdr drill instance`, the Patroni leader killed under a writer (detection, promotion,
+// client reconnect, /ready, commits lost).
+export type DrillKind = 'verify' | 'tabletop' | 'recover' | 'restore' | 'failover' | 'regional' | 'instance';
+export const DRILL_KINDS: DrillKind[] = ['verify', 'tabletop', 'recover', 'restore', 'failover', 'regional', 'instance'];
 
 export interface DrillStep {
   name: string;

@@ -183,7 +183,25 @@ export function buildScenarios(cfg: Config, state?: RunbookState, fill: Fill = {
       `Where will ${PLACEHOLDER.pgdata} live, and does that disk hold the whole database?`,
     ],
   };
-  const instance: Scenario = {
+  // Under Patroni (ha:) an instance failure is handled automatically: the runbook checks it happened.
+  const instance: Scenario = cfg.ha
+    ? {
+      id: 'instance-failure',
+      title: `Instance failure: automatic failover (Patroni on etcd, cluster ${cfg.ha.scope})`,
+      objectives: `RPO ${dur(o.instanceFailure.rpoSeconds)}, RTO ${dur(o.instanceFailure.rtoSeconds)}; Patroni's lease: ttl ${cfg.ha.ttl} s, loop_wait ${cfg.ha.loopWait} s, ${cfg.ha.synchronous ? 'synchronous (no committed transaction lost)' : `asynchronous (up to ${cfg.ha.maximumLagOnFailover} bytes lost)`}`,
+      atRisk: [...windows('primary'), ...drillLines()],
+      steps: [
+        { title: 'Check that Patroni failed over', commands: [fsdr('ha', 'status')], check: `It names a new leader on a new timeline and no "DCS unreachable" line; within about ${cfg.ha.loopWait + 3} s of a crashed postmaster, ${cfg.ha.ttl + 3} s of a lost node.`, ifFails: 'No leader: if the first line says the DCS is unreachable, restore etcd first (no failover can happen without it); if no replica is eligible (lag above maximumLagOnFailover), restore from the repository instead (fsdr restore --latest).' },
+        { title: 'Check that clients reach the new leader', commands: cfg.ha.clientConnection ? [{ argv: ['pg_isready', ...hostPort(cfg.ha.clientConnection)] }] : [], check: 'HAProxy (ha.clientConnection) accepts connections: its health check (GET /primary) now passes on the new leader only.', ifFails: 'Check HAProxy\'s stats: every server down means no node answers 200 to GET /primary.' },
+        serverChecks(),
+        { title: 'Check that the old leader rejoined as a replica', commands: [fsdr('ha', 'status')], check: 'The old leader is listed as replica (or sync_standby), streaming on the new timeline: Patroni rewound it (pg_rewind). It never comes back as a second primary.', ifFails: `Rebuild it from the repository: stop its Patroni, empty its data directory and start Patroni again (create_replica_methods: fsdr ha create-replica, then pg_basebackup).` },
+      ],
+      questions: [
+        'Who is paged when Patroni fails over on its own, and who checks the old node afterwards?',
+        'Is etcd spread over three failure domains, so that losing one host never stops failover?',
+      ],
+    }
+    : {
     id: 'instance-failure',
     title: 'Instance failure: a new instance from the latest WAL',
     objectives: `RPO ${dur(o.instanceFailure.rpoSeconds)}, RTO ${dur(o.instanceFailure.rtoSeconds)}`,

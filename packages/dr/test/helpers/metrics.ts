@@ -33,6 +33,7 @@ export function representativeMetrics(): AgentMetrics {
   const m = new AgentMetrics();
   m.observe(representativeExposure());
   for (const job of JOB_NAMES) { m.operationFinished(job, false, { seconds: 3 }); m.operationFinished(job, true, { seconds: 42, bytes: 1e6 }); }
+  m.setHaRole('leader');
   m.monitorErrors.inc();
   return m;
 }

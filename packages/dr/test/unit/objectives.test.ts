@@ -47,3 +47,16 @@ test('a writer-measured RPO decides over the archive exposure; a lower bound bey
   // A lower bound within the limit proves nothing: unavailable, not met.
   assert.equal(judgeObjectives('database_corruption', limits, { rpoAtLeastSeconds: 10 }, { rpo: 'why' }).rpo.met, null);
 });
+
+test('an instance drill (Patroni failover) is instance failure\'s RTO only; the other scenarios keep the newest restore drill\'s', async () => {
+  const { estimatedRto, objectiveRows } = await import('../../src/monitoring/objectives.js');
+  const drills = [
+    { kind: 'restore', lastSuccessAt: '2026-12-01T07:00:00Z', lastOkRtoSeconds: 420 },
+    { kind: 'instance', lastSuccessAt: '2026-12-03T06:00:00Z', lastOkRtoSeconds: 6.2 },
+  ];
+  assert.equal(estimatedRto(drills), 420);
+  const rows = objectiveRows({ databaseCorruption: { rpoSeconds: 300, rtoSeconds: 1800 }, regionFailure: { rpoSeconds: 3600, rtoSeconds: 14400 }, instanceFailure: { rpoSeconds: 300, rtoSeconds: 900 } },
+    { replicas: [], estimatedRtoSeconds: estimatedRto(drills), instanceRtoSeconds: 6.2 });
+  const rto = Object.fromEntries(rows.filter((r) => r.objective === 'rto').map((r) => [r.scenario, r.exposureSeconds]));
+  assert.deepEqual(rto, { database_corruption: 420, instance_failure: 6.2, region_failure: 420 });
+});

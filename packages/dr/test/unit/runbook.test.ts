@@ -123,6 +123,22 @@ test('the html runbook is the same content as one self-contained page, everythin
   for (const l of codeLines(renderMarkdown(buildRunbook(cfg)))) assert.ok(html.includes(esc(l)), l);
 });
 
+test('with ha: the instance-failure scenario checks Patroni\'s automatic failover (ha status, HAProxy, the old leader rejoined) instead of restoring; its commands parse', async () => {
+  const base = config('/etc/fsdr/fsdr.yaml');
+  const file = validateConfig({
+    cluster: base.cluster, repositories: base.repositories, encryption: { masterKey: 'env:FSDR_MASTER_KEY' },
+    ha: { self: 'pg-a', etcd: { hosts: ['10.0.0.9:2379'] }, nodes: [{ name: 'pg-a', host: '10.0.0.1', pgdata: '/srv/a' }, { name: 'pg-b', host: '10.0.0.2', pgdata: '/srv/b' }], clientConnection: 'postgres://fs:secret@10.0.0.5:5000/featuresignals', synchronous: true },
+  });
+  const md = renderMarkdown(buildRunbook({ ...file, source: base.source, masterKey: base.masterKey }, undefined, FILL));
+  const instance = md.split('\n## ').find((s) => s.startsWith('2. Instance failure'))!;
+  assert.match(instance, /automatic failover \(Patroni on etcd, cluster featuresignals\)/);
+  assert.match(instance, /synchronous \(no committed transaction lost\)/);
+  const lines = codeLines('\n' + instance);
+  assert.deepEqual(lines, ['fsdr --config /etc/fsdr/fsdr.yaml ha status', 'pg_isready -h 10.0.0.5 -p 5000', 'curl -fsS http://127.0.0.1:8080/health', 'curl -fsS http://127.0.0.1:8080/ready', 'fsdr --config /etc/fsdr/fsdr.yaml ha status']);
+  assert.ok(!instance.includes('secret'), 'the client connection\'s password never reaches the runbook');
+  for (const l of lines.filter((x) => x.startsWith('fsdr '))) assert.equal((await parseWithCli(splitShellLine(l).slice(1))).path, 'ha status');
+});
+
 test('with regions, the region scenario is fsdr failover on the standby node and failback later; every line parses', async () => {
   const member = (n: string) => ({ cluster: { connection: `postgres://postgres@${n}.internal/postgres`, pgdata: '/var/lib/postgresql/15/main' }, repository: { type: 'fs', path: `/srv/fsdr/${n}` } });
   const file = validateConfig({ regions: { primary: 'eu', standby: 'us', self: 'us', members: { eu: member('eu'), us: member('us') } }, encryption: { masterKey: 'env:FSDR_MASTER_KEY' } });

@@ -300,6 +300,31 @@ test('the restore drill (drill-restore) runs quarterly by default once stack.sta
   assert.equal(jobSchedules(validateConfig({ ...withStart, schedule: { drillRestore: 'off' } }))['drill-restore'], 'off');
 });
 
+test('under Patroni a leaderOnly job is skipped on a replica before any lease is claimed, so the leader\'s agent still runs that occurrence', async () => {
+  const shared = leases();
+  const onReplica = Object.assign(fakeJob('backup', '2026-11-26T03:00:05Z'), { leaderOnly: true });
+  const onLeader = Object.assign(fakeJob('backup', '2026-11-26T03:00:05Z'), { leaderOnly: true });
+  const verify = fakeJob('verify', '2026-11-26T03:00:05Z');
+  const skips: string[] = [];
+  const replica = new Scheduler([onReplica, verify], { backup: '0 3 * * *', verify: '0 3 * * *' }, shared, 'replica', { onSkip: (j, why) => skips.push(`${j}: ${why}`) }, undefined, async () => 'this node is a Patroni replica');
+  const leader = new Scheduler([onLeader], { backup: '0 3 * * *' }, shared, 'leader', {}, undefined, async () => undefined);
+  await replica.catchUp(at('2026-11-27T01:00:00Z'));
+  await leader.catchUp(at('2026-11-27T01:00:00Z'));
+  await Promise.all(replica.tick(at('2026-11-27T03:00:00Z')));
+  assert.equal(onReplica.runs, 0);
+  assert.equal(verify.runs, 1, 'a job without leaderOnly runs wherever its lease falls');
+  assert.deepEqual(skips, ['backup: this node is a Patroni replica']);
+  const st = replica.state.get('backup')!;
+  assert.equal(st.lastRun!.skipped, 'this node is a Patroni replica');
+  assert.equal(st.skipped, 1);
+  await Promise.all(leader.tick(at('2026-11-27T03:00:01Z')));
+  assert.equal(onLeader.runs, 1, 'the occurrence\'s lease was left for the leader');
+  // A gate that throws (Patroni unreachable) skips too: two backups are worse than none this once.
+  const lost = new Scheduler([Object.assign(fakeJob('backup'), { leaderOnly: true })], { backup: '0 3 * * *' }, leases(), 'x', { onSkip: (j, why) => skips.push(why) }, undefined, async () => { throw new Error('ECONNREFUSED'); });
+  await Promise.all(await lost.catchUp(at('2026-11-27T04:00:00Z')));
+  assert.match(skips.at(-1)!, /^leader check failed: .*ECONNREFUSED/);
+});
+
 test('a run refused because this region is fenced stands down: skipped with the reason, not a failure, never retried', async () => {
   const fenced: Job = { name: 'backup', run: async () => { throw new FsdrError('FSDR_FENCED', 'backup refused: region us-east is fenced'); }, lastEffect: async () => undefined };
   const skips: string[] = [];

@@ -166,7 +166,7 @@ function renderDrills(list) {
 function renderJobs(jobs) {
   fill('jobs', table(['job', 'schedule', 'next run', 'last run', 'result', 'runs ok / failed / skipped'], (jobs || []).map((j) => h('tr', { 'data-job': j.name }, h('td', {}, j.name), h('td', { class: 'mono' }, j.schedule),
     h('td', {}, when(j.nextRun)), h('td', {}, when(j.lastRun?.finishedAt || j.lastRun?.startedAt)),
-    j.running ? h('td', { class: 'warn' }, 'running') : j.lastRun?.ok === undefined ? h('td', {}, '—') : okCell(j.lastRun.ok, 'ok', `FAILED: ${j.lastRun.error || ''}`),
+    j.running ? h('td', { class: 'warn' }, 'running') : j.lastRun?.skipped ? h('td', {}, `skipped: ${j.lastRun.skipped}`) : j.lastRun?.ok === undefined ? h('td', {}, '—') : okCell(j.lastRun.ok, 'ok', `FAILED: ${j.lastRun.error || ''}`),
     h('td', { class: 'num' }, `${j.successes} / ${j.failures} / ${j.skipped}`, j.retry ? h('span', { class: 'warn' }, ` (retry ${j.retry.attempt} at ${utc(j.retry.at)})`) : ''))), 'No jobs.'));
 }
 
