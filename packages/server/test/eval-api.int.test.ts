@@ -1,6 +1,7 @@
-// The evaluation API as FeatureSignals serves it (issue 14): stream auth by header or ?api_key=,
-// an unknown flag is 200 NOT_FOUND, 415 for a non-JSON body, the body is checked before the key,
-// bulk answers exactly the flags asked for ({} for none), and ?api_key= never reaches the log.
+// The evaluation API as FeatureSignals serves it (issue 14): stream auth by header or ?api_key=, a flag-update after
+// every `connected` (FS SDKs refetch only on flag-update), an unknown flag is 200 NOT_FOUND, 415 for a non-JSON body,
+// the body is checked before the key, bulk answers exactly the flags asked for ({} for none), and ?api_key= never
+// reaches the log.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { redactUrl } from '../src/http/app.js';
@@ -35,6 +36,24 @@ test('stream: ?api_key= (what every FS SDK sends) or the header; wrong key 401, 
   assert.equal((await firstEvent('/v1/stream/prod')).status, 401);
   assert.equal((await firstEvent(`/v1/stream/staging?api_key=${encodeURIComponent(seeded.keys.prod)}`)).status, 403);
   assert.equal(redactUrl(`/v1/stream/prod?x=1&api_key=${seeded.keys.prod}`), '/v1/stream/prod?x=1&api_key=[redacted]');
+});
+
+test('stream: every connection gets one flag-update right after connected, so FS SDKs (which ignore connected) refetch', async () => {
+  // FS's SDKs never poll while streaming: without this, a change made while they were disconnected stayed stale.
+  for (let i = 0; i < 2; i++) {
+    const ac = new AbortController();
+    const res = await fetch(`${s.url}/v1/stream/prod?api_key=${encodeURIComponent(seeded.keys.prod)}`, { signal: ac.signal });
+    const reader = res.body!.getReader();
+    let buf = '';
+    while (buf.split('\n\n').length < 3) buf += new TextDecoder().decode((await reader.read()).value);
+    ac.abort();
+    const [connected, update] = buf.split('\n\n').map((f) => /^event: (.+)\ndata: (.+)$/.exec(f));
+    assert.equal(connected?.[1], 'connected');
+    assert.equal(update?.[1], 'flag-update', `connection ${i + 1}: a flag-update follows connected`);
+    const c = JSON.parse(connected![2]) as { env_id: string; version: number; dbid: string };
+    assert.deepEqual(JSON.parse(update![2]), { type: 'flag_update', env_id: c.env_id, flag_id: null, version: c.version, dbid: c.dbid, action: 'CONNECT' },
+      'FS payload shape (type, env_id, flag_id, action) plus version and dbid');
+  }
 });
 
 test('POST /v1/evaluate: unknown flag is 200 NOT_FOUND; 415 before 400 before 401', async () => {

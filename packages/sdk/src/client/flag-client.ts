@@ -268,7 +268,7 @@ export class FlagClient extends EventEmitter {
   }
 
   private onStreamEvent(event: string, data: string): void {
-    let msg: { version?: number; dbid?: string };
+    let msg: { version?: number; dbid?: string; action?: string };
     try { msg = JSON.parse(data) as typeof msg; } catch { return; }
     if (event === 'connected') {
       this.streamUp = true;
@@ -276,6 +276,9 @@ export class FlagClient extends EventEmitter {
       // Refetch after every (re)connect: changes made while the stream was down were never sent.
       if (this.fallback || `"${msg.dbid}:${msg.version}"` !== this.etag) void this.refresh();
     } else if (event === 'flag-update') {
+      // Our server follows every `connected` with a flag-update for FS's SDKs (they ignore `connected`); the
+      // `connected` branch above already refetched if needed, so refetching again would double each reconnect.
+      if (msg.action === 'CONNECT') return;
       // Fallback mode has no version to compare (FS's payloads carry none): refetch on every update.
       if (this.fallback || !this.ruleset || msg.dbid !== this.ruleset.dbid || (msg.version ?? 0) > this.ruleset.version) void this.refresh();
     }
