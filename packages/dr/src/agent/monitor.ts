@@ -84,7 +84,7 @@ export async function measureExposure(cfg: Config, repo: Repository, now = new D
   for await (const w of repo.wal.list()) {
     files.push(w);
     if (w.kind === 'segment' || w.kind === 'partial') e.walArchivedSegments = (e.walArchivedSegments ?? 0) + 1;
-    if (w.kind === 'segment' || w.kind === 'partial') newestWal = Math.max(newestWal, w.lastModified.getTime());
+    if (w.kind === 'segment' || w.kind === 'partial' || w.kind === 'stream-partial') newestWal = Math.max(newestWal, w.lastModified.getTime());
   }
   if (newestWal) e.lastWalArchivedAt = new Date(newestWal).toISOString();
   const { manifests } = await repo.backups.listReadable();
