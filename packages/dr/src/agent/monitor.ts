@@ -77,7 +77,7 @@ async function drillExposure(repo: Repository, now: Date): Promise<DrillExposure
   return out;
 }
 
-export async function measureExposure(cfg: Config, repo: Repository, now = new Date(), archiveClock?: UnarchivedWalClock): Promise<Exposure> {
+export async function measureExposure(cfg: Config, repo: Repository, now = new Date(), archiveClock?: UnarchivedWalClock, streamedLsn?: bigint): Promise<Exposure> {
   const e: Exposure = { checkedAt: now.toISOString(), replicas: [], objectives: [] };
   let newestWal = 0;
   const files: ArchivedWal[] = [];
@@ -106,7 +106,7 @@ export async function measureExposure(cfg: Config, repo: Repository, now = new D
       last: new Date(e.wal.recoverableUntil?.getTime() ?? Math.max(...windows.map((w) => Date.parse(w.latest)))).toISOString(),
     };
   }
-  if (cfg.cluster && archiveClock) e.archiving = await measureArchiving(cfg.cluster.connection, archiveClock, now);
+  if (cfg.cluster && archiveClock) e.archiving = await measureArchiving(cfg.cluster.connection, archiveClock, now, streamedLsn);
   e.repositories = [await repositoryUsage('primary', cfg.repositories.primary, repo.storage)];
   e.fences = [];
   // A fence that cannot be read is the fence watch's to report (agent/fence-watch.ts); it only leaves the gauge out here.

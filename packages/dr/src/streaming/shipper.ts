@@ -6,7 +6,7 @@
 import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError, RepositoryError } from '../errors.js';
-import { parseWalName } from '../postgres/wal-name.js';
+import { parseWalName, segmentNumber } from '../postgres/wal-name.js';
 import type { Repository } from '../repository/repository.js';
 import { log } from '../util/log.js';
 import { writtenExtent } from './wal-pages.js';
@@ -29,6 +29,8 @@ export interface StreamedState {
   lastSegment?: string;
   /** the partial uploaded last, and the WAL position it holds at least */
   partial?: { segment: string; lsn: bigint; at: Date };
+  /** the WAL position the repository holds the stream to (for the RPO exposure) */
+  storedLsn?: bigint;
   lastError?: string;
 }
 
@@ -52,6 +54,8 @@ export class Shipper {
     for (const [i, name] of done.entries()) {
       await this.o.push(join(this.o.spool, name));
       this.state.lastSegment = name;
+      const { walSegmentSize } = await this.repo.readInfo();
+      this.stored(BigInt(segmentNumber(parseWalName(name)!, walSegmentSize) + 1) * BigInt(walSegmentSize));
       this.uploaded.delete(name);
       if (i < done.length - 1) await unlink(join(this.o.spool, name)).catch(() => undefined);
     }
@@ -75,6 +79,11 @@ export class Shipper {
     await this.repo.wal.putStreamPartial(parseWalName(segment)!, data);
     this.uploaded.set(segment, extent.pages);
     this.state.partial = { segment, lsn: extent.lastPageLsn, at: new Date() };
+    this.stored(extent.lastPageLsn);
+  }
+
+  private stored(lsn: bigint): void {
+    if (this.state.storedLsn === undefined || lsn > this.state.storedLsn) this.state.storedLsn = lsn;
   }
 
   private async loop(): Promise<void> {

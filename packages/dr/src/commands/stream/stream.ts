@@ -9,6 +9,7 @@ import type { Config } from '../../config/load.js';
 import { ConfigError } from '../../errors.js';
 import { assertMayWrite } from '../../failover/fence.js';
 import { findBinDir } from '../../postgres/binaries.js';
+import { formatLsn } from '../../postgres/lsn.js';
 import { Repository } from '../../repository/repository.js';
 import { Receiver, Shipper, type ReceiverState, type StreamedState } from '../../streaming/index.js';
 import { ownedDir } from '../wal-push/spool.js';
@@ -55,5 +56,18 @@ export async function startStream(cfg: Config): Promise<RunningStream> {
       await pool.close();
       await repo.close();
     },
+  };
+}
+
+/** What /status and `fsdr stream` show: JSON-safe (LSNs as text). */
+export function streamingStatus(s: RunningStream): Record<string, unknown> {
+  const st = s.streamed;
+  return {
+    spool: s.spool,
+    receiver: s.receiver,
+    lastSegment: st.lastSegment,
+    partial: st.partial ? { segment: st.partial.segment, lsn: formatLsn(st.partial.lsn), uploadedAt: st.partial.at.toISOString() } : undefined,
+    storedLsn: st.storedLsn === undefined ? undefined : formatLsn(st.storedLsn),
+    lastError: st.lastError,
   };
 }
