@@ -3,7 +3,7 @@
 // stores them create-only, encrypted and bound to their names), and the segment being written as
 // <segment>.stream.partial every `partialSeconds` when it grew. Pushed segments are removed from
 // the spool, except the newest (pg_receivewal resumes after the newest file it finds).
-import { readdir, readFile, unlink } from 'node:fs/promises';
+import { readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError, RepositoryError } from '../errors.js';
 import { parseWalName, segmentNumber } from '../postgres/wal-name.js';
@@ -27,7 +27,7 @@ export interface ShipperOptions {
 export interface StreamedState {
   /** the newest segment pushed whole */
   lastSegment?: string;
-  /** the partial uploaded last, and the WAL position it holds at least */
+  /** the partial uploaded last, and where the whole records in it end */
   partial?: { segment: string; lsn: bigint; at: Date };
   /** the WAL position the repository holds the stream to (for the RPO exposure) */
   storedLsn?: bigint;
@@ -39,7 +39,7 @@ export class Shipper {
   private stopped = false;
   private done?: Promise<void>;
   private wake?: () => void;
-  private uploaded = new Map<string, number>();
+  private uploaded = new Map<string, bigint>();
 
   constructor(private readonly repo: Repository, private readonly o: ShipperOptions) {}
 
@@ -64,10 +64,15 @@ export class Shipper {
   }
 
   private async shipPartial(segment: string): Promise<void> {
-    const data = await readFile(join(this.o.spool, `${segment}.partial`)).catch(() => undefined);
+    const path = join(this.o.spool, `${segment}.partial`);
+    // Unchanged since the last upload: nothing new to store. (Stat before reading: a write in
+    // between only makes the next pass upload again.)
+    const mtime = await stat(path, { bigint: true }).then((s) => s.mtimeNs, () => undefined);
+    if (mtime === undefined || this.uploaded.get(segment) === mtime) return;
+    const data = await readFile(path).catch(() => undefined);
     if (!data) return; // completed and renamed meanwhile: the next pass pushes it whole
     const extent = writtenExtent(data);
-    if (!extent || this.uploaded.get(segment) === extent.pages) return;
+    if (!extent) return;
     const info = await this.repo.readInfo();
     const sysid = data.readBigUInt64LE(24).toString();
     if (sysid !== info.systemIdentifier) {
@@ -77,9 +82,9 @@ export class Shipper {
     }
     await this.o.mayWrite(`streamed partial of ${segment}`);
     await this.repo.wal.putStreamPartial(parseWalName(segment)!, data);
-    this.uploaded.set(segment, extent.pages);
-    this.state.partial = { segment, lsn: extent.lastPageLsn, at: new Date() };
-    this.stored(extent.lastPageLsn);
+    this.uploaded.set(segment, mtime);
+    this.state.partial = { segment, lsn: extent.endLsn, at: new Date() };
+    this.stored(extent.endLsn);
   }
 
   private stored(lsn: bigint): void {

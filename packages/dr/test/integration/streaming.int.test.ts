@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PostgresHandle } from '@featuresignals/testkit';
 import { freePort } from '@featuresignals/testkit';
@@ -178,4 +178,66 @@ test('streaming off: no slot, no streamed object, `fsdr stream` refuses and name
     await db2.stop();
     ws2.cleanup();
   }
+});
+
+test('the agent streams in-process: /metrics RPO exposure stays near partialSeconds while archive_command has not taken the segment; a killed pg_receivewal is restarted', async (t) => {
+  const ws3 = makeWorkspace();
+  const port = await freePort();
+  const token = 'stream-test-token-0123456789';
+  const { pg: db3, cfg: cfg3 } = await archivingCluster(ws3, {
+    archive: { streaming: { enabled: true, partialSeconds: PARTIAL_SECONDS, spoolPath: join(ws3.dir, 'stream-spool') } },
+    schedule: { backup: 'off', dump: 'off', expire: 'off', verify: 'off', replicate: 'off', drillVerify: 'off', drillTabletop: 'off', drillRestore: 'off' },
+    agent: { listen: `127.0.0.1:${port}`, token: 'env:FSDR_STREAM_TEST_TOKEN', monitorIntervalSeconds: 1 },
+  });
+  let agentErr = '';
+  const agent = spawn(process.execPath, [FSDR_BIN, '--config', cfg3, 'agent'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FSDR_STREAM_TEST_TOKEN: token }, ...asPostgres() });
+  agent.stderr!.on('data', (d: Buffer) => (agentErr += d));
+  const get = async (path: string) => (await fetch(`http://127.0.0.1:${port}${path}`, { headers: { authorization: `Bearer ${token}` } })).text();
+  const exposure = async () => Number(/^fsdr_wal_rpo_exposure_seconds (\S+)$/m.exec(await get('/metrics'))?.[1]);
+  const status = async () => JSON.parse(await get('/status')) as { streaming?: { receiver: { restarts: number; running: boolean }; partial?: { uploadedAt: string } } };
+  try {
+    await waitFor('the agent\'s first streamed partial', async () => !!(await status().catch(() => ({} as never)))?.streaming?.partial);
+    const startSegment = (await db3.query<{ w: string }>('SELECT pg_walfile_name(pg_current_wal_insert_lsn()) AS w')).rows[0]!.w;
+    await db3.query('CREATE TABLE t (id serial PRIMARY KEY, at timestamptz DEFAULT now())');
+    const started = Date.now();
+    const seen: number[] = [];
+    while (Date.now() - started < 12_000) {
+      await db3.query('INSERT INTO t DEFAULT VALUES');
+      await new Promise((r) => setTimeout(r, 500));
+      seen.push(await exposure());
+    }
+    const stillWriting = (await db3.query<{ w: string }>('SELECT pg_walfile_name(pg_current_wal_insert_lsn()) AS w')).rows[0]!.w;
+    assert.equal(stillWriting, startSegment, 'the writes stayed in one segment, which archive_command never took');
+    const elapsed = (Date.now() - started) / 1000;
+    // Without the stream the exposure would be the age of the first commit (about `elapsed`).
+    const late = seen.slice(-6);
+    t.diagnostic(`agent /metrics fsdr_wal_rpo_exposure_seconds under one commit per 0.5 s, segment unarchived for ${elapsed.toFixed(0)} s: max ${Math.max(...seen.slice(4))} s, last six ${late.join(', ')}`);
+    assert.ok(late.every((x) => x < elapsed / 2), `exposure follows the stream (${late.join(', ')} s) instead of the segment's age (${elapsed.toFixed(0)} s)`);
+
+    // pg_receivewal killed: the agent restarts it (backoff) and the slot is held again.
+    const pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        const st = readFileSync(`/proc/${p}/stat`, 'utf8');
+        return st.includes('(pg_receivewal)') && st.split(') ')[1]!.split(' ')[1] === String(agent.pid);
+      } catch {
+        return false;
+      }
+    });
+    assert.equal(pids.length, 1, 'the agent runs one pg_receivewal');
+    process.kill(Number(pids[0]), 'SIGKILL');
+    await waitFor('the receiver restarted', async () => (await status()).streaming!.receiver.restarts >= 1 && (await status()).streaming!.receiver.running);
+    await waitFor('the slot held again', async () => (await db3.query("SELECT active FROM pg_replication_slots WHERE slot_name = 'fsdr'")).rows[0]?.active === true);
+    const before = (await status()).streaming!.partial!.uploadedAt;
+    await db3.query('INSERT INTO t DEFAULT VALUES');
+    await waitFor('a partial uploaded after the restart', async () => (await status()).streaming!.partial!.uploadedAt > before);
+  } finally {
+    await new Promise<void>((r) => {
+      if (agent.exitCode !== null) return r();
+      agent.once('exit', () => r());
+      agent.kill('SIGTERM');
+    });
+    await db3.stop();
+    ws3.cleanup();
+  }
+  assert.equal(agent.exitCode, 0, agentErr.slice(-2000));
 });

@@ -75,7 +75,12 @@ test('writtenExtent: the pages carrying this segment\'s own addresses, zeros or 
   const b = Buffer.alloc(SEG);
   page(b, 0, start, true);
   for (let i = 1; i < 10; i++) page(b, i * 8192, start + BigInt(i * 8192), false);
-  assert.deepEqual(writtenExtent(b), { segmentStart: start, lastPageLsn: start + 9n * 8192n, pages: 10 });
+  // The last page: a record continued from page 8 (100 bytes), then records of 60 and 200 bytes, then zeros.
+  const last = 9 * 8192;
+  b.writeUInt32LE(100, last + 16);
+  b.writeUInt32LE(60, last + 24 + 104);
+  b.writeUInt32LE(200, last + 24 + 104 + 64);
+  assert.deepEqual(writtenExtent(b), { segmentStart: start, lastPageLsn: start + 9n * 8192n, pages: 10, endLsn: start + BigInt(last + 24 + 104 + 64 + 200) });
   page(b, 10 * 8192, start - BigInt(SEG) + 10n * 8192n, false); // a recycled file's older WAL
   assert.equal(writtenExtent(b)!.pages, 10);
   assert.equal(writtenExtent(Buffer.alloc(SEG)), undefined);
