@@ -53,6 +53,8 @@ export async function scanVersions(storage: VersionedStorage, journal: () => Pro
       scan.overwritten.push({ key, at: data[1]!.lastModified.toISOString() });
       first = Math.min(first, data[1]!.lastModified.getTime());
     }
+    // ... and removes once its segment is stored whole.
+    if (parseWalKey(key)?.kind === 'stream-partial') continue;
     for (const m of versions.filter((v) => v.isDeleteMarker && !own.has(markerId(key, v.versionId)))) {
       first = Math.min(first, m.lastModified.getTime());
       if (m.isLatest && data.length) scan.foreignDeletes.push({ key, markerVersionId: m.versionId, at: m.lastModified.toISOString(), hiddenVersionId: data[data.length - 1]!.versionId });

@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import { sha256OfStream } from '../codec/digest.js';
 import { WalDuplicateError } from '../errors.js';
 import { parseWalName, streamPartialName, type WalName } from '../postgres/wal-name.js';
-import { ObjectExistsError } from '../storage/errors.js';
+import { ObjectExistsError, ObjectNotFoundError } from '../storage/errors.js';
 import type { ObjectInfo } from '../storage/storage.js';
 import { parseWalKey, WAL_PREFIX, walKey } from './layout.js';
 import { parseHistory, type HistoryEntry } from './timelines.js';
@@ -67,6 +67,13 @@ export class WalArchive {
     if (segment.kind !== 'segment') throw new Error(`${segment.name} is not a WAL segment name`);
     const r = await this.objects.replaceBuffer(walKey(parseWalName(streamPartialName(segment.name))!), data);
     return { sha256: r.sha256, size: r.size };
+  }
+
+  /** Once the segment is stored whole its streamed partial is stale: remove it (absent is fine). */
+  async dropStreamPartial(segment: WalName): Promise<void> {
+    await this.objects.storage.delete([walKey(parseWalName(streamPartialName(segment.name))!)]).catch((err: unknown) => {
+      if (!(err instanceof ObjectNotFoundError)) throw err;
+    });
   }
 
   /** Like fetch, from the streamed partial of a segment. Throws ObjectNotFoundError if absent. */

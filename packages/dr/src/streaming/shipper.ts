@@ -40,6 +40,8 @@ export class Shipper {
   private done?: Promise<void>;
   private wake?: () => void;
   private uploaded = new Map<string, bigint>();
+  /** segments stored whole by this process (the newest stays in the spool: not pushed again every pass) */
+  private pushed = new Set<string>();
 
   constructor(private readonly repo: Repository, private readonly o: ShipperOptions) {}
 
@@ -52,12 +54,20 @@ export class Shipper {
     const names = (await readdir(this.o.spool)).sort();
     const done = names.filter((n) => SEGMENT.test(n));
     for (const [i, name] of done.entries()) {
-      await this.o.push(join(this.o.spool, name));
+      if (!this.pushed.has(name)) {
+        await this.o.push(join(this.o.spool, name));
+        this.pushed.add(name);
+        // Best effort: a stale partial left behind is ignored (only one past the last full segment counts).
+        await this.repo.wal.dropStreamPartial(parseWalName(name)!).catch((err: unknown) => log().warn({ err: describeError(err) }, `streaming: could not remove the partial of ${name}`));
+      }
       this.state.lastSegment = name;
       const { walSegmentSize } = await this.repo.readInfo();
       this.stored(BigInt(segmentNumber(parseWalName(name)!, walSegmentSize) + 1) * BigInt(walSegmentSize));
       this.uploaded.delete(name);
-      if (i < done.length - 1) await unlink(join(this.o.spool, name)).catch(() => undefined);
+      if (i < done.length - 1) {
+        await unlink(join(this.o.spool, name)).catch(() => undefined);
+        this.pushed.delete(name);
+      }
     }
     const partial = names.map((n) => PARTIAL.exec(n)).filter((m) => m !== null).map((m) => m[1]!).at(-1);
     if (partial && !done.includes(partial)) await this.shipPartial(partial);
