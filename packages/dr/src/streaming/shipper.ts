@@ -13,6 +13,7 @@ import { writtenExtent } from './wal-pages.js';
 
 const SEGMENT = /^[0-9A-F]{24}$/;
 const PARTIAL = /^([0-9A-F]{24})\.partial$/;
+const HISTORY = /^[0-9A-F]{8}\.history$/;
 
 export interface ShipperOptions {
   spool: string;
@@ -52,6 +53,11 @@ export class Shipper {
   /** One pass: completed segments first (in order), then the partial. Exposed for stop()'s final pass. */
   async tick(): Promise<void> {
     const names = (await readdir(this.o.spool)).sort();
+    // A timeline switch on the server: pg_receivewal writes the new timeline's history file first.
+    for (const h of names.filter((n) => HISTORY.test(n) && !this.pushed.has(n))) {
+      await this.o.push(join(this.o.spool, h));
+      this.pushed.add(h);
+    }
     const done = names.filter((n) => SEGMENT.test(n));
     for (const [i, name] of done.entries()) {
       if (!this.pushed.has(name)) {

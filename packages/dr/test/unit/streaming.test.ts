@@ -112,3 +112,27 @@ test('config: archive.streaming is off by default, true takes the defaults, an o
   assert.throws(() => configSchema.parse({ ...base, archive: { streaming: { slot: 'Bad-Slot' } } }));
   assert.throws(() => configSchema.parse({ ...base, archive: { streaming: { partialSecond: 1 } } }));
 });
+
+test('shipper pass: history files first, segments in order and once each, the newest kept in the spool, its stale partial dropped', async () => {
+  const { mkdtempSync, writeFileSync, readdirSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join, basename } = await import('node:path');
+  const { Shipper } = await import('../../src/streaming/shipper.js');
+  const spool = mkdtempSync(join(tmpdir(), 'fsdr-shipper-'));
+  try {
+    for (const n of [seg(3, 2), seg(2, 1), '00000002.history']) writeFileSync(join(spool, n), 'x');
+    const pushed: string[] = [];
+    const dropped: string[] = [];
+    const repo = { readInfo: async () => ({ walSegmentSize: SEG }), wal: { dropStreamPartial: async (w: { name: string }) => void dropped.push(w.name) } };
+    const sh = new Shipper(repo as never, { spool, partialSeconds: 1, push: async (p) => void pushed.push(basename(p)), mayWrite: async () => undefined });
+    await sh.tick();
+    assert.deepEqual(pushed, ['00000002.history', seg(2, 1), seg(3, 2)]);
+    assert.deepEqual(dropped, [seg(2, 1), seg(3, 2)]);
+    assert.deepEqual(readdirSync(spool).sort(), ['00000002.history', seg(3, 2)].sort(), 'the newest segment stays for pg_receivewal to resume after');
+    assert.equal(sh.state.storedLsn, 4n * BigInt(SEG));
+    await sh.tick();
+    assert.equal(pushed.length, 3, 'nothing pushed twice');
+  } finally {
+    rmSync(spool, { recursive: true, force: true });
+  }
+});
