@@ -81,6 +81,9 @@ test('streaming: kill -9 of the primary under a writer; restore --latest keeps e
   assert.ok(idle.streamed.partial.slice(0, 24) > idle.last);
   const slot = await db.query<{ active: boolean }>("SELECT active FROM pg_replication_slots WHERE slot_name = 'fsdr'");
   assert.equal(slot.rows[0]?.active, true, 'pg_receivewal holds the fsdr physical slot');
+  const checked = JSON.parse((await runFsdr(['--config', cfg, 'check', '--json'])).stdout) as Array<{ check: string; status: string; message: string }>;
+  const sc = checked.find((x) => x.check === 'streaming');
+  assert.equal(sc?.status, 'warn', `fsdr check sees the slot held, and warns of unlimited max_slot_wal_keep_size: ${JSON.stringify(sc)}`);
 
   // The client-side commit log: an id is acknowledged once its COMMIT returned.
   const acked: Array<{ id: number; at: number }> = [];
@@ -174,6 +177,8 @@ test('streaming off: no slot, no streamed object, `fsdr stream` refuses and name
     assert.deepEqual(filesUnder(ws2.repoDir).filter((n) => n.includes('.stream.')), [], 'no streamed object');
     const info = JSON.parse(await fsdrOk(['--config', cfg2, 'info', '--json']));
     assert.equal(info.wal.timelines[0].streamed, undefined);
+    const checked = JSON.parse((await runFsdr(['--config', cfg2, 'check', '--json'])).stdout) as Array<{ check: string }>;
+    assert.ok(checked.length > 3 && !checked.some((x) => x.check === 'streaming'), 'fsdr check has no streaming line');
   } finally {
     await db2.stop();
     ws2.cleanup();

@@ -136,3 +136,12 @@ test('shipper pass: history files first, segments in order and once each, the ne
     rmSync(spool, { recursive: true, force: true });
   }
 });
+
+test('fsdr check streaming: a missing, idle or lost slot fails; unlimited max_slot_wal_keep_size warns; held is ok', async () => {
+  const { streamingCheck } = await import('../../src/checks/streaming.js');
+  assert.equal(streamingCheck('fsdr', undefined, '-1').status, 'fail');
+  assert.match(streamingCheck('fsdr', { active: false, walStatus: 'reserved' }, '10240').message, /not held by a receiver/);
+  assert.equal(streamingCheck('fsdr', { active: true, walStatus: 'lost' }, '10240').status, 'fail');
+  assert.equal(streamingCheck('fsdr', { active: true, walStatus: 'reserved' }, '-1').status, 'warn');
+  assert.equal(streamingCheck('fsdr', { active: true, walStatus: 'reserved' }, '10240').status, 'ok');
+});
