@@ -226,7 +226,7 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     giveToPostgres(pgbrConf);
 
     /** A fresh, initialised fsdr directory repository (and spool) under `label`. */
-    const fsdrRepo = async (label: string, async: boolean) => {
+    const fsdrRepo = async (label: string, async: boolean, streaming = false) => {
       const dir = mkdirPg(join(work, label));
       const repoDir = mkdirPg(join(dir, 'repo'));
       const spool = mkdirPg(join(dir, 'spool'));
@@ -236,7 +236,7 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
         repositories: { primary: { type: 'fs', path: repoDir } },
         encryption: { masterKey: `file:${keyFile}` },
         compression: { algorithm: 'zstd', level: 3 },
-        ...(async ? { archive: { async: true, processes: 4, spoolPath: spool, timeoutSeconds: 60 } } : {}),
+        ...(async ? { archive: { async: true, processes: 4, spoolPath: spool, timeoutSeconds: 60, ...(streaming ? { streaming: { enabled: true, partialSeconds: 2, spoolPath: mkdirPg(join(dir, 'stream')) } } : {}) } } : {}),
       }));
       giveToPostgres(cfg);
       await fsdrOk(['--config', cfg, 'init']);
@@ -283,11 +283,20 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     };
     const stats = async () => (await cluster.query<{ a: number; f: number }>('SELECT archived_count::int AS a, failed_count::int AS f FROM pg_stat_archiver')).rows[0]!;
     const lives: Record<string, unknown>[] = [];
-    for (const tool of ['fsdr', 'pgbackrest'] as const) {
+    // fsdr+stream: the same async archive_command with streaming archiving beside it (`fsdr stream`:
+    // pg_receivewal on a slot, the current partial uploaded every 2 s): what streaming costs the database.
+    for (const tool of ['fsdr', 'fsdr+stream', 'pgbackrest'] as const) {
       check();
       log(`live: pgbench -c 4 -j 2 -T ${opt.loadSeconds} with ${tool} async as archive_command (${elapsed()})`);
-      const repo = tool === 'fsdr' ? await fsdrRepo(`live-${tool}`, true) : await pgbrRepo(`live-${tool}`, true);
+      const repo = tool === 'pgbackrest' ? await pgbrRepo(`live-${tool}`, true) : await fsdrRepo(`live-${tool.replace('+', '-')}`, true, tool === 'fsdr+stream');
       await setArchiveCommand(repo.command('%p'));
+      let streamer: ChildProcess | undefined;
+      if (tool === 'fsdr+stream') {
+        streamer = spawn(process.execPath, [FSDR_BIN, '--config', (repo as unknown as { cfg: string }).cfg, 'stream'], { ...asPg, env: childEnv, stdio: 'ignore' });
+        live.add(streamer);
+        const until = Date.now() + 30_000;
+        while (!countFiles(repo.dir, (n) => n.endsWith('.stream.partial')) && Date.now() < until) await sleep(200);
+      }
       // Each run starts just after a checkpoint, so both see the same burst of full-page images.
       await cluster.query('CHECKPOINT');
       const before = await stats();
@@ -327,6 +336,13 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
         drainSeconds, drained: readyCount(pgWal) === 0, archivedTotal: after.a - before.a, failed: after.f - before.f,
       });
       log(`  ${tool}: backlog ${backlogAtEnd} at the end (peak ${Math.max(0, ...samples)}), drained in ${drainSeconds.toFixed(1)} s, ${after.f - before.f} failures`);
+      if (streamer) {
+        const s = streamer;
+        await new Promise<void>((r) => (s.exitCode !== null ? r() : (s.once('exit', () => r()), s.kill('SIGTERM'))));
+        live.delete(s);
+        // The slot would hold WAL for the rest of the run.
+        await cluster.query("SELECT pg_drop_replication_slot('fsdr') FROM pg_replication_slots WHERE slot_name = 'fsdr'");
+      }
       await setArchiveCommand('/bin/true');
       await reap(repo.dir, 15_000);
     }

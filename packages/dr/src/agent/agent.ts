@@ -12,6 +12,7 @@ import { buildHttp } from './http.js';
 import { buildJobs, JOB_NAMES, jobSchedules } from './jobs.js';
 import { AgentMetrics, bytesOfRun } from './metrics.js';
 import { UnarchivedWalClock } from '../monitoring/unarchived-wal.js';
+import { startStream, streamingStatus, type RunningStream } from '../commands/stream/stream.js';
 import { consoleAlerts, startAlerting, type Alerting } from './alerting.js';
 import { measureExposure, type Exposure } from './monitor.js';
 import { Scheduler } from './scheduler.js';
@@ -47,6 +48,7 @@ export class Agent {
   private readonly startedAt = new Date();
   private haRole?: HaRoleWatch;
   private stopping?: Promise<string[]>;
+  private stream?: RunningStream;
   readonly owner = `${hostname()}:${process.pid}`;
 
   constructor(private readonly cfg: Config, private readonly opts: AgentOptions = {}) {}
@@ -90,6 +92,11 @@ export class Agent {
     this.timers.push(setInterval(() => void this.scheduler!.tick(new Date()), this.opts.tickMs ?? 1000));
     this.timers.push(setInterval(() => void this.monitor(), this.opts.monitorIntervalMs ?? this.cfg.agent.monitorIntervalSeconds * 1000));
     if (this.cfg.archive.async && this.cfg.cluster?.pgdata) this.startArchiver(join(this.cfg.cluster.pgdata, 'pg_wal'));
+    // Streaming archiving runs in the agent's process: pg_receivewal is its child (restarted with
+    // backoff by streaming/receiver.ts), the shipper shares the exposure monitor's view of it.
+    if (this.cfg.archive.streaming.enabled) {
+      this.stream = await startStream(this.cfg);
+    }
     log().info({ url, owner: this.owner }, 'agent started');
     return { url };
   }
@@ -114,7 +121,7 @@ export class Agent {
   private async measure(): Promise<void> {
     await this.haRole?.refresh();
     try {
-      this.exposure = await measureExposure(this.cfg, this.repo!, new Date(), this.archiveClock);
+      this.exposure = await measureExposure(this.cfg, this.repo!, new Date(), this.archiveClock, this.stream?.streamed.storedLsn);
       this.metrics.observe(this.exposure);
       await this.consoleData?.pitr().catch(() => undefined); // keeps /status's recovery windows current
       if (this.exposure.archiving?.error) this.metrics.monitorErrors.inc();
@@ -157,6 +164,7 @@ export class Agent {
       exposure: this.exposure,
       recoveryWindows: this.consoleData?.recoveryWindows,
       alerts: this.alerting?.firing() ?? [],
+      ...(this.stream ? { streaming: streamingStatus(this.stream) } : {}),
     };
   }
 
@@ -167,6 +175,7 @@ export class Agent {
       const abandoned = (await this.scheduler?.stop(this.cfg.agent.stopTimeoutSeconds * 1000)) ?? [];
       this.archiving = false;
       await this.archiver;
+      await this.stream?.stop();
       await (this.remeasure ?? this.measuring)?.catch(() => undefined); // the last measurement, and its notifications
       await this.alerting?.stop();
       await this.app?.close();

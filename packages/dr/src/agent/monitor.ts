@@ -79,14 +79,14 @@ async function drillExposure(repo: Repository, now: Date): Promise<DrillExposure
   return out;
 }
 
-export async function measureExposure(cfg: Config, repo: Repository, now = new Date(), archiveClock?: UnarchivedWalClock): Promise<Exposure> {
+export async function measureExposure(cfg: Config, repo: Repository, now = new Date(), archiveClock?: UnarchivedWalClock, streamedLsn?: bigint): Promise<Exposure> {
   const e: Exposure = { checkedAt: now.toISOString(), replicas: [], objectives: [] };
   let newestWal = 0;
   const files: ArchivedWal[] = [];
   for await (const w of repo.wal.list()) {
     files.push(w);
     if (w.kind === 'segment' || w.kind === 'partial') e.walArchivedSegments = (e.walArchivedSegments ?? 0) + 1;
-    if (w.kind === 'segment' || w.kind === 'partial') newestWal = Math.max(newestWal, w.lastModified.getTime());
+    if (w.kind === 'segment' || w.kind === 'partial' || w.kind === 'stream-partial') newestWal = Math.max(newestWal, w.lastModified.getTime());
   }
   if (newestWal) e.lastWalArchivedAt = new Date(newestWal).toISOString();
   const { manifests } = await repo.backups.listReadable();
@@ -108,7 +108,7 @@ export async function measureExposure(cfg: Config, repo: Repository, now = new D
       last: new Date(e.wal.recoverableUntil?.getTime() ?? Math.max(...windows.map((w) => Date.parse(w.latest)))).toISOString(),
     };
   }
-  if (cfg.cluster && archiveClock) e.archiving = await measureArchiving(cfg.cluster.connection, archiveClock, now);
+  if (cfg.cluster && archiveClock) e.archiving = await measureArchiving(cfg.cluster.connection, archiveClock, now, streamedLsn);
   e.repositories = [await repositoryUsage('primary', cfg.repositories.primary, repo.storage)];
   e.fences = [];
   // A fence that cannot be read is the fence watch's to report (agent/fence-watch.ts); it only leaves the gauge out here.

@@ -100,3 +100,21 @@ export function addAgentCommand(program: Command): void {
       });
     }));
 }
+
+export function addStreamCommand(program: Command): void {
+  program
+    .command('stream')
+    .description('streaming archiving (archive.streaming): pg_receivewal on a replication slot, completed segments and the current partial into the repository, until SIGTERM')
+    .addHelpText('after', '\nExample (fsdr.yaml: archive: { streaming: { enabled: true, partialSeconds: 2 } }):\n  FSDR_CONFIG=/etc/fsdr.yaml fsdr stream\n')
+    .action(action(async (_o: unknown, cmd: Command) => {
+      const { startStream } = await import('../commands/stream/stream.js');
+      const cfg = cfgOf(cmd);
+      const s = await startStream(cfg);
+      process.stderr.write(`fsdr stream: pg_receivewal into ${s.spool}, partial every ${cfg.archive.streaming.partialSeconds}s\n`);
+      await new Promise<void>((resolve) => {
+        const onSignal = () => void s.stop().then(resolve);
+        process.once('SIGTERM', onSignal);
+        process.once('SIGINT', onSignal);
+      });
+    }));
+}

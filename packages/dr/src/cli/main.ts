@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { action, fail, RESTORE_COMMAND_FATAL } from './exit.js';
 import { addBackupCommands, addDemoCommand } from './backup-commands.js';
 import { AS_OF_HELP, cfgOf, parseAsOf, print } from './shared.js';
-import { addAgentCommand, addDumpCommands, addExpireCommand, addReplicateCommand } from './dump-commands.js';
+import { addAgentCommand, addStreamCommand, addDumpCommands, addExpireCommand, addReplicateCommand } from './dump-commands.js';
 import { addDrillCommands } from './drill-commands.js';
 import { addDnsCommands } from './dns-commands.js';
 import { addRunbookCommand } from './runbook-commands.js';
@@ -142,6 +142,7 @@ export function buildProgram(): Command {
   addArchiveCommand(program);
   addHaCommands(program);
   addAgentCommand(program);
+  addStreamCommand(program);
   addDnsCommands(program);
   return program;
 }

@@ -316,6 +316,31 @@ export const configSchema = z.strictObject({
       spoolPath: z.string().optional(),
       // How long one wal-push waits for the async pusher before failing (PostgreSQL then retries).
       timeoutSeconds: z.int().min(1).max(3600).default(60),
+      // Streaming (`fsdr stream`, or the agent): pg_receivewal on a physical replication slot into a
+      // local spool; completed segments are pushed as archive_command's are, and the segment being
+      // written is uploaded as <segment>.stream.partial every partialSeconds, so the newest
+      // recoverable point trails the primary by about that. `true` takes every default.
+      streaming: z
+        .union([
+          z.boolean().transform((enabled) => ({ enabled })),
+          z.strictObject({
+            enabled: z.boolean().default(true),
+            slot: z.string().regex(/^[a-z0-9_]{1,63}$/, 'expected a replication slot name of a-z, 0-9 and _').optional(),
+            synchronous: z.boolean().optional(),
+            partialSeconds: z.number().min(0.2).max(3600).optional(),
+            spoolPath: z.string().optional(),
+          }),
+        ])
+        .prefault(false)
+        .pipe(
+          z.strictObject({
+            enabled: z.boolean(),
+            slot: z.string().default('fsdr'),
+            synchronous: z.boolean().default(false),
+            partialSeconds: z.number().default(2),
+            spoolPath: z.string().optional(),
+          }),
+        ),
     })
     .prefault({}),
   backup: z

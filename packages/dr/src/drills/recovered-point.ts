@@ -24,9 +24,10 @@ export interface Followed {
 }
 
 export function judgeRecoveredPoint(reached: Reached, followed: Followed, archive: ArchivedWal[], walSegmentSize: number, restoredAt: Date): StepOutcome & { rpoExposureSeconds?: number } {
-  const segments = archive.filter((w) => w.kind === 'segment' || w.kind === 'partial');
+  const segments = archive.filter((w) => w.kind === 'segment' || w.kind === 'partial' || w.kind === 'stream-partial');
   const newest = segments.reduce<ArchivedWal | undefined>((a, w) => (!a || w.lastModified > a.lastModified ? w : a), undefined);
-  const last = segments.find((w) => w.name === followed.lastSegment);
+  // With streaming the archive may end in the segment's streamed partial.
+  const last = segments.find((w) => w.name === followed.lastSegment) ?? segments.find((w) => w.kind === 'stream-partial' && w.name.slice(0, 24) === followed.lastSegment);
   const rpoExposureSeconds = last ? round(Math.max(0, restoredAt.getTime() - last.lastModified.getTime()) / 1000) : undefined;
   const detail = {
     recovered: reached,

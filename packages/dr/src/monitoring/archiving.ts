@@ -17,7 +17,7 @@ export interface ArchivingMeasurement {
   error?: string;
 }
 
-export async function measureArchiving(connection: string, clock: UnarchivedWalClock, now = new Date()): Promise<ArchivingMeasurement> {
+export async function measureArchiving(connection: string, clock: UnarchivedWalClock, now = new Date(), streamedLsn?: bigint): Promise<ArchivingMeasurement> {
   let client;
   try {
     client = await connect(connection, 'fsdr-agent-monitor');
@@ -28,7 +28,7 @@ export async function measureArchiving(connection: string, clock: UnarchivedWalC
       lastArchivedAt: s.lastArchivedAt?.toISOString(),
       lastFailedAt: s.lastFailedAt?.toISOString(),
       lastFailedWal: s.lastFailedWal,
-      unarchived: clock.observe(s, now),
+      unarchived: clock.observe(s, now, streamedLsn),
     };
   } catch (err) {
     return { error: describeError(err) };

@@ -18,6 +18,9 @@
 // first sample: a commit in the current segment from before the agent started counts once the
 // next one happens, and archive_timeout ships it anyway). Without a horizon (older server views),
 // any WAL past P counts.
+// With streaming archiving (streaming/), P is the position the repository holds the stream to
+// (the uploaded partial's last page, or the end of the newest segment streamed whole) when that is
+// later: exposure is then the age of the oldest WAL not in the repository, partial included.
 import type { ArchiverStatus } from '../postgres/archiver-status.js';
 import { parseWalName, segmentNumber } from '../postgres/wal-name.js';
 
@@ -40,7 +43,12 @@ export class UnarchivedWalClock {
   /** insert positions seen (with the completed-transaction horizon), ascending by time (and so by position on a primary) */
   private samples: Array<{ at: number; lsn: bigint; xid?: bigint }> = [];
 
-  observe(s: ArchiverStatus, now: Date): UnarchivedWal | undefined {
+  /**
+   * `streamedLsn`: with streaming archiving, the WAL position up to which the repository holds the
+   * stream (full segments and the uploaded partial): WAL before it is not exposure, even where
+   * archive_command has not taken its segment yet.
+   */
+  observe(s: ArchiverStatus, now: Date, streamedLsn?: bigint): UnarchivedWal | undefined {
     if (s.insertLsn === undefined) return undefined;
     const at = now.getTime();
     const seg = BigInt(s.walSegmentSize);
@@ -50,10 +58,18 @@ export class UnarchivedWalClock {
     this.samples.push({ at, lsn: s.insertLsn, xid: s.completedXidHorizon });
     const readySegs = s.ready.filter((r) => parseWalName(r.name)?.kind === 'segment');
     const oldestReady = readySegs.reduce<typeof readySegs[number] | undefined>((a, r) => (!a || r.name.slice(8) < a.name.slice(8) ? r : a), undefined);
-    const p = oldestReady
+    let p = oldestReady
       ? BigInt(segmentNumber(parseWalName(oldestReady.name)!, s.walSegmentSize)) * seg
       : (s.insertLsn / seg) * seg;
-    const past = (x: { lsn: bigint }) => x.lsn > p + SEGMENT_HEADER_BYTES;
+    let margin = SEGMENT_HEADER_BYTES;
+    // The oldest .ready segment bounds when its WAL was written, unless the stream stored it whole.
+    let readyCounts = !!oldestReady;
+    if (streamedLsn !== undefined && streamedLsn > p) {
+      if (oldestReady && streamedLsn >= p + seg) readyCounts = false;
+      p = streamedLsn;
+      margin = 0n;
+    }
+    const past = (x: { lsn: bigint }) => x.lsn > p + margin;
     // Keep the newest sample at or before P (the base for the next P) and every one after it.
     const firstAfter = this.samples.findIndex(past);
     if (firstAfter > 1) this.samples = this.samples.slice(firstAfter - 1);
@@ -65,7 +81,7 @@ export class UnarchivedWalClock {
       bytes: 0,
       exposureSeconds: 0,
     };
-    if (s.insertLsn <= p + SEGMENT_HEADER_BYTES && !oldestReady) return out;
+    if (s.insertLsn <= p + margin && !readyCounts) return out;
     out.bytes = Number(s.insertLsn - p);
     // After the pruning above the first sample is the base: at or before P, or (none is) the oldest seen.
     const base = this.samples[0]!;
@@ -73,7 +89,7 @@ export class UnarchivedWalClock {
     // The base itself counts when it is past P without a horizon to compare (an older server view).
     const first = base.xid === undefined && past(base) ? base : this.samples.find((x) => x !== base && holds(x));
     // A .ready segment was complete, so written, by the time it was marked: whatever it holds, PostgreSQL wants it archived.
-    const writtenBy = Math.min(first?.at ?? Infinity, oldestReady ? oldestReady.readyAt.getTime() : Infinity);
+    const writtenBy = Math.min(first?.at ?? Infinity, readyCounts ? oldestReady!.readyAt.getTime() : Infinity);
     if (writtenBy === Infinity) return out;
     out.exposureSeconds = Math.max(0, (at - writtenBy) / 1000);
     return out;

@@ -19,6 +19,16 @@ export class ObjectStore {
     return enc.result();
   }
 
+  /**
+   * The one exception to written-once: a streamed partial WAL segment (wal-archive.ts) is replaced
+   * by each newer upload. Still encoded and bound to its key like every object.
+   */
+  async replaceBuffer(key: string, data: Buffer): Promise<EncodeResult> {
+    const enc = this.codec.encode(key, Readable.from([data]));
+    await this.storage.put(key, enc.stream, { ifAbsent: false });
+    return enc.result();
+  }
+
   putFile(key: string, path: string): Promise<EncodeResult> {
     return this.put(key, createReadStream(path, { highWaterMark: 1024 * 1024 }));
   }

@@ -4,6 +4,7 @@
 // credentials ransomware can do exactly that (overwrite, delete) but cannot remove locked
 // versions. The first such write gives a time to read the repository --as-of.
 import { describeError, RepositoryError } from '../errors.js';
+import { parseWalKey } from './layout.js';
 import type { ObjectVersionInfo, VersionedStorage } from '../storage/storage.js';
 import { markerId } from './expire-journal.js';
 
@@ -47,10 +48,13 @@ export async function scanVersions(storage: VersionedStorage, journal: () => Pro
   let first = Infinity;
   for (const [key, versions] of byKey) {
     const data = versions.filter((v) => !v.isDeleteMarker).sort((a, b) => a.lastModified.getTime() - b.lastModified.getTime());
-    if (data.length > 1) {
+    // A streamed partial segment is the one object fsdr replaces (wal-archive.ts putStreamPartial).
+    if (data.length > 1 && parseWalKey(key)?.kind !== 'stream-partial') {
       scan.overwritten.push({ key, at: data[1]!.lastModified.toISOString() });
       first = Math.min(first, data[1]!.lastModified.getTime());
     }
+    // ... and removes once its segment is stored whole.
+    if (parseWalKey(key)?.kind === 'stream-partial') continue;
     for (const m of versions.filter((v) => v.isDeleteMarker && !own.has(markerId(key, v.versionId)))) {
       first = Math.min(first, m.lastModified.getTime());
       if (m.isLatest && data.length) scan.foreignDeletes.push({ key, markerVersionId: m.versionId, at: m.lastModified.toISOString(), hiddenVersionId: data[data.length - 1]!.versionId });

@@ -72,6 +72,32 @@ export interface Coverage {
 }
 
 /**
+ * The streamed partials (<segment>.stream.partial) that end their timeline's archive: past every
+ * full segment of that timeline. Recovery replays such a segment to its valid end, and wal-fetch
+ * serves it under the segment's name, so a trailing partial is the archive's end, not a hole. A
+ * partial with a full segment at or after it is stale (the full one, or a hole before it, decides).
+ * Returns the names of the segments they stand for.
+ */
+export function trailingStreamPartials(names: Iterable<string>, segSize: number): Set<string> {
+  const maxFull = new Map<number, number>();
+  const partials: Array<{ tli: number; n: number; segment: string }> = [];
+  for (const name of names) {
+    const w = parseWalName(name);
+    if (w?.kind === 'segment') maxFull.set(w.timeline, Math.max(maxFull.get(w.timeline) ?? -1, segmentNumber(w, segSize)));
+    else if (w?.kind === 'stream-partial') partials.push({ tli: w.timeline, n: segmentNumber(w, segSize), segment: name.slice(0, 24) });
+  }
+  const out = new Set<string>();
+  for (const p of partials) if (p.n > (maxFull.get(p.tli) ?? -1)) out.add(p.segment);
+  // Only the newest one per timeline: two partials past the last full segment leave a hole between.
+  const newest = new Map<number, string>();
+  for (const seg of out) {
+    const t = parseWalName(seg)!.timeline;
+    if (!newest.has(t) || seg > newest.get(t)!) newest.set(t, seg);
+  }
+  return new Set(newest.values());
+}
+
+/**
  * Walks the path from the backup's first segment to the newest archived segment on it, naming
  * the first missing one. `present` holds archived segment names (full segments only: PostgreSQL
  * never replays a .partial).

@@ -5,8 +5,8 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { sha256OfStream } from '../codec/digest.js';
 import { WalDuplicateError } from '../errors.js';
-import type { WalName } from '../postgres/wal-name.js';
-import { ObjectExistsError } from '../storage/errors.js';
+import { parseWalName, streamPartialName, type WalName } from '../postgres/wal-name.js';
+import { ObjectExistsError, ObjectNotFoundError } from '../storage/errors.js';
 import type { ObjectInfo } from '../storage/storage.js';
 import { parseWalKey, WAL_PREFIX, walKey } from './layout.js';
 import { parseHistory, type HistoryEntry } from './timelines.js';
@@ -56,6 +56,29 @@ export class WalArchive {
    */
   async fetch(w: WalName, dest: string, accept?: (path: string) => Promise<void>): Promise<void> {
     await this.objects.getToFile(walKey(w), dest, accept);
+  }
+
+  /**
+   * Streaming: store the bytes received so far of `segment` as <segment>.stream.partial, replacing
+   * the previous upload of it (the only WAL object that is ever replaced; full segments stay
+   * create-only through push).
+   */
+  async putStreamPartial(segment: WalName, data: Buffer): Promise<StoredWal> {
+    if (segment.kind !== 'segment') throw new Error(`${segment.name} is not a WAL segment name`);
+    const r = await this.objects.replaceBuffer(walKey(parseWalName(streamPartialName(segment.name))!), data);
+    return { sha256: r.sha256, size: r.size };
+  }
+
+  /** Once the segment is stored whole its streamed partial is stale: remove it (absent is fine). */
+  async dropStreamPartial(segment: WalName): Promise<void> {
+    await this.objects.storage.delete([walKey(parseWalName(streamPartialName(segment.name))!)]).catch((err: unknown) => {
+      if (!(err instanceof ObjectNotFoundError)) throw err;
+    });
+  }
+
+  /** Like fetch, from the streamed partial of a segment. Throws ObjectNotFoundError if absent. */
+  async fetchStreamPartial(segment: WalName, dest: string, accept?: (path: string) => Promise<void>): Promise<void> {
+    await this.objects.getToFile(walKey(parseWalName(streamPartialName(segment.name))!), dest, accept);
   }
 
   async *list(): AsyncIterable<ArchivedWal> {

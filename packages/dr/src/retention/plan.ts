@@ -18,7 +18,7 @@ export interface BackupFacts {
 
 export interface WalFacts {
   key: string;
-  kind: 'segment' | 'partial' | 'history' | 'backup-history';
+  kind: 'segment' | 'partial' | 'stream-partial' | 'history' | 'backup-history';
   segment?: number;
 }
 

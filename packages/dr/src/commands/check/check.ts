@@ -11,6 +11,7 @@ import { checkRepository, checkRepositoryWithoutKey } from '../../checks/reposit
 import { failed, fail, ok, skip, type CheckResult } from '../../checks/result.js';
 import { archiveCommandCheck, archiveModeCheck, failbackCheck, walLevelCheck } from '../../checks/server-settings.js';
 import { checkSpool } from '../../checks/spool.js';
+import { SLOT_SQL, streamingCheck } from '../../checks/streaming.js';
 import { checkWalSwitch } from '../../checks/wal-switch.js';
 
 export interface CheckOptions {
@@ -86,8 +87,19 @@ async function clusterChecks(file: FileConfig, source: string, cfg: Config | und
     out.push(mode);
   }
   out.push(...(await spool()));
+  if (file.archive.streaming.enabled) out.push(await streaming(client, file.archive.streaming.slot));
   out.push(await walSwitch(cfg, client, mode, primaryOk, seconds));
   return out;
+}
+
+async function streaming(client: NonNullable<Connected['client']>, slotName: string): Promise<CheckResult> {
+  try {
+    const slot = (await client.query<{ active: boolean; wal_status: string | null }>(SLOT_SQL, [slotName])).rows[0];
+    const keep = (await client.query<{ max_slot_wal_keep_size: string }>('SHOW max_slot_wal_keep_size')).rows[0]!.max_slot_wal_keep_size;
+    return streamingCheck(slotName, slot && { active: slot.active, walStatus: slot.wal_status }, keep);
+  } catch (err) {
+    return failed('streaming', err);
+  }
 }
 
 async function walSwitch(cfg: Config | undefined, client: NonNullable<Connected['client']>, mode: CheckResult, primaryOk: boolean, seconds: number): Promise<CheckResult> {

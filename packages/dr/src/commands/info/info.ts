@@ -80,6 +80,7 @@ export function formatInfo(r: RepositoryReport): string {
     lines.push(`  wal tl ${t.timeline}  ${t.first} .. ${t.last}  ${t.segments} segments, ${mib(t.storedBytes)} stored, last at ${t.lastArchivedAt}`);
     for (const g of t.gaps) lines.push(`    GAP     ${g.from} .. ${g.to} missing`);
     for (const p of t.partial) lines.push(`    partial ${p}`);
+    if (t.streamed) lines.push(`    streamed ${t.streamed.partial} (the archive's end, uploaded ${t.streamed.uploadedAt})`);
   }
   if (r.backups.length === 0) lines.push('  backups   none');
   for (const b of r.backups) {

@@ -13,7 +13,7 @@ export interface RecoveryWindow {
 export function recoveryWindows(backups: BackupManifest[], wal: ArchivedWal[]): RecoveryWindow[] {
   const latestByTli = new Map<number, number>();
   for (const w of wal) {
-    if (w.kind !== 'segment' && w.kind !== 'partial') continue;
+    if (w.kind !== 'segment' && w.kind !== 'partial' && w.kind !== 'stream-partial') continue;
     latestByTli.set(w.timeline, Math.max(latestByTli.get(w.timeline) ?? 0, w.lastModified.getTime()));
   }
   const out: RecoveryWindow[] = [];

@@ -8,7 +8,7 @@ import { FsdrError } from '../../errors.js';
 import { formatLsn, parseLsn } from '../../postgres/lsn.js';
 import { historyFileName, parseWalName, segmentFromNumber, segmentNumber } from '../../postgres/wal-name.js';
 import type { BackupManifest } from '../../repository/manifest.js';
-import { coverage, latestTimeline, liveBranches, parseHistory, timelinePath, type Coverage, type HistoryEntry } from '../../repository/timelines.js';
+import { coverage, latestTimeline, trailingStreamPartials, liveBranches, parseHistory, timelinePath, type Coverage, type HistoryEntry } from '../../repository/timelines.js';
 import type { ArchivedWal } from '../../repository/wal-archive.js';
 import type { RecoveryTarget } from './select-backup.js';
 
@@ -38,7 +38,8 @@ function describeBranches(bs: ReturnType<typeof liveBranches>): string {
 
 export function planWal(m: BackupManifest, target: RecoveryTarget, choice: TimelineChoice | undefined, wal: ArchivedWal[], histories: Map<number, HistoryEntry[]>, acceptGap: boolean): WalPlan {
   const segSize = m.walSegmentSize;
-  const present = new Set(wal.filter((w) => w.kind === 'segment').map((w) => w.name));
+  // A streamed partial past the last full segment is replayed to its valid end (wal-fetch serves it).
+  const present = new Set([...wal.filter((w) => w.kind === 'segment').map((w) => w.name), ...trailingStreamPartials(wal.map((w) => w.name), segSize)]);
   const branches = liveBranches(m.timeline, histories, present, segSize);
   if (choice === undefined && target.kind !== 'immediate' && branches.length > 1) {
     throw new FsdrError('FSDR_TIMELINE_AMBIGUOUS', `more than one timeline continues after backup ${m.id}: ${describeBranches(branches)}`, {

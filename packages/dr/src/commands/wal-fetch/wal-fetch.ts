@@ -60,7 +60,17 @@ export async function walFetch(cfg: Config, name: string, dest: string, repoName
   const repo = await Repository.open(cfg, repoName, { asOf });
   try {
     const info = await repo.readInfo();
-    await repo.wal.fetch(w, resolve(dest), (tmp) => checkSegmentFile(tmp, w, info));
+    try {
+      await repo.wal.fetch(w, resolve(dest), (tmp) => checkSegmentFile(tmp, w, info));
+      return true;
+    } catch (err) {
+      if (!(err instanceof ObjectNotFoundError) || w.kind !== 'segment') throw err;
+    }
+    // Streaming: the segment never completed in the repository, but its streamed partial is there.
+    // It is a whole segment's size (pg_receivewal pads with zeros), so PostgreSQL replays it up to
+    // the last valid record and then finds no next segment: the end of the archive (Barman's
+    // get-wal --partial serves it the same way).
+    await repo.wal.fetchStreamPartial(w, resolve(dest), (tmp) => checkSegmentFile(tmp, w, info));
     return true;
   } catch (err) {
     if (err instanceof ObjectNotFoundError) return false;
