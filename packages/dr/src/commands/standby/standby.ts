@@ -51,34 +51,28 @@ export async function standbyStart(cfg: Config, o: { processes: number; timeoutM
   const t0 = Date.now();
   const res = await runRestore(cfg, {
     pgdata, port, target: { kind: 'latest' }, start: false, archive: true, timeline: 'latest', acceptGap: true,
-    // Its socket outside the data directory (restore's default is inside): pg_rewind from this
-    // node, once it is the primary, copies the data directory and cannot read a socket in it.
-    set: { archive_command: ownArchiveCommand(cfg), hot_standby: 'on', unix_socket_directories: '/tmp' }, processes: o.processes, timeoutMs: o.timeoutMs, repository: 'primary', quiet: true,
+    set: { archive_command: ownArchiveCommand(cfg), hot_standby: 'on' }, processes: o.processes, timeoutMs: o.timeoutMs, repository: 'primary', quiet: true,
   });
   await makeStandby(pgdata);
-  await startStandbyInstance(cfg, findBinDir(res.pgMajor, cfg.cluster?.binDir), pgdata, res.logFile, o.timeoutMs);
-  return { region: self, backup: res.backup, pgdata, port, logFile: res.logFile, seconds: (Date.now() - t0) / 1000 };
-}
-
-/** Starts a standby directory and waits until it accepts connections, in recovery. */
-export async function startStandbyInstance(cfg: Config, binDir: string, pgdata: string, logFile: string, timeoutMs: number): Promise<void> {
-  await startInstance(binDir, pgdata, logFile, serverUser());
-  const deadline = Date.now() + timeoutMs;
+  await startInstance(findBinDir(res.pgMajor, cfg.cluster?.binDir), pgdata, res.logFile, serverUser());
+  // Up when it accepts connections, in recovery.
+  const deadline = Date.now() + o.timeoutMs;
   for (;;) {
     try {
       const c = await connect(cfg.cluster!.connection, 'fsdr standby');
       try {
         if ((await readReplay(c)).inRecovery) break;
-        throw new FsdrError('FSDR_STANDBY_PROMOTED', `the standby at ${pgdata} left recovery on its own`, { hint: `see ${logFile}` });
+        throw new FsdrError('FSDR_STANDBY_PROMOTED', `the standby at ${pgdata} left recovery on its own`, { hint: `see ${res.logFile}` });
       } finally {
         await c.end().catch(() => undefined);
       }
     } catch (err) {
       if (err instanceof FsdrError && err.code === 'FSDR_STANDBY_PROMOTED') throw err;
-      if (Date.now() > deadline) throw new FsdrError('FSDR_STANDBY_START', `the standby at ${pgdata} did not accept connections within ${timeoutMs / 1000}s`, { hint: `see ${logFile}` });
+      if (Date.now() > deadline) throw new FsdrError('FSDR_STANDBY_START', `the standby at ${pgdata} did not accept connections within ${o.timeoutMs / 1000}s`, { hint: `see ${res.logFile}` });
       await new Promise((x) => setTimeout(x, 300));
     }
   }
+  return { region: self, backup: res.backup, pgdata, port, logFile: res.logFile, seconds: (Date.now() - t0) / 1000 };
 }
 
 export interface StandbyStatus {
