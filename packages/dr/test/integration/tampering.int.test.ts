@@ -201,3 +201,22 @@ test('--as-of is refused for a directory repository, and writes through an as-of
     await view.close();
   }
 });
+
+test('an --as-of fetch with archive.async never reads the shared prefetch spool: a file there under the segment\'s name is left alone, the repository\'s version is handed over', async () => {
+  // (Archiving stopped with the attack on the locked repository: segments archived before it.)
+  const seg = (await currentKeys(VERSIONED, 'wal/')).map((k) => k.split('/').pop()!).filter((n) => /^[0-9A-F]{24}$/.test(n)).sort().pop()!;
+  assert.ok(seg, 'an archived segment');
+  const spool = join(ws.dir, 'as-of-spool');
+  const doc = JSON.parse(JSON.stringify((await import('yaml')).parse((await import('node:fs')).readFileSync(versionedCfg, 'utf8'))));
+  const asyncCfg = ws.writeConfig({ ...doc, archive: { async: true, spoolPath: spool } }, 'versioned-async.yaml');
+  const { mkdirSync, writeFileSync, readFileSync } = await import('node:fs');
+  mkdirSync(join(spool, 'archive-in'), { recursive: true, mode: 0o700 });
+  const planted = join(spool, 'archive-in', seg);
+  writeFileSync(planted, 'another recovery\'s file');
+  const viaSync = join(ws.dir, `${seg}.sync`);
+  const viaAsOf = join(ws.dir, `${seg}.as-of`);
+  await fsdrOk(['--config', versionedCfg, 'wal-fetch', seg, viaSync], moto.env);
+  await fsdrOk(['--config', asyncCfg, 'wal-fetch', '--as-of', new Date().toISOString(), seg, viaAsOf], moto.env);
+  assert.ok(readFileSync(viaAsOf).equals(readFileSync(viaSync)), 'the repository\'s segment');
+  assert.equal(readFileSync(planted, 'utf8'), 'another recovery\'s file', 'the spool was not read');
+});

@@ -15,7 +15,7 @@ import { checkSegmentFile } from './segment-check.js';
 const FSDR_BIN = fileURLToPath(new URL('../../../../bin/fsdr.js', import.meta.url));
 
 /** Async mode: take the segment from the prefetch spool if it is there, and keep a prefetcher running. */
-async function fromSpool(cfg: Config, w: WalName, dest: string, repoName: string, asOf?: Date): Promise<boolean> {
+async function fromSpool(cfg: Config, w: WalName, dest: string, repoName: string): Promise<boolean> {
   const { spoolDir, inDir } = await import('../wal-push/spool.js');
   const { lockHeld } = await import('../wal-push/spool-lock.js');
   const spool = spoolDir(cfg.archive.spoolPath, cfg.source);
@@ -45,7 +45,7 @@ async function fromSpool(cfg: Config, w: WalName, dest: string, repoName: string
     }
   }
   if (!(await lockHeld(spool, 'archive-get'))) {
-    const args = [FSDR_BIN, 'archive-get-async', '--from', name, '--repo', repoName, '--config', cfg.source, ...(asOf ? ['--as-of', asOf.toISOString()] : [])];
+    const args = [FSDR_BIN, 'archive-get-async', '--from', name, '--repo', repoName, '--config', cfg.source];
     const child = spawn(process.execPath, args, { detached: true, stdio: 'ignore' });
     child.unref();
   }
@@ -56,7 +56,9 @@ async function fromSpool(cfg: Config, w: WalName, dest: string, repoName: string
 export async function walFetch(cfg: Config, name: string, dest: string, repoName = 'primary', asOf?: Date): Promise<boolean> {
   const w = parseWalName(name);
   if (!w) throw new FsdrError('FSDR_WAL_NAME', `${name} is not a WAL file name`, { hint: "restore_command must pass %f %p: restore_command = 'fsdr wal-fetch %f %p'" });
-  if (cfg.archive.async && w.kind === 'segment' && (await fromSpool(cfg, w, resolve(dest), repoName, asOf))) return true;
+  // An --as-of recovery (after tampering) never reads the shared spool: a file another recovery
+  // prefetched may be a later version of the object, the one it must not see.
+  if (cfg.archive.async && !asOf && w.kind === 'segment' && (await fromSpool(cfg, w, resolve(dest), repoName))) return true;
   const repo = await Repository.open(cfg, repoName, { asOf });
   try {
     const info = await repo.readInfo();
