@@ -117,8 +117,8 @@ function addFailbackCommand(program: Command): void {
       const cfg = cfgOf(cmd);
       const r = await runFailback(cfg, { confirm: !!o.confirm, switchover: !!o.switchover, processes: o.processes ?? cfg.backup.processes, timeoutMs: o.timeout * 1000, readyTimeoutMs: o.readyTimeout * 1000, catchUpTimeoutMs: o.catchUpTimeout * 1000 });
       print(!!o.json, r, () => !r.confirmed
-        ? `failback of ${r.region} (writer now ${r.writer}): would move ${cfg.cluster!.pgdata} to ${r.aside}, restore a standby from the repository, ${o.switchover ? 'then switch over back' : 'and leave it replaying'}; nothing changed: add --confirm`
-        : `failback of ${r.region}: standby from backup ${r.standby!.backup} (old data in ${r.aside})${r.switchover ? `; switchover ${r.switchover.id}: ${r.switchover.result}${r.switchover.failure ? ` at ${r.switchover.failure.step}: ${r.switchover.failure.message}` : ''}` : ''}`);
+        ? `failback of ${r.region} (writer now ${r.writer}): would rewind ${cfg.cluster!.pgdata} with pg_rewind when that loses nothing (else move it to ${r.aside} and restore a standby from the repository), ${o.switchover ? 'then switch over back' : 'and leave it replaying'}; nothing changed: add --confirm`
+        : `failback of ${r.region}: ${r.method === 'rewind' ? `pg_rewind (${r.rewind?.why})` : `standby from backup ${r.standby!.backup} (old data in ${r.aside ?? '-'}${r.rewind ? `; ${r.rewind.why}` : ''})`}${r.switchover ? `; switchover ${r.switchover.id}: ${r.switchover.result}${r.switchover.failure ? ` at ${r.switchover.failure.step}: ${r.switchover.failure.message}` : ''}` : ''}`);
       if (r.switchover && r.switchover.result !== 'ok') process.exitCode = 1;
     }));
 }

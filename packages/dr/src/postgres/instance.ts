@@ -30,7 +30,7 @@ export function stopInstance(binDir: string, pgdata: string, user?: OsUser, mode
   return pgCtl(binDir, ['stop', '-D', pgdata, '-m', mode, '-w', '-t', '120'], user);
 }
 
-function postmasterAlive(pgdata: string): boolean {
+export function postmasterAlive(pgdata: string): boolean {
   const pidFile = join(pgdata, 'postmaster.pid');
   if (!existsSync(pidFile)) return false;
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
@@ -40,6 +40,12 @@ function postmasterAlive(pgdata: string): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** The server log's last FATAL or PANIC message (else its last line): why a postmaster exited. */
+export function lastFatal(log: string): string {
+  const line = log.split('\n').filter((l) => /FATAL|PANIC/.test(l)).pop() ?? log.trim().split('\n').pop() ?? '';
+  return line.replace(/^.*?(FATAL|PANIC):\s*/, '');
 }
 
 /** PostgreSQL ran out of WAL before it reached the recovery target (it says so, and stops). */
@@ -64,12 +70,12 @@ export async function waitForPromotion(connection: pg.ClientConfig, pgdata: stri
     if (alive) started = true;
     if (!alive && (started || Date.now() > deadline - timeoutMs + 15_000)) {
       const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
-      const fatal = log.split('\n').filter((l) => /FATAL|PANIC/.test(l)).pop() ?? log.trim().split('\n').pop() ?? '';
+      const fatal = lastFatal(log);
       // restore_command's stderr lands in the server log: its own words say why a fetch failed.
       const fetchError = log.split('\n').filter((l) => l.startsWith('fsdr: ')).pop();
       if (/recovery ended before configured recovery target was reached/.test(log)) throw new RecoveryEndedEarlyError(fetchError?.slice(6));
       const why = fetchError ? ` (restore_command: ${fetchError.slice(6).replace(/ \(hint: .*\)$/, '')})` : '';
-      throw new PostgresError(`the restored instance stopped during recovery: ${fatal.replace(/^.*?(FATAL|PANIC):\s*/, '')}${why}`, { hint: `see ${logFile}` });
+      throw new PostgresError(`the restored instance stopped during recovery: ${fatal}${why}`, { hint: `see ${logFile}` });
     }
     if (Date.now() > deadline) throw new PostgresError(`recovery did not finish within ${Math.round(timeoutMs / 1000)}s`, { hint: `see ${logFile}` });
     const c = newClient({ ...connection, connectionTimeoutMillis: 2000 }, 'fsdr restore');

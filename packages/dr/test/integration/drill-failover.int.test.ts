@@ -54,7 +54,8 @@ before(async () => {
   usPgdata = join(ws.dir, 'us-pg');
   us.cluster = { connection: `postgres://postgres@127.0.0.1:${usPort}/postgres`, pgdata: usPgdata };
   writeConfigs();
-  pg = await startPostgres({ settings: { wal_level: 'replica', archive_mode: 'on', archive_command: archiveCommand(euCfg, eu.moto.env) } });
+  // wal_log_hints: pg_rewind is possible, so the failbacks choose by what each old primary committed.
+  pg = await startPostgres({ settings: { wal_level: 'replica', wal_log_hints: 'on', archive_mode: 'on', archive_command: archiveCommand(euCfg, eu.moto.env) } });
   eu.cluster = { connection: pg.connectionString, pgdata: pg.pgdata };
   fs = await startFeatureSignals(pg);
   const seeded = await seedProject(fs, pg);
@@ -118,10 +119,18 @@ test('the drill fails over to us under a writer, serves, fails back: RPO and RTO
   assert.deepEqual([e.checks.failback.writer, e.checks.failback.epoch], ['eu', 2]);
   assert.deepEqual(await queryPort(pg.port, `SELECT to_regnamespace('fsdr_drill') AS s`), [{ s: null }]);
   assert.equal((await queryPort<{ r: boolean }>(usPort, 'SELECT pg_is_in_recovery() AS r'))[0]!.r, true, 'us is the standby again');
-  // Both old directories are kept aside whole (failback re-seeds by a fresh restore).
+  // eu committed the writer's lost rows after the fork: never rewound over, kept aside whole.
+  // (Either pg_waldump counts them in pg_wal, or their segment was archived into eu's own
+  // repository before the fence and recycled: then nothing rules them out, and it is not rewound.)
   const fb = e.steps.find((s: { name: string }) => s.name === 'failback').detail;
+  assert.equal(fb.method, 'restore', JSON.stringify(fb.rewind));
+  if (fb.rewind.divergentCommits !== undefined) assert.ok(fb.rewind.divergentCommits >= rpo.missing, `${JSON.stringify(fb.rewind)}: ${rpo.missing} lost`);
+  else assert.match(fb.rewind.why, /cannot be read from pg_wal/);
+  assert.ok(fb.aside && existsSync(fb.aside), 'the old directory is kept');
+  // us only stopped writes for the switchover back: nothing after the fork, so pg_rewind.
   const sb = e.steps.find((s: { name: string }) => s.name === 'standby').detail;
-  assert.ok(existsSync(fb.aside) && existsSync(sb.aside), `${fb.aside} ${sb.aside}`);
+  assert.deepEqual([sb.method, sb.rewind.divergentCommits, sb.aside], ['rewind', 0, undefined], JSON.stringify(sb.rewind));
+  assert.match(sb.rewind.why, /no transaction committed after it: pg_rewind|no rewind required/);
   // The evidence is in the writing region's repository.
   const shown = JSON.parse(await fsdrOk(['--config', euCfg, 'drill', 'show', e.id, '--json'], env));
   assert.equal(shown.rpoSeconds, e.rpoSeconds);

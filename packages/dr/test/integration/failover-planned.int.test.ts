@@ -10,7 +10,7 @@ import { freePort, startPostgres, type PostgresHandle } from '@featuresignals/te
 import { archiveCommand, fsdrOk, makeWorkspace, runFsdr, type Workspace } from '../helpers/fsdr.js';
 import { switchWal, waitArchived } from '../helpers/pg-load.js';
 import { startRegion, stopRegion, writeRegionConfig, type Region } from '../helpers/regions.js';
-import { queryPort, stopRestored } from '../helpers/restored.js';
+import { amcheck, queryPort, stopRestored } from '../helpers/restored.js';
 
 let ws: Workspace;
 let eu: Region;
@@ -28,7 +28,8 @@ before(async () => {
   usPgdata = join(ws.dir, 'us-pg');
   us.cluster = { connection: `postgres://postgres@127.0.0.1:${usPort}/postgres`, pgdata: usPgdata };
   euCfg = writeRegionConfig(ws, eu, eu, us);
-  primary = await startPostgres({ settings: { wal_level: 'replica', archive_mode: 'on', archive_command: archiveCommand(euCfg, eu.moto.env) } });
+  // wal_log_hints: failback may rewind the old primary instead of restoring it afresh.
+  primary = await startPostgres({ settings: { wal_level: 'replica', wal_log_hints: 'on', archive_mode: 'on', archive_command: archiveCommand(euCfg, eu.moto.env) } });
   eu.cluster = { connection: primary.connectionString, pgdata: primary.pgdata };
   euCfg = writeRegionConfig(ws, eu, eu, us);
   usCfg = writeRegionConfig(ws, us, eu, us);
@@ -120,12 +121,18 @@ test('failback: the old primary re-seeded as the standby from the new primary\'s
   await writer;
   assert.equal(r.code, 0, r.stderr + r.stdout);
   const out = JSON.parse(r.stdout);
+  // Only the switchover's shutdown checkpoint lies past the fork: rewound in place, not restored.
+  assert.equal(out.method, 'rewind', JSON.stringify(out.rewind));
+  assert.deepEqual([out.rewind.divergentCommits, out.aside], [0, undefined], JSON.stringify(out.rewind));
+  assert.equal(out.standby.backup, '(pg_rewind)');
   assert.equal(out.switchover.result, 'ok', JSON.stringify(out.switchover.failure));
   assert.equal(out.switchover.plan.nextEpoch, 2);
   assert.ok(acked.length > 10, `the writer committed on us (${acked.length})`);
   const have = new Set((await primary.query<{ id: number }>('SELECT id FROM commit_log')).rows.map((x) => x.id));
   assert.deepEqual(acked.filter((id) => !have.has(id)), [], 'every acknowledged commit on us is on eu again');
   assert.ok(have.has(1000000), 'the write made on us after the first switchover came back');
+  const chk = amcheck(primary.port);
+  assert.equal(chk.code, 0, `pg_amcheck on the rewound, switched-back primary: ${chk.output}`);
   await primary.query('INSERT INTO commit_log (id) VALUES (3000000)');
   await assert.rejects(queryPort(usPort, 'INSERT INTO commit_log (id) VALUES (-2)'), /read-only transaction/);
   const st = JSON.parse(await fsdrOk(['--config', euCfg, 'fence', 'status', '--json'], eu.moto.env));

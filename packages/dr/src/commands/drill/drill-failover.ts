@@ -201,14 +201,14 @@ async function drillSteps({ standby, primary, from, to, serveSeconds, o, report,
     const fb = await runFailback(primary, { confirm: true, switchover: true, processes: primary.backup.processes, timeoutMs: primary.drill.timeoutSeconds * 1000, readyTimeoutMs: o.readyTimeoutMs, catchUpTimeoutMs: o.catchUpTimeoutMs });
     report.failback = { aside: fb.aside, switchover: fb.switchover && brief(fb.switchover) };
     const sw = fb.switchover;
-    return { ok: sw?.result === 'ok', detail: { aside: fb.aside, switchover: sw && { id: sw.id, steps: sw.steps.map((s) => `${s.name} ${s.seconds}s`), dns: sw.dns } }, failure: sw?.failure && { message: `${sw.failure.step}: ${sw.failure.message}` } };
+    return { ok: sw?.result === 'ok', detail: { method: fb.method, rewind: fb.rewind, aside: fb.aside, switchover: sw && { id: sw.id, steps: sw.steps.map((s) => `${s.name} ${s.seconds}s`), dns: sw.dns } }, failure: sw?.failure && { message: `${sw.failure.step}: ${sw.failure.message}` } };
   });
   if (report.failure) return;
   // The switchover back leaves this region fenced and read-only; the drill leaves the pair as it
   // found it: this region re-seeded as the warm standby (its old directory moved aside, kept).
   if (!(await step('standby', async () => {
     const sb = await runFailback(standby, { confirm: true, switchover: false, processes: standby.backup.processes, timeoutMs: standby.drill.timeoutSeconds * 1000, readyTimeoutMs: o.readyTimeoutMs, catchUpTimeoutMs: o.catchUpTimeoutMs });
-    return { ok: true, detail: { aside: sb.aside, standby: sb.standby } };
+    return { ok: true, detail: { method: sb.method, rewind: sb.rewind, aside: sb.aside, standby: sb.standby } };
   }))) return;
 
   await step('verify', async () => {

@@ -15,7 +15,7 @@ import { describeError, FsdrError } from '../../errors.js';
 import { highestFence, within, writeFence, type Fence } from '../../failover/fence.js';
 import { planFailover, type FailoverPlan } from '../../failover/plan.js';
 import { connect } from '../../postgres/cluster.js';
-import { parseLsn } from '../../postgres/lsn.js';
+import { switchAndArchive } from '../../postgres/switch-archive.js';
 import { makeReadOnly } from '../../postgres/read-only.js';
 import { currentTimeline, promote, readReplay } from '../../postgres/replay.js';
 import { historyFileName } from '../../postgres/wal-name.js';
@@ -122,18 +122,10 @@ async function failoverSteps(cfg: Config, o: FailoverOptions, plan: FailoverPlan
       try {
         const ro = await makeReadOnly(c, `fenced: switchover to ${o.to} (epoch ${plan.nextEpoch})`);
         // The last segment: switched out and archived by the old primary's own archive_command.
-        // pg_switch_wal returns the end of its switch record: the standby has everything once past it.
-        const sw = await c.query<{ f: string; lsn: string }>('SELECT pg_walfile_name(l) AS f, l::text AS lsn FROM pg_switch_wal() AS l');
-        const { f, lsn } = sw.rows[0]!;
-        const deadline = Date.now() + o.catchUpTimeoutMs;
-        for (;;) {
-          const a = await c.query<{ w: string | null }>('SELECT last_archived_wal AS w FROM pg_stat_archiver');
-          if (a.rows[0]!.w && a.rows[0]!.w >= f) break;
-          if (Date.now() > deadline) return { ok: false, detail: { segment: f }, failure: { message: `the old primary did not archive its last segment ${f} within ${o.catchUpTimeoutMs / 1000}s` } };
-          await new Promise((x) => setTimeout(x, 200));
-        }
-        mustReach = parseLsn(lsn);
-        return { ok: true, detail: { terminated: ro.terminated, lastSegment: f, lsn } };
+        const sw = await switchAndArchive(c, o.catchUpTimeoutMs);
+        if (!sw.archived) return { ok: false, detail: { segment: sw.segment }, failure: { message: `the old primary did not archive its last segment ${sw.segment} within ${o.catchUpTimeoutMs / 1000}s` } };
+        mustReach = sw.lsnValue;
+        return { ok: true, detail: { terminated: ro.terminated, lastSegment: sw.segment, lsn: sw.lsn } };
       } finally {
         await c.end().catch(() => undefined);
       }

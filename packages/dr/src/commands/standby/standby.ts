@@ -1,7 +1,7 @@
 // `fsdr standby start|status|stop`: the warm standby of the standby region, built from its own
 // repository alone (the replica `fsdr replicate` fills) and replaying from it, so it works while
 // the primary region is gone. After promotion it archives into that same repository.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../config/load.js';
@@ -11,7 +11,7 @@ import { repositoryLag, type RepositoryLag } from '../../failover/lag.js';
 import { makeStandby } from '../../failover/standby-files.js';
 import { findBinDir } from '../../postgres/binaries.js';
 import { connect } from '../../postgres/cluster.js';
-import { startInstance, stopInstance } from '../../postgres/instance.js';
+import { lastFatal, postmasterAlive, startInstance, stopInstance } from '../../postgres/instance.js';
 import { serverUser } from '../../postgres/os-user.js';
 import { readReplay } from '../../postgres/replay.js';
 import { Repository } from '../../repository/repository.js';
@@ -51,28 +51,47 @@ export async function standbyStart(cfg: Config, o: { processes: number; timeoutM
   const t0 = Date.now();
   const res = await runRestore(cfg, {
     pgdata, port, target: { kind: 'latest' }, start: false, archive: true, timeline: 'latest', acceptGap: true,
-    set: { archive_command: ownArchiveCommand(cfg), hot_standby: 'on' }, processes: o.processes, timeoutMs: o.timeoutMs, repository: 'primary', quiet: true,
+    // Its socket outside the data directory (restore's default is inside): pg_rewind from this
+    // node, once it is the primary, copies the data directory and cannot read a socket in it.
+    set: { archive_command: ownArchiveCommand(cfg), hot_standby: 'on', unix_socket_directories: '/tmp' }, processes: o.processes, timeoutMs: o.timeoutMs, repository: 'primary', quiet: true,
   });
   await makeStandby(pgdata);
-  await startInstance(findBinDir(res.pgMajor, cfg.cluster?.binDir), pgdata, res.logFile, serverUser());
-  // Up when it accepts connections, in recovery.
-  const deadline = Date.now() + o.timeoutMs;
+  await startStandbyInstance(cfg, findBinDir(res.pgMajor, cfg.cluster?.binDir), pgdata, res.logFile, o.timeoutMs);
+  return { region: self, backup: res.backup, pgdata, port, logFile: res.logFile, seconds: (Date.now() - t0) / 1000 };
+}
+
+/** Starts a standby directory and waits until it accepts connections, in recovery. */
+export async function startStandbyInstance(cfg: Config, binDir: string, pgdata: string, logFile: string, timeoutMs: number): Promise<void> {
+  const from = existsSync(logFile) ? statSync(logFile).size : 0;
+  await startInstance(binDir, pgdata, logFile, serverUser());
+  const t0 = Date.now();
+  const deadline = t0 + timeoutMs;
+  let seen = false;
   for (;;) {
+    // A postmaster that refused the directory (a timeline it cannot follow, a missing WAL file)
+    // exits at once: say why from its log instead of waiting out the timeout.
+    const alive = postmasterAlive(pgdata);
+    seen ||= alive;
+    if (!alive) {
+      const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(from) : '';
+      if (seen || Date.now() - t0 > 15_000 || /FATAL|PANIC|database system is shut down/.test(log)) {
+        throw new FsdrError('FSDR_STANDBY_EXITED', `the standby at ${pgdata} exited during startup: ${lastFatal(log)}`, { hint: `see ${logFile}` });
+      }
+    }
     try {
       const c = await connect(cfg.cluster!.connection, 'fsdr standby');
       try {
         if ((await readReplay(c)).inRecovery) break;
-        throw new FsdrError('FSDR_STANDBY_PROMOTED', `the standby at ${pgdata} left recovery on its own`, { hint: `see ${res.logFile}` });
+        throw new FsdrError('FSDR_STANDBY_PROMOTED', `the standby at ${pgdata} left recovery on its own`, { hint: `see ${logFile}` });
       } finally {
         await c.end().catch(() => undefined);
       }
     } catch (err) {
       if (err instanceof FsdrError && err.code === 'FSDR_STANDBY_PROMOTED') throw err;
-      if (Date.now() > deadline) throw new FsdrError('FSDR_STANDBY_START', `the standby at ${pgdata} did not accept connections within ${o.timeoutMs / 1000}s`, { hint: `see ${res.logFile}` });
+      if (Date.now() > deadline) throw new FsdrError('FSDR_STANDBY_START', `the standby at ${pgdata} did not accept connections within ${timeoutMs / 1000}s`, { hint: `see ${logFile}` });
       await new Promise((x) => setTimeout(x, 300));
     }
   }
-  return { region: self, backup: res.backup, pgdata, port, logFile: res.logFile, seconds: (Date.now() - t0) / 1000 };
 }
 
 export interface StandbyStatus {
