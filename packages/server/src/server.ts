@@ -38,7 +38,9 @@ export async function startServer(input: StartServerConfig, opts: { waitForWarm?
   const log = pino({ level: config.logLevel, name: 'featuresignals' });
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10, connectionTimeoutMillis: 2000, idleTimeoutMillis: 10_000 });
   pool.on('error', (err) => log.warn({ err: err.message }, 'idle database connection lost'));
-  const schema = await (config.skipMigrations ? schemaState(pool) : migrate(pool)).catch(async (err: unknown) => {
+  // A hot standby (a standby region's warm server) cannot be migrated: its schema is read as it is.
+  const inRecovery = async () => (await pool.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]!.r;
+  const schema = await (config.skipMigrations ? schemaState(pool) : inRecovery().then((r) => (r ? schemaState(pool) : migrate(pool)))).catch(async (err: unknown) => {
     await pool.end().catch(() => undefined); // nothing may outlive a failed start
     throw err;
   });

@@ -49,13 +49,15 @@ function addStandbyCommands(program: Command): void {
     .description('restore the latest backup of this region\'s repository into cluster.pgdata as a standby (standby.signal, restore_command = fsdr wal-fetch, recovery_target_timeline = latest) and start it')
     .option('--processes <n>', 'parallel restore workers (default: backup.processes)', intIn(1, 32))
     .option('--timeout <seconds>', 'how long the standby may take to accept connections', intIn(1, 86400), 600)
+    .option('--stack', 'also start this region\'s FeatureSignals server (stack.start) on the standby, read-only and warm; a failover then only waits for its /ready')
+    .option('--ready-timeout <seconds>', 'with --stack: how long the server may take to be warm', intIn(1, 3600), 120)
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExample:\n  fsdr --config /etc/fsdr-us.yaml standby start\n')
-    .action(action(async (o: { processes?: number; timeout: number; json?: boolean }, cmd: Command) => {
+    .addHelpText('after', '\nExamples:\n  fsdr --config /etc/fsdr-us.yaml standby start\n  fsdr --config /etc/fsdr-us.yaml standby start --stack\n')
+    .action(action(async (o: { processes?: number; timeout: number; stack?: boolean; readyTimeout: number; json?: boolean }, cmd: Command) => {
       const { standbyStart } = await import('../commands/standby/standby.js');
       const cfg = cfgOf(cmd);
-      const r = await standbyStart(cfg, { processes: o.processes ?? cfg.backup.processes, timeoutMs: o.timeout * 1000 });
-      print(!!o.json, r, () => `standby of region ${r.region} started from backup ${r.backup} at ${r.pgdata} (port ${r.port}, log ${r.logFile}) in ${r.seconds.toFixed(1)} s`);
+      const r = await standbyStart(cfg, { processes: o.processes ?? cfg.backup.processes, timeoutMs: o.timeout * 1000, stack: !!o.stack, readyTimeoutMs: o.readyTimeout * 1000 });
+      print(!!o.json, r, () => `standby of region ${r.region} started from backup ${r.backup} at ${r.pgdata} (port ${r.port}, log ${r.logFile}) in ${r.seconds.toFixed(1)} s${r.stack ? `; FeatureSignals server pid ${r.stack.pid} at ${r.stack.url}, warm (read-only until promotion)` : ''}`);
     }));
   standby
     .command('status')
@@ -69,13 +71,13 @@ function addStandbyCommands(program: Command): void {
     }));
   standby
     .command('stop')
-    .description('stop the standby (fast shutdown); its data directory stays')
+    .description('stop the standby (fast shutdown) and its warm server if one runs; its data directory stays')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  fsdr --config /etc/fsdr-us.yaml standby stop\n')
     .action(action(async (o: { json?: boolean }, cmd: Command) => {
       const { standbyStop } = await import('../commands/standby/standby.js');
       const r = await standbyStop(cfgOf(cmd));
-      print(!!o.json, r, () => `standby at ${r.pgdata} stopped`);
+      print(!!o.json, r, () => `standby at ${r.pgdata} stopped${r.stackStopped ? ', and its warm FeatureSignals server' : ''}`);
     }));
 
   program

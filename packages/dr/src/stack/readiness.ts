@@ -8,7 +8,8 @@ export interface ReadyResult {
   ready: { status: number; body: unknown; seconds: number };
 }
 
-async function probe(url: string): Promise<{ status: number; body: unknown } | undefined> {
+/** One GET: status and body (JSON when it parses), or undefined when nothing answered in 2 s. */
+export async function probe(url: string): Promise<{ status: number; body: unknown } | undefined> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
     const text = await res.text();

@@ -30,6 +30,7 @@ let usPort: number;
 let usPgdata: string;
 let env: Record<string, string>;
 let serverPid: number | undefined;
+let warmPid: number | undefined;
 let agentPort = 0;
 let agent: ChildProcess | undefined;
 /** Client-side commit log: id → when the commit was acknowledged. */
@@ -87,7 +88,7 @@ before(async () => {
 
 after(async () => {
   agent?.kill('SIGKILL');
-  if (serverPid) try { process.kill(-serverPid, 'SIGKILL'); } catch { /* gone */ }
+  for (const pid of [serverPid, warmPid]) if (pid) try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
   await stopRestored(usPgdata).catch(() => undefined);
   await fs?.close();
   await pg?.stop();
@@ -101,13 +102,21 @@ test('the warm standby is built from the standby bucket alone (primary bucket un
   await waitArchived(pg, await switchWal(pg));
   await fsdrOk(['--config', euCfg, 'replicate'], env);
   eu.proxy.cut();
-  const started = JSON.parse(await fsdrOk(['--config', usCfg, 'standby', 'start', '--json'], env));
+  const started = JSON.parse(await fsdrOk(['--config', usCfg, 'standby', 'start', '--stack', '--json'], env));
   assert.equal(started.region, 'us');
+  // Its FeatureSignals server runs on the hot standby: warm, read-only, so not ready for traffic.
+  warmPid = started.stack.pid;
+  assert.equal(started.stack.ready.status, 503);
+  assert.equal(started.stack.ready.body.checks.warm.status, 'ok', JSON.stringify(started.stack.ready.body));
+  assert.match(started.stack.ready.body.checks.listen.error, /database in recovery \(a standby\)/);
+  const evaluated = await fetch(`${started.stack.url}/v1/client/prod/flags`, { headers: { 'x-api-key': env.FS_PROD_KEY! } });
+  assert.equal(evaluated.status, 200, 'evaluations are served from the warm cache');
   const st = await waitUntil(async () => {
     const s = JSON.parse(await fsdrOk(['--config', usCfg, 'standby', 'status', '--json'], env));
     return s.repository.bytes === 0 ? s : undefined;
   }, 60_000, 'the standby replaying all the standby bucket holds');
   assert.equal(st.inRecovery, true);
+  assert.deepEqual([st.stack?.pid, st.stack?.warm, st.stack?.ready], [warmPid, true, 503]);
   assert.equal(st.primary.reachable, true, 'the primary cluster answers (only its bucket is cut off)');
   const rows = await queryPort<{ n: number }>(usPort, 'SELECT count(*)::int AS n FROM commit_log');
   assert.equal(rows[0]!.n, 20);
@@ -159,6 +168,9 @@ test('unplanned failover with the primary region cut off: fenced, promoted, /rea
   serverPid = report.stack?.serverPid;
   assert.equal(report.result, 'ok', r.stderr + JSON.stringify(report.failure ?? report.steps));
   assert.deepEqual(report.steps.map((s: { name: string }) => s.name), ['fence', 'promote', 'archive-history', 'start-server', 'ready', 'golden', 'integration', 'dns']);
+  // The warm server of `standby start --stack` took the traffic: adopted, not started anew.
+  assert.equal(report.stack.serverPid, warmPid);
+  assert.match(report.steps.find((s: { name: string }) => s.name === 'start-server').detail.adopted, /^warm since /);
   assert.match(report.plan.warnings.join('\n'), /behind by \d+ s, more than the RPO objective of 1 s/);
   assert.equal(report.plan.primary.reachable, false);
   assert.equal((await queryPort<{ r: boolean }>(usPort, 'SELECT pg_is_in_recovery() AS r'))[0]!.r, false);

@@ -34,11 +34,15 @@ export class FlagCache extends EventEmitter {
       channels: ['flag_changes', 'api_key_changes'],
       onNotify: (ch, payload) => this.enqueue(() => this.onNotify(ch, payload)),
       onConnect: (client) => this.enqueue(() => this.onListenConnected(client)),
+      // A standby region's server: warm from the hot standby, re-read every second (no NOTIFY).
+      onStandby: (client) => this.enqueue(() => this.onListenConnected(client)),
       onError: (err) => { this.lastError = err.message; this.log.warn({ err: err.message }, 'listen connection problem'); },
     });
   }
 
   get listening(): boolean { return this.listener.up; }
+  /** the database is a hot standby: the cache is warm from it, refreshed by polling */
+  get onStandby(): boolean { return this.listener.standby; }
   get listenLostAt(): number | undefined { return this.listener.lostAt; }
 
   /** Serialises warm-up, reloads and notifications so they never interleave; NOTIFYs that arrive

@@ -23,7 +23,9 @@ export async function readiness(ctx: AppContext): Promise<Readiness> {
   checks.schema = ctx.schemaVersion === EXPECTED_SCHEMA_VERSION
     ? { status: 'ok', version: ctx.schemaVersion }
     : { status: 'fail', version: ctx.schemaVersion, expected: EXPECTED_SCHEMA_VERSION };
-  checks.listen = ctx.cache.listening ? { status: 'ok' } : { status: 'fail', error: ctx.cache.lastError ?? 'not connected' };
+  checks.listen = ctx.cache.listening ? { status: 'ok' }
+    : ctx.cache.onStandby ? { status: 'fail', error: 'database in recovery (a standby): no LISTEN; the cache is re-read every second until it is promoted' }
+    : { status: 'fail', error: ctx.cache.lastError ?? 'not connected' };
   checks.warm = ctx.cache.warm
     ? { status: 'ok', environments: ctx.cache.envs.size, completed_at: ctx.cache.warmCompletedAt }
     : { status: 'fail', error: 'warm-up not complete' };

@@ -25,6 +25,7 @@ import { lagSeconds, missingOn, replicate } from '../../replication/replicator.j
 import { runIntegrationChecks } from '../../stack/integration-check.js';
 import { waitReady } from '../../stack/readiness.js';
 import { startServer, type StartedServer } from '../../stack/start-server.js';
+import { adoptWarmServer, readWarmServer } from '../../stack/warm-server.js';
 import { openStorage } from '../../storage/open-storage.js';
 import type { Storage } from '../../storage/storage.js';
 import { freeLoopbackPort } from '../../util/free-port.js';
@@ -33,7 +34,7 @@ import { keepEvidence } from '../drill/evidence.js';
 import { goldenCheck } from '../recover/golden-step.js';
 import { pgUrl, serverLogFile } from '../recover/recovered-stack.js';
 import { retireRecoveryConfig } from '../restore/recovery-settings.js';
-import { needRegions, standbyStatus } from '../standby/standby.js';
+import { needRegions, stackDatabase, standbyStatus } from '../standby/standby.js';
 
 export interface FailoverOptions {
   to: string;
@@ -204,12 +205,20 @@ async function stackSteps(cfg: Config, o: FailoverOptions, report: FailoverRepor
   const stack = cfg.stack;
   if (!stack?.start) return;
   const keys = Object.fromEntries(Object.entries(stack.keys).map(([env, ref]) => [env, resolveSecret(`stack.keys.${env}`, ref)]));
-  const u = new URL(cfg.cluster!.connection);
-  const db = { host: u.hostname, port: Number(u.port || 5432), user: decodeURIComponent(u.username || 'postgres'), password: u.password ? decodeURIComponent(u.password) : undefined, database: stack.database ?? 'postgres' };
+  const db = stackDatabase(cfg);
   let server: StartedServer | undefined;
   let serverUrl = '';
   const t0 = performance.now();
   if (!(await step('start-server', async () => {
+    // The warm server of `standby start --stack` is already on this database: it only has to see
+    // the promotion (its LISTEN connects within a second) and answer /ready.
+    const warm = readWarmServer(cfg.cluster!.pgdata);
+    if (warm) {
+      server = adoptWarmServer(warm);
+      serverUrl = warm.url;
+      report.stack = { serverPid: warm.pid, serverUrl, serverLog: warm.logFile };
+      return { ok: true, detail: { pid: warm.pid, url: serverUrl, adopted: `warm since ${warm.startedAt}` } };
+    }
     const configured = Number(stack.start!.env.PORT);
     const port = Number.isInteger(configured) && configured > 0 ? configured : await freeLoopbackPort();
     serverUrl = stack.start!.checkUrl?.replace(/\/+$/, '') ?? `http://127.0.0.1:${port}`;

@@ -15,6 +15,11 @@ import { lastFatal, postmasterAlive, startInstance, stopInstance } from '../../p
 import { serverUser } from '../../postgres/os-user.js';
 import { readReplay } from '../../postgres/replay.js';
 import { Repository } from '../../repository/repository.js';
+import { probe } from '../../stack/readiness.js';
+import { startServer } from '../../stack/start-server.js';
+import { isWarm, readWarmServer, saveWarmServer, stopWarmServer, waitWarm, type WarmServerState } from '../../stack/warm-server.js';
+import { freeLoopbackPort } from '../../util/free-port.js';
+import { pgUrl, serverLogFile } from '../recover/recovered-stack.js';
 import { shQuote } from '../restore/recovery-settings.js';
 import { runRestore } from '../restore/restore.js';
 
@@ -41,9 +46,41 @@ export interface StandbyStartResult {
   port: number;
   logFile: string;
   seconds: number;
+  /** with --stack: the region's FeatureSignals server, running read-only and warm on the standby */
+  stack?: WarmServerState & { seconds: number; ready: { status: number; body: unknown } };
 }
 
-export async function standbyStart(cfg: Config, o: { processes: number; timeoutMs: number }): Promise<StandbyStartResult> {
+/** The database of `stack.database` on this node's cluster, as the server is given it. */
+export function stackDatabase(cfg: Config): { host: string; port: number; user: string; password?: string; database: string } {
+  const u = new URL(cfg.cluster!.connection);
+  return { host: u.hostname, port: Number(u.port || 5432), user: decodeURIComponent(u.username || 'postgres'), password: u.password ? decodeURIComponent(u.password) : undefined, database: cfg.stack?.database ?? 'postgres' };
+}
+
+/**
+ * The region's server started on the hot standby and left running: it cannot write there (its
+ * /ready stays 503 naming the recovery) but its cache is warm, so a failover only waits for /ready.
+ */
+export async function startWarmStack(cfg: Config, pgdata: string, readyTimeoutMs: number): Promise<NonNullable<StandbyStartResult['stack']>> {
+  const stack = cfg.stack;
+  if (!stack?.start) throw new FsdrError('FSDR_NO_STACK_START', 'standby start --stack needs stack.start (how to run the FeatureSignals server) in this region', { hint: 'set regions.<region>.stack.start, or drop --stack', exitCode: 2 });
+  await stopWarmServer(pgdata);
+  const t0 = Date.now();
+  const configured = Number(stack.start.env.PORT);
+  const port = Number.isInteger(configured) && configured > 0 ? configured : await freeLoopbackPort();
+  const url = stack.start.checkUrl?.replace(/\/+$/, '') ?? `http://127.0.0.1:${port}`;
+  const server = startServer(stack.start, pgUrl(stackDatabase(cfg)), port, serverLogFile(pgdata));
+  const state: WarmServerState = { pid: server.pid, port, url, logFile: server.logFile, startedAt: new Date().toISOString() };
+  try {
+    const ready = await waitWarm(server, url, { health: stack.healthPath, ready: stack.readyPath }, readyTimeoutMs);
+    saveWarmServer(pgdata, state);
+    return { ...state, seconds: (Date.now() - t0) / 1000, ready };
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+}
+
+export async function standbyStart(cfg: Config, o: { processes: number; timeoutMs: number; stack?: boolean; readyTimeoutMs?: number }): Promise<StandbyStartResult> {
   const r = needRegions(cfg);
   const self = selfRegion(r);
   const pgdata = cfg.cluster!.pgdata;
@@ -57,7 +94,9 @@ export async function standbyStart(cfg: Config, o: { processes: number; timeoutM
   });
   await makeStandby(pgdata);
   await startStandbyInstance(cfg, findBinDir(res.pgMajor, cfg.cluster?.binDir), pgdata, res.logFile, o.timeoutMs);
-  return { region: self, backup: res.backup, pgdata, port, logFile: res.logFile, seconds: (Date.now() - t0) / 1000 };
+  const out: StandbyStartResult = { region: self, backup: res.backup, pgdata, port, logFile: res.logFile, seconds: (Date.now() - t0) / 1000 };
+  if (o.stack) out.stack = await startWarmStack(cfg, pgdata, o.readyTimeoutMs ?? 120_000);
+  return out;
 }
 
 /** Starts a standby directory and waits until it accepts connections, in recovery. */
@@ -103,6 +142,8 @@ export interface StandbyStatus {
   repository: RepositoryLag;
   /** Against the other region's cluster, when it answers. */
   primary: { reachable: boolean; lsn?: string; bytes?: number; error?: string };
+  /** the warm server of `standby start --stack`, when one runs */
+  stack?: { pid: number; url: string; warm: boolean; ready?: number };
 }
 
 async function archivedSegments(cfg: Config): Promise<{ segments: Array<{ name: string; lastModified: Date }>; walSegmentSize: number }> {
@@ -144,15 +185,21 @@ export async function standbyStatus(cfg: Config): Promise<StandbyStatus> {
   } catch (err) {
     out.primary = { reachable: false, error: (err as Error).message };
   }
+  const warm = readWarmServer(cfg.cluster!.pgdata);
+  if (warm) {
+    const p = await probe(warm.url + (cfg.stack?.readyPath ?? '/ready'));
+    out.stack = { pid: warm.pid, url: warm.url, warm: isWarm(p), ready: p?.status };
+  }
   return out;
 }
 
-export async function standbyStop(cfg: Config): Promise<{ pgdata: string; stopped: boolean }> {
+export async function standbyStop(cfg: Config): Promise<{ pgdata: string; stopped: boolean; stackStopped: boolean }> {
   needRegions(cfg);
   const pgdata = cfg.cluster!.pgdata;
+  const stackStopped = await stopWarmServer(pgdata);
   const version = Number(readFileSync(join(pgdata, 'PG_VERSION'), 'utf8').trim());
   await stopInstance(findBinDir(version, cfg.cluster?.binDir), pgdata, serverUser(), 'fast');
-  return { pgdata, stopped: true };
+  return { pgdata, stopped: true, stackStopped };
 }
 
 export function formatStandbyStatus(s: StandbyStatus): string {
@@ -161,5 +208,6 @@ export function formatStandbyStatus(s: StandbyStatus): string {
     `region ${s.region}: ${s.inRecovery ? 'standby (replaying)' : 'primary (not in recovery)'} on timeline ${s.timeline}, replayed to ${s.replayLsn}${s.replayedAt ? ` (last commit ${s.replayedAt})` : ''}`,
     `repository: newest ${repo.newestSegment ?? '(none)'}; behind ${repo.bytes} bytes, ${repo.seconds.toFixed(1)} s`,
     s.primary.reachable ? `primary: at ${s.primary.lsn}; behind ${s.primary.bytes} bytes` : `primary: unreachable (${s.primary.error})`,
+    ...(s.stack ? [`stack: pid ${s.stack.pid} at ${s.stack.url}, ${s.stack.warm ? 'warm' : 'not warm'} (ready ${s.stack.ready ?? 'no answer'})`] : []),
   ].join('\n');
 }
