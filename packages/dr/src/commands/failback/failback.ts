@@ -4,7 +4,7 @@
 // a fresh restore from its own repository (first brought level with the new primary's), the old
 // data directory moved aside, never deleted (what it committed after the fork is there to
 // inspect). With --switchover, a planned switchover back follows.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../../config/load.js';
@@ -15,7 +15,7 @@ import { checkRewind, rewind, type RewindCheck } from '../../failover/rewind.js'
 import { makeStandby } from '../../failover/standby-files.js';
 import { findBinDir } from '../../postgres/binaries.js';
 import { connect } from '../../postgres/cluster.js';
-import { stopInstance } from '../../postgres/instance.js';
+import { lastFatal, postmasterAlive, stopInstance } from '../../postgres/instance.js';
 import { serverUser } from '../../postgres/os-user.js';
 import { switchAndArchive } from '../../postgres/switch-archive.js';
 import { replicate, type ReplicationResult } from '../../replication/replicator.js';
@@ -101,8 +101,15 @@ export async function runFailback(cfg: Config, o: FailbackOptions): Promise<Fail
     out.standby = await standbyStart(cfg, { processes: o.processes, timeoutMs: o.timeoutMs });
   }
   const deadline = Date.now() + o.catchUpTimeoutMs;
-  while ((await standbyStatus(cfg)).repository.bytes > 0) {
-    if (Date.now() > deadline) throw new FsdrError('FSDR_FAILBACK_CATCH_UP', `the new standby of ${self} did not replay its repository within ${o.catchUpTimeoutMs / 1000}s`, { hint: `see ${out.standby.logFile}` });
+  for (;;) {
+    // A refused connection is retried while the postmaster lives (it restarts its children after
+    // one of them crashed); a postmaster that is gone ends the wait with the server's own words.
+    const st = await standbyStatus(cfg).catch((err: unknown) => {
+      if (!postmasterAlive(pgdata)) throw new FsdrError('FSDR_STANDBY_EXITED', `the new standby of ${self} exited while catching up: ${lastFatal(existsSync(out.standby!.logFile) ? readFileSync(out.standby!.logFile, 'utf8') : '')}`, { hint: `see ${out.standby!.logFile}` });
+      return { error: describeError(err) };
+    });
+    if ('repository' in st && st.repository.bytes === 0) break;
+    if (Date.now() > deadline) throw new FsdrError('FSDR_FAILBACK_CATCH_UP', `the new standby of ${self} did not replay its repository within ${o.catchUpTimeoutMs / 1000}s${'error' in st ? ` (last: ${st.error})` : ''}`, { hint: `see ${out.standby.logFile}` });
     await new Promise((x) => setTimeout(x, 500));
   }
   if (o.switchover) out.switchover = await runFailover(cfg, { to: self, confirm: true, planned: true, readyTimeoutMs: o.readyTimeoutMs, catchUpTimeoutMs: o.catchUpTimeoutMs });

@@ -147,11 +147,16 @@ async function failoverSteps(cfg: Config, o: FailoverOptions, plan: FailoverPlan
   const conn = cfg.cluster!.connection;
   if (mustReach !== undefined && !(await step('catch-up', async () => {
     const deadline = Date.now() + o.catchUpTimeoutMs;
+    let seen = '(no answer)';
     for (;;) {
-      const c = await connect(conn, 'fsdr failover');
-      const st = await readReplay(c).finally(() => c.end().catch(() => undefined));
-      if (st.lsn >= mustReach!) return { ok: true, detail: { replayLsn: st.lsnText } };
-      if (Date.now() > deadline) return { ok: false, detail: { replayLsn: st.lsnText }, failure: { message: `the standby replayed only to ${st.lsnText} within ${o.catchUpTimeoutMs / 1000}s` } };
+      // A refused connection is retried until the deadline: the standby may be restarting a child.
+      const st = await connect(conn, 'fsdr failover').then((c) => readReplay(c).finally(() => c.end().catch(() => undefined))).catch((err: unknown) => {
+        seen = `${seen.split(';')[0]}; last error: ${describeError(err)}`;
+        return undefined;
+      });
+      if (st) seen = st.lsnText;
+      if (st && st.lsn >= mustReach!) return { ok: true, detail: { replayLsn: st.lsnText } };
+      if (Date.now() > deadline) return { ok: false, detail: { replayLsn: seen }, failure: { message: `the standby replayed only to ${seen} within ${o.catchUpTimeoutMs / 1000}s` } };
       await new Promise((x) => setTimeout(x, 200));
     }
   }))) return;
