@@ -13,6 +13,10 @@
 //              oldest .ready first, run the command, mark .done), fsdr archive.async=true vs
 //              pgbackrest archive-async=y process-max=4; rounds in ABBA order, fresh repo and spool each.
 //
+//   The live phase runs: none (archive_command = /bin/true), fsdr (node) (async wal-push as the
+//   command), fsdr (the fast line of `fsdr archive-command` with the background pusher beside it,
+//   as the agent runs it), fsdr+stream, pgbackrest; the async drain uses the fast line for fsdr.
+//
 // Options (after `wal`): --segments N (30), --load-seconds S (60), --rounds R (2 per tool), --keep.
 import { spawn, type ChildProcess } from 'node:child_process';
 import {
@@ -28,6 +32,7 @@ import { FSDR_BIN, fsdrOk, giveToPostgres } from '../test/helpers/fsdr.js';
 import { loadConfig } from '../src/config/load.js';
 import { Repository } from '../src/repository/repository.js';
 import { pushWalFile } from '../src/commands/wal-push/push-wal-file.js';
+import { archiveCommandFor } from '../src/commands/wal-push/archive-command.js';
 import { execFileP, f1, f2, median, PGBACKREST, pidsWith, reap, sum } from './common.js';
 
 const SEG = 16 * 1024 * 1024;
@@ -241,7 +246,11 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       giveToPostgres(cfg);
       await fsdrOk(['--config', cfg, 'init']);
       await chownR(dir);
-      return { dir, repoDir, cfg, command: (p: string) => `FSDR_CONFIG=${cfg} ${process.execPath} ${FSDR_BIN} wal-push ${p}` };
+      const nodePush = (p: string) => `FSDR_CONFIG=${cfg} ${process.execPath} ${FSDR_BIN} wal-push ${p}`;
+      // async: the line `fsdr archive-command` prints (bin/fsdr-archive.sh confirms what the
+      // background pusher stored, the full wal-push otherwise), as README tells users to set it.
+      const fast = async ? (await archiveCommandFor(loadConfig(cfg))).command : undefined;
+      return { dir, repoDir, cfg, nodePush, command: (p: string) => (fast ? fast.replace('%p', p) : nodePush(p)) };
     };
 
     /** A fresh pgBackRest repository (stanza created against the running cluster) under `label`. */
@@ -285,14 +294,23 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const lives: Record<string, unknown>[] = [];
     // fsdr+stream: the same async archive_command with streaming archiving beside it (`fsdr stream`:
     // pg_receivewal on a slot, the current partial uploaded every 2 s): what streaming costs the database.
-    for (const tool of ['fsdr', 'fsdr+stream', 'pgbackrest'] as const) {
+    // none: archive_command = /bin/true, the database's own speed with archiving doing no work.
+    // fsdr (node): the async wal-push as archive_command (a Node start per segment); fsdr: the
+    // fast line, with the background pusher run beside it as the agent runs it.
+    for (const tool of ['none', 'fsdr (node)', 'fsdr', 'fsdr+stream', 'pgbackrest'] as const) {
       check();
       log(`live: pgbench -c 4 -j 2 -T ${opt.loadSeconds} with ${tool} async as archive_command (${elapsed()})`);
-      const repo = tool === 'pgbackrest' ? await pgbrRepo(`live-${tool}`, true) : await fsdrRepo(`live-${tool.replace('+', '-')}`, true, tool === 'fsdr+stream');
-      await setArchiveCommand(repo.command('%p'));
+      const fr = tool === 'none' || tool === 'pgbackrest' ? undefined : await fsdrRepo(`live-${tool.replace(/\W+/g, '-')}`, true, tool === 'fsdr+stream');
+      const repo = fr ?? (tool === 'pgbackrest' ? await pgbrRepo(`live-${tool}`, true) : { dir: mkdirPg(join(work, 'live-none')), command: () => '/bin/true' });
+      await setArchiveCommand(tool === 'fsdr (node)' ? fr!.nodePush('%p') : repo.command('%p'));
+      let pusher: ChildProcess | undefined;
+      if (fr && tool !== 'fsdr (node)') {
+        pusher = spawn(process.execPath, [FSDR_BIN, '--config', fr.cfg, 'archive-push-async', '--pg-wal', pgWal], { ...asPg, env: childEnv, stdio: 'ignore' });
+        live.add(pusher);
+      }
       let streamer: ChildProcess | undefined;
       if (tool === 'fsdr+stream') {
-        streamer = spawn(process.execPath, [FSDR_BIN, '--config', (repo as unknown as { cfg: string }).cfg, 'stream'], { ...asPg, env: childEnv, stdio: 'ignore' });
+        streamer = spawn(process.execPath, [FSDR_BIN, '--config', fr!.cfg, 'stream'], { ...asPg, env: childEnv, stdio: 'ignore' });
         live.add(streamer);
         const until = Date.now() + 30_000;
         while (!countFiles(repo.dir, (n) => n.endsWith('.stream.partial')) && Date.now() < until) await sleep(200);
@@ -336,6 +354,11 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
         drainSeconds, drained: readyCount(pgWal) === 0, archivedTotal: after.a - before.a, failed: after.f - before.f,
       });
       log(`  ${tool}: backlog ${backlogAtEnd} at the end (peak ${Math.max(0, ...samples)}), drained in ${drainSeconds.toFixed(1)} s, ${after.f - before.f} failures`);
+      if (pusher) {
+        const p = pusher;
+        await new Promise<void>((r) => (p.exitCode !== null ? r() : (p.once('exit', () => r()), p.kill('SIGTERM'))));
+        live.delete(p);
+      }
       if (streamer) {
         const s = streamer;
         await new Promise<void>((r) => (s.exitCode !== null ? r() : (s.once('exit', () => r()), s.kill('SIGTERM'))));
@@ -500,13 +523,19 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       ['fsdr wal-push, per segment (sync)', sMed(syncMs.fsdr), f1(pct(syncMs.fsdr, 90))],
       ['pgbackrest archive-push, per segment (sync)', sMed(syncMs.pgbackrest), f1(pct(syncMs.pgbackrest, 90))],
       ['fsdr push in-process, per segment', sMed(syncMs.inproc), f1(pct(syncMs.inproc, 90))],
+      // What PostgreSQL's archiver waits for per segment in async mode: for fsdr the fast line
+      // (a shell confirm when the pusher stored the segment ahead, the full wal-push otherwise).
+      ['fsdr archive_command (fsdr-archive.sh), per segment (async drain)', sMed(drainOf('fsdr').flatMap((d) => d.perSegmentMs)), f1(pct(drainOf('fsdr').flatMap((d) => d.perSegmentMs), 90))],
+      ['pgbackrest archive-push --archive-async, per segment (async drain)', sMed(drainOf('pgbackrest').flatMap((d) => d.perSegmentMs)), f1(pct(drainOf('pgbackrest').flatMap((d) => d.perSegmentMs), 90))],
     ];
+    const tpsOf = (tool: string) => lives.find((l) => l.tool === tool)?.tps as number;
     const mib = (b: number) => (b / 1048576).toFixed(1);
     const notes = [
       `WAL: ${names.length} segments of pgbench (${mib(syncCheck.walBytes)} MiB) -> fsdr repo ${mib(syncCheck.fsdrRepoBytes)} MiB, pgbackrest repo ${mib(syncCheck.pgbackrestRepoBytes)} MiB (zstd 3 + encryption both)`,
       `pgBackRest: ${pgbrVersion}; node ${process.version}; ${(await import('node:os')).cpus().length} CPUs; total ${elapsed()}`,
       `Sustained archive rate (async drain): fsdr ${f1((dN('fsdr') * 16) / dSec('fsdr'))} MB/s of WAL, pgbackrest ${f1((dN('pgbackrest') * 16) / dSec('pgbackrest'))} MB/s; ` +
         `live pgbench wrote ${lives.map((l) => `${f1(((l.walSegmentsGenerated as number) * 16) / (l.loadSeconds as number))} MB/s (${l.tool})`).join(', ')}.`,
+      `TPS under pgbench at full speed: no archiving (/bin/true) ${f1(tpsOf('none'))}; fsdr ${f1(tpsOf('fsdr'))} (${f1((100 * tpsOf('fsdr')) / tpsOf('none'))} %), with streaming ${f1(tpsOf('fsdr+stream'))}, the Node wal-push line ${f1(tpsOf('fsdr (node)'))}; pgBackRest ${f1(tpsOf('pgbackrest'))} (${f1((100 * tpsOf('pgbackrest')) / tpsOf('none'))} %).`,
       'ratio = fsdr ms/segment / pgbackrest ms/segment in the same mode (> 1: fsdr slower). ' +
         'backlog = .ready files in pg_wal/archive_status (the segment being archived at that instant counts), sampled every second.',
     ];
