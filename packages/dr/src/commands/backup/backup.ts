@@ -19,6 +19,7 @@ import { log } from '../../util/log.js';
 import type { FilePiece, writeBundle } from './bundle-writer.js';
 import { WorkerPool } from '../../util/worker-pool.js';
 import { walkPgdata, type PgdataFile } from './walk-pgdata.js';
+import { blockMapped } from '../../repository/block-map.js';
 import { assertMayWrite } from '../../failover/fence.js';
 
 export interface BackupOptions {
@@ -28,6 +29,9 @@ export interface BackupOptions {
   quiet?: boolean;
   /** How long to wait for the stop segment to reach the repository. */
   archiveTimeoutMs?: number;
+  /** Block map: bytes per block, and the smallest relation file mapped (0: none); default from backup.* config. */
+  blockSize?: number;
+  blockMinBytes?: number;
 }
 
 /** Files unchanged since before the prior backup started can be taken from it (all their pieces). */
@@ -64,6 +68,22 @@ export function partition(files: PgdataFile[], bundleBytes: number): FilePiece[]
   }
   if (cur.length) bundles.push(cur);
   return bundles;
+}
+
+/**
+ * Marks the pieces of large relation files block-mapped and, in an incremental, hands each the
+ * prior backup's map over its range when that map is usable (same block size, every piece mapped):
+ * then only its changed blocks are stored. Anything else is copied whole, as before.
+ */
+export function mapBlocks(groups: FilePiece[][], blockSize: number, minBytes: number, prior: Map<string, ManifestFile[]>, priorBlockSize: number | undefined): void {
+  for (const p of groups.flat()) {
+    if (!blockMapped(p.file.path, p.file.size, minBytes) || p.start % blockSize) continue;
+    p.blockSize = blockSize;
+    const was = prior.get(p.file.path);
+    if (priorBlockSize !== blockSize || !was || was.some((w) => w.blocks === undefined)) continue;
+    const end = p.start + p.length;
+    p.prior = was.filter((w) => (w.fileOffset ?? 0) < end && (w.fileOffset ?? 0) + w.size > p.start);
+  }
 }
 
 async function waitForWal(repo: Repository, segment: string, timeoutMs: number): Promise<void> {
@@ -113,6 +133,8 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
       else toCopy.push(f);
     }
     const groups = partition(toCopy, opts.bundleBytes);
+    const blockSize = opts.blockSize ?? cfg.backup.blockSizeKiB * 1024;
+    mapBlocks(groups, blockSize, opts.blockMinBytes ?? cfg.backup.blockMinFileKiB * 1024, priorFiles, prior?.blockSize);
     const progress = new Progress(`backup ${backupId}`, toCopy.reduce((a, f) => a + f.size, 0), opts.quiet);
     const files: ManifestFile[] = [...reused];
     const bundles: ManifestBundle[] = [];
@@ -146,12 +168,15 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
 
     files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : (a.fileOffset ?? 0) - (b.fileOffset ?? 0)));
     bundles.sort((a, b) => a.index - b.index);
+    const mapped = files.filter((f) => f.blocks !== undefined);
+    // Blocks and whole files this backup takes from earlier backups' bundles.
+    const borrowed = files.filter((f) => f.backup !== backupId);
     const manifest: BackupManifest = {
       format: MANIFEST_FORMAT,
       id: backupId,
       type: opts.type,
       prior: prior?.id,
-      references: [...new Set([backupId, ...reused.map((f) => f.backup)])].sort(),
+      references: [...new Set([backupId, ...borrowed.map((f) => f.backup)])].sort(),
       systemIdentifier: id.systemIdentifier,
       pgVersion: id.pgVersion,
       pgVersionNum: id.pgVersionNum,
@@ -170,16 +195,18 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
       tablespaces: listing.tablespaces,
       files,
       bundles,
+      ...(mapped.length ? { blockSize } : {}),
       totals: {
         files: new Set(files.map((f) => f.path)).size,
         bytes: files.reduce((a, f) => a + f.size, 0),
         storedBytes: bundles.reduce((a, b) => a + b.storedSize, 0),
         newBytes: bundles.reduce((a, b) => a + b.size, 0),
+        ...(mapped.length ? { blockFiles: new Set(mapped.map((f) => f.path)).size, blockNewBytes: mapped.filter((f) => f.backup === backupId).reduce((a, f) => a + f.size, 0) } : {}),
       },
     };
     // An incremental reads bundles of earlier backups: if retention removed one while this backup
     // ran, fail now rather than write a manifest that cannot be restored.
-    for (const key of new Set(reused.map((f) => backupBundleKey(f.backup, f.bundle)))) {
+    for (const key of new Set(borrowed.map((f) => backupBundleKey(f.backup, f.bundle)))) {
       if (!(await repo.storage.head(key))) {
         throw new FsdrError('FSDR_PRIOR_BUNDLE_GONE', `bundle ${key} of the prior backup disappeared during this incremental backup`, {
           hint: 'take a full backup (fsdr backup --type full); retention may have expired the prior backup meanwhile',
