@@ -222,6 +222,9 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
       }
     }
 
+    // --- block-level incremental: sizes after ~1 % of pgbench_accounts' pages changed -------------
+    const incremental = await incrementalPhase(pg, cluster, { fsdr, fsdrRepo, pgbr, pgbrRepo, archiveFor, pgbrVersion }, log, check);
+
     // --- --profile: one more fsdr backup and restore under node --cpu-prof (not in the figures) -----
     const profiles: Record<string, unknown> = {};
     if (opt.flags.has('--profile')) {
@@ -286,6 +289,8 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
       `node ${process.version}; ${cpus().length} CPUs; total ${elapsed()}; fsdr at ${git.head}${git.dirtySrcFiles ? ` + ${git.dirtySrcFiles} uncommitted file(s) in packages/dr/src` : ''}.`,
     ];
     const tables: { title: string; columns: string[]; rows: (string | number)[][] }[] = [{ title: `Physical backup and restore, pgbench scale ${opt.scale} (${mib(dataBytes)} MiB), ${opt.rounds} interleaved rounds`, columns, rows: [...b.rows, ...rs.rows] }];
+    tables.push(incremental.table);
+    notes.push(incremental.note);
     for (const [what, p] of Object.entries(profiles) as [string, ReturnType<typeof summariseProfile>][]) {
       tables.push({
         title: `CPU profile of one extra fsdr ${what} (node --cpu-prof, main thread; ${f1(p.totalMs / 1000)} s sampled): self time by function`,
@@ -304,6 +309,7 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
       backups,
       restores,
       restoreSanity: sanity,
+      incremental: incremental.figures,
       profiles,
       ...(dump ? { dump: { ...dump, tables: undefined, notes: undefined } } : {}),
     };
@@ -312,4 +318,57 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
   } finally {
     await bench.close(cluster);
   }
+}
+
+/**
+ * A fresh full backup per tool, then one row updated on ~1 % of pgbench_accounts' pages (scattered
+ * by a hash of the page number; abalance, no index on it), CHECKPOINT, and an incremental per tool.
+ * Sizes are the backup's own objects in the repository (WAL not counted): fsdr backups/<id>/,
+ * pgBackRest backup/<stanza>/<label>/ with --repo1-bundle --repo1-block (beta in 2.45) when it has them.
+ */
+async function incrementalPhase(
+  pg: PostgresHandle, cluster: ScaleCluster,
+  t: { fsdr: string; fsdrRepo: string; pgbr: string; pgbrRepo: string; archiveFor: Record<Tool, string>; pgbrVersion: string },
+  log: (s: string) => void, check: () => void,
+) {
+  const help = await execFileP(PGBACKREST, ['help', 'backup', 'repo-block']).then((r) => r.stdout, () => '');
+  const pgbrBlock = /Enable block incremental/.test(help);
+  const pgbrFlags = pgbrBlock ? '--repo1-bundle --repo1-block --beta' : '';
+  const pgbrLabels = () => (existsSync(join(t.pgbrRepo, 'backup', STANZA)) ? readdirSync(join(t.pgbrRepo, 'backup', STANZA)).filter((n) => /^\d{8}-\d{6}F/.test(n)).sort() : []);
+  const newest = (re: RegExp) => pgbrLabels().filter((n) => re.test(n)).pop()!;
+  const take = async (tool: 'fsdr' | 'pgbackrest', type: 'full' | 'incr') => {
+    check();
+    await cluster.setArchiveCommand(t.archiveFor[tool]);
+    await pg.query('SELECT pg_switch_wal()');
+    await pg.query('CHECKPOINT');
+    await waitArchiverIdle(pg);
+    if (tool === 'fsdr') {
+      const m = await measureOk(`exec ${t.fsdr} backup --type ${type} --json`);
+      const man = JSON.parse(m.stdout) as { id: string; blockFiles?: number; blockNewBytes?: number };
+      return { seconds: m.seconds, bytes: dirBytes(join(t.fsdrRepo, 'backups', man.id)), id: man.id };
+    }
+    const m = await measureOk(`exec ${t.pgbr} --type=${type} ${pgbrFlags} backup`);
+    const label = newest(type === 'full' ? /F$/ : /I$/);
+    return { seconds: m.seconds, bytes: dirBytes(join(t.pgbrRepo, 'backup', STANZA, label)), id: label };
+  };
+  const fullF = await take('fsdr', 'full');
+  const fullP = await take('pgbackrest', 'full');
+  const pages = Number((await pg.query<{ p: string }>(`SELECT pg_relation_size('pgbench_accounts') / 8192 AS p`)).rows[0]!.p);
+  const changed = (await pg.query(`UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE ctid = ANY (ARRAY(
+    SELECT format('(%s,1)', g)::tid FROM generate_series(0, ${pages - 1}) g WHERE abs(hashint4(g)) % 100 = 0))`)).rowCount ?? 0;
+  const incrF = await take('fsdr', 'incr');
+  const incrP = await take('pgbackrest', 'incr');
+  await cluster.setArchiveCommand('/bin/true');
+  const ratio = (i: { bytes: number }, f: { bytes: number }) => i.bytes / f.bytes;
+  log(`incremental after ${changed} of ${pages} pgbench_accounts pages updated: fsdr ${mib(incrF.bytes)} of ${mib(fullF.bytes)} MiB (${f2(100 * ratio(incrF, fullF))} %), pgBackRest${pgbrBlock ? ' (block)' : ''} ${mib(incrP.bytes)} of ${mib(fullP.bytes)} MiB (${f2(100 * ratio(incrP, fullP))} %)`);
+  const rows = [
+    ['fsdr', 'block incremental (16 KiB blocks)', mib(fullF.bytes), mib(incrF.bytes), f2(100 * ratio(incrF, fullF)), f1(fullF.seconds), f1(incrF.seconds)],
+    ['pgbackrest', pgbrBlock ? 'bundle + block incremental (beta)' : 'file-level incremental', mib(fullP.bytes), mib(incrP.bytes), f2(100 * ratio(incrP, fullP)), f1(fullP.seconds), f1(incrP.seconds)],
+  ];
+  return {
+    table: { title: `Incremental after one row updated on ${changed} of ${pages} pgbench_accounts pages (${f2((100 * changed) / pages)} %)`, columns: ['tool', 'kind', 'full MiB', 'incr MiB', 'incr / full %', 'full s', 'incr s'], rows },
+    note: `Incremental: stored size of the backup's own objects (fsdr backups/<id>/: bundles + manifest; pgBackRest backup/${STANZA}/<label>/), WAL not counted; target for fsdr <= 5 %: ${ratio(incrF, fullF) <= 0.05 ? 'met' : 'NOT met'}. ` +
+      `The update is not HOT (pgbench_accounts has fillfactor 100): each changed row also writes a new tuple version elsewhere and a primary-key index entry. pgBackRest ${t.pgbrVersion}${pgbrBlock ? ' with --repo1-bundle --repo1-block --beta' : ' (no block incremental in this version)'}.`,
+    figures: { pagesChanged: changed, pages, fsdr: { full: fullF, incr: incrF, ratio: ratio(incrF, fullF) }, pgbackrest: { block: pgbrBlock, full: fullP, incr: incrP, ratio: ratio(incrP, fullP) } },
+  };
 }

@@ -1,7 +1,8 @@
 // fsdr backup: a physical base backup of the running cluster into the repository. Files are read
 // straight from pgdata in parallel bundles through the codec; the manifest is written last, and
 // only once the WAL up to the stop LSN is in the repository, so a backup is restorable exactly
-// when its manifest exists.
+// when its manifest exists. An incremental reuses unchanged files whole and, for large relation
+// files, the unchanged blocks of changed ones (block-map.ts): it stores only the blocks that changed.
 import type { Config } from '../../config/load.js';
 import { FsdrError } from '../../errors.js';
 import { BackupSession } from '../../postgres/backup-session.js';
