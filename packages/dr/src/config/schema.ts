@@ -351,7 +351,7 @@ export const configSchema = z.strictObject({
       bundleSizeMiB: z.int().min(1).max(4096).default(64),
       // Block-level incremental (pgBackRest's repo-block): relation files of at least this many
       // KiB are stored with a block map, so an incremental stores only their changed blocks. 0: off.
-      blockMinFileKiB: z.int().min(0).default(1024),
+      blockMinFileKiB: z.int().min(0).default(128),
       // Bytes per block of the map (a power of two, one to 128 PostgreSQL pages): smaller stores
       // fewer unchanged bytes per changed page, larger keeps the map (in every manifest) smaller.
       blockSizeKiB: z.literal([8, 16, 32, 64, 128, 256, 512, 1024]).default(16),
