@@ -1,8 +1,9 @@
 // Block-level incremental (issue 12 item 5) on a real cluster with data checksums: a full backup
-// of a table of a few hundred MB, ~1 % of its pages updated at random, an incremental that stores
+// of a table of a few hundred MB, ~1 % of its pages updated (scattered), an incremental that stores
 // at most 5 % of the full; the incremental restores bit-identical (files compared with the stopped
 // source) and recovers to the same rows, clean under pg_amcheck and pg_checksums; a missing or
-// tampered bundle the chain reads fails the restore by name and leaves nothing behind.
+// tampered bundle the chain reads fails the restore by name and leaves nothing behind; a second
+// incremental assembles the table from all three backups, and retention keeps the chain.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -16,6 +17,7 @@ import { amcheck, queryPort, stopRestored } from '../helpers/restored.js';
 import { loadConfig } from '../../src/config/load.js';
 import { runRestore } from '../../src/commands/restore/restore.js';
 import { runVerify } from '../../src/commands/verify/verify.js';
+import { runExpire } from '../../src/commands/expire/expire.js';
 import { findBinDir } from '../../src/postgres/binaries.js';
 import { stopInstance } from '../../src/postgres/instance.js';
 import { serverUser } from '../../src/postgres/os-user.js';
@@ -171,4 +173,34 @@ test('a tampered or missing bundle of the chain fails the restore by name, and n
   } finally {
     renameSync(`${gone}.away`, gone);
   }
+});
+
+test('a second incremental reads blocks of all three backups, restores to the same rows, and retention keeps the chain', async () => {
+  // Other pages this time (and a few of the same): blocks changed only in the first incremental stay there.
+  const pages = Number((await pg.query<{ p: string }>(`SELECT pg_relation_size('big') / 8192 AS p`)).rows[0]!.p);
+  await pg.query(`UPDATE big SET pad = md5(pad) || substr(pad, 33) WHERE ctid = ANY (ARRAY(
+    SELECT format('(%s,2)', g)::tid FROM generate_series(0, ${pages - 1}) g WHERE abs(hashint4(g + 7)) % 100 = 0))`);
+  await pg.query('VACUUM big');
+  const sum = (await pg.query<{ n: number; sum: string }>(SUM_SQL)).rows[0]!;
+  assert.notDeepEqual(sum, sourceSum);
+  await pg.query('CHECKPOINT');
+  const second = JSON.parse(await fsdrOk(['--config', cfg, 'backup', '--type', 'incr', '--json'])) as { id: string; prior: string };
+  assert.equal(second.prior, incr.id);
+  const m = await manifestOf(second.id);
+  const rel = (await pg.query<{ p: string }>(`SELECT pg_relation_filepath('big') AS p`)).rows[0]!.p;
+  assert.deepEqual([...new Set(m.files.filter((f) => f.path === rel).map((f) => f.backup))].sort(), [full.id, incr.id, second.id].sort(), 'the table is assembled from the whole chain');
+  assert.deepEqual(m.references, [full.id, incr.id, second.id].sort());
+
+  const pgdata = join(ws.dir, 'second-started');
+  const port = await freePort();
+  await runRestore(loadConfig(cfg), { ...restoreOpts(pgdata, port, true), backup: second.id });
+  assert.deepEqual((await queryPort(port, SUM_SQL))[0], sum);
+  const check = amcheck(port);
+  assert.equal(check.code, 0, check.output);
+  await stopRestored(pgdata);
+
+  // Long after all three ended, retention keeps only the newest backup and what it reads: all of them.
+  const plan = await runExpire(loadConfig(cfg), { dryRun: true, now: new Date(Date.now() + 400 * 86_400_000) });
+  assert.deepEqual(plan.keepBackups, [full.id, incr.id, second.id].sort());
+  assert.deepEqual(plan.expireBackups, []);
 });
