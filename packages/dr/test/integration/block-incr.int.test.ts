@@ -3,16 +3,17 @@
 // at most 5 % of the full; the incremental restores bit-identical (files compared with the stopped
 // source) and recovers to the same rows, clean under pg_amcheck and pg_checksums; a missing or
 // tampered bundle the chain reads fails the restore by name and leaves nothing behind; a second
-// incremental assembles the table from all three backups, and retention keeps the chain.
+// incremental assembles the table from all three backups, and retention keeps the chain; one
+// killed half-way leaves nothing the next one reads.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PostgresHandle } from '@featuresignals/testkit';
-import { freePort } from '@featuresignals/testkit';
+import { freePort, waitUntil } from '@featuresignals/testkit';
 import { archivingCluster } from '../helpers/cluster.js';
-import { asPostgres, fsdrOk, makeWorkspace, type Workspace } from '../helpers/fsdr.js';
+import { asPostgres, FSDR_BIN, fsdrOk, makeWorkspace, type Workspace } from '../helpers/fsdr.js';
 import { amcheck, queryPort, stopRestored } from '../helpers/restored.js';
 import { loadConfig } from '../../src/config/load.js';
 import { runRestore } from '../../src/commands/restore/restore.js';
@@ -203,4 +204,35 @@ test('a second incremental reads blocks of all three backups, restores to the sa
   const plan = await runExpire(loadConfig(cfg), { dryRun: true, now: new Date(Date.now() + 400 * 86_400_000) });
   assert.deepEqual(plan.keepBackups, [full.id, incr.id, second.id].sort());
   assert.deepEqual(plan.expireBackups, []);
+});
+
+test('kill -9 of a block incremental half-way leaves no backup; the next one reads the same chain and restores exactly', async () => {
+  const pages = Number((await pg.query<{ p: string }>(`SELECT pg_relation_size('big') / 8192 AS p`)).rows[0]!.p);
+  await pg.query(`UPDATE big SET pad = md5(pad) || substr(pad, 33) WHERE ctid = ANY (ARRAY(
+    SELECT format('(%s,3)', g)::tid FROM generate_series(0, ${pages - 1}) g WHERE abs(hashint4(g + 11)) % 100 = 0))`);
+  await pg.query('VACUUM big');
+  const sum = (await pg.query<{ n: number; sum: string }>(SUM_SQL)).rows[0]!;
+  await pg.query('CHECKPOINT');
+  const dirs = () => readdirSync(join(ws.repoDir, 'backups')).sort();
+  const before = dirs();
+  const child = spawn(process.execPath, [FSDR_BIN, '--config', cfg, 'backup', '--type', 'incr'], { stdio: 'ignore' });
+  const killed = await waitUntil(async () => {
+    const fresh = dirs().find((d) => !before.includes(d));
+    return fresh && readdirSync(join(ws.repoDir, 'backups', fresh)).filter((f) => f.startsWith('bundle-')).length >= 2 ? fresh : undefined;
+  }, 120_000, 'the incremental to be half-way');
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  assert.equal(existsSync(join(ws.repoDir, 'backups', killed!, 'manifest.json')), false, 'killed before its manifest');
+  const info = JSON.parse(await fsdrOk(['--config', cfg, 'info', '--json']));
+  assert.ok(!info.backups.some((b: { id: string }) => b.id === killed), 'the killed backup is not listed');
+
+  await new Promise((r) => setTimeout(r, 1100)); // backup ids have one-second resolution
+  const next = JSON.parse(await fsdrOk(['--config', cfg, 'backup', '--type', 'incr', '--json'])) as { id: string; prior: string };
+  assert.notEqual(next.id, killed);
+  assert.ok(!(await manifestOf(next.id)).references.includes(killed!), 'nothing of the killed run is read');
+  const pgdata = join(ws.dir, 'after-kill');
+  const port = await freePort();
+  await runRestore(loadConfig(cfg), { ...restoreOpts(pgdata, port, true), backup: next.id });
+  assert.deepEqual((await queryPort(port, SUM_SQL))[0], sum);
+  await stopRestored(pgdata);
 });
