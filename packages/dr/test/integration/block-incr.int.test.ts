@@ -52,6 +52,25 @@ async function manifestOf(id: string): Promise<BackupManifest> {
   }
 }
 
+async function tablePages(): Promise<number> {
+  return Number((await pg.query<{ p: string }>(`SELECT pg_relation_size('big') / 8192 AS p`)).rows[0]!.p);
+}
+
+/**
+ * One row (tuple `tuple`) updated, the same length, on each of ~1 % of the table's pages,
+ * scattered by a hash of the page number (`salt` picks other pages); then VACUUM, so reading the
+ * table later changes no page, and the rows' checksum before a CHECKPOINT.
+ */
+async function changeOnePercent(tuple: number, salt: number): Promise<{ changed: number; sum: { n: number; sum: string } }> {
+  const pages = await tablePages();
+  const changed = (await pg.query(`UPDATE big SET pad = md5(pad) || substr(pad, 33) WHERE ctid = ANY (ARRAY(
+    SELECT format('(%s,${tuple})', g)::tid FROM generate_series(0, ${pages - 1}) g WHERE abs(hashint4(g + ${salt})) % 100 = 0))`)).rowCount!;
+  await pg.query('VACUUM big');
+  const sum = (await pg.query<{ n: number; sum: string }>(SUM_SQL)).rows[0]!;
+  await pg.query('CHECKPOINT');
+  return { changed, sum };
+}
+
 function restoreOpts(pgdata: string, port: number, start: boolean) {
   restored.push(pgdata);
   return { pgdata, port, target: { kind: 'immediate' } as const, backup: incr.id, start, archive: false, set: {}, processes: 2, timeoutMs: 120_000, quiet: true };
@@ -60,7 +79,7 @@ function restoreOpts(pgdata: string, port: number, start: boolean) {
 before(async () => {
   ws = makeWorkspace();
   ({ pg, cfg } = await archivingCluster(ws, { backup: { processes: 2, bundleSizeMiB: 16 } }, { autovacuum: false, shared_buffers: '64MB' }, { initdbArgs: ['--data-checksums'] }));
-  // fillfactor 90: an updated row stays on its page (HOT), so 1 % of rows per page touched is 1 % of pages.
+  // fillfactor 90: an updated row stays on its page (HOT), so one row updated on 1 % of the pages changes 1 % of them.
   await pg.query('CREATE TABLE big (id int PRIMARY KEY, pad text NOT NULL) WITH (fillfactor = 90)');
   await pg.query(`INSERT INTO big SELECT i, repeat(md5(i::text), 4) FROM generate_series(1, 1600000) i`);
   // Hint bits and freezing now, so reading the table later changes no page the test did not change.
@@ -75,19 +94,12 @@ after(async () => {
 });
 
 test('an incremental after ~1 % of pages changed stores ≤ 5 % of the full backup', async (t) => {
-  const pages = Number((await pg.query<{ p: string }>(`SELECT pg_relation_size('big') / 8192 AS p`)).rows[0]!.p);
+  const pages = await tablePages();
   assert.ok(pages * 8192 > 250 * 1048576, `table of ${pages} pages`);
   full = JSON.parse(await fsdrOk(['--config', cfg, 'backup', '--type', 'full', '--json']));
-  // One row on each of ~1 % of the pages, scattered by a hash of the page number (the same pages
-  // every run), the same length as before.
-  const changed = (await pg.query<{ n: number }>(`
-    WITH p AS (SELECT g AS page FROM generate_series(0, ${pages - 1}) g WHERE abs(hashint4(g)) % 100 = 0)
-    UPDATE big SET pad = md5(pad) || substr(pad, 33) WHERE ctid = ANY (ARRAY(SELECT format('(%s,1)', page)::tid FROM p))
-    RETURNING 1 AS n`)).rowCount!;
+  const { changed, sum } = await changeOnePercent(1, 0);
   assert.ok(changed > pages * 0.008 && changed < pages * 0.012, `${changed} of ${pages} pages updated`);
-  await pg.query('VACUUM big');
-  sourceSum = (await pg.query<{ n: number; sum: string }>(SUM_SQL)).rows[0]!;
-  await pg.query('CHECKPOINT');
+  sourceSum = sum;
   incr = JSON.parse(await fsdrOk(['--config', cfg, 'backup', '--type', 'incr', '--json']));
 
   const ratio = storedBytes(incr.id) / storedBytes(full.id);
@@ -178,13 +190,8 @@ test('a tampered or missing bundle of the chain fails the restore by name, and n
 
 test('a second incremental reads blocks of all three backups, restores to the same rows, and retention keeps the chain', async () => {
   // Other pages this time (and a few of the same): blocks changed only in the first incremental stay there.
-  const pages = Number((await pg.query<{ p: string }>(`SELECT pg_relation_size('big') / 8192 AS p`)).rows[0]!.p);
-  await pg.query(`UPDATE big SET pad = md5(pad) || substr(pad, 33) WHERE ctid = ANY (ARRAY(
-    SELECT format('(%s,2)', g)::tid FROM generate_series(0, ${pages - 1}) g WHERE abs(hashint4(g + 7)) % 100 = 0))`);
-  await pg.query('VACUUM big');
-  const sum = (await pg.query<{ n: number; sum: string }>(SUM_SQL)).rows[0]!;
+  const { sum } = await changeOnePercent(2, 7);
   assert.notDeepEqual(sum, sourceSum);
-  await pg.query('CHECKPOINT');
   const second = JSON.parse(await fsdrOk(['--config', cfg, 'backup', '--type', 'incr', '--json'])) as { id: string; prior: string };
   assert.equal(second.prior, incr.id);
   const m = await manifestOf(second.id);
@@ -207,12 +214,7 @@ test('a second incremental reads blocks of all three backups, restores to the sa
 });
 
 test('kill -9 of a block incremental half-way leaves no backup; the next one reads the same chain and restores exactly', async () => {
-  const pages = Number((await pg.query<{ p: string }>(`SELECT pg_relation_size('big') / 8192 AS p`)).rows[0]!.p);
-  await pg.query(`UPDATE big SET pad = md5(pad) || substr(pad, 33) WHERE ctid = ANY (ARRAY(
-    SELECT format('(%s,3)', g)::tid FROM generate_series(0, ${pages - 1}) g WHERE abs(hashint4(g + 11)) % 100 = 0))`);
-  await pg.query('VACUUM big');
-  const sum = (await pg.query<{ n: number; sum: string }>(SUM_SQL)).rows[0]!;
-  await pg.query('CHECKPOINT');
+  const { sum } = await changeOnePercent(3, 11);
   const dirs = () => readdirSync(join(ws.repoDir, 'backups')).sort();
   const before = dirs();
   const child = spawn(process.execPath, [FSDR_BIN, '--config', cfg, 'backup', '--type', 'incr'], { stdio: 'ignore' });
