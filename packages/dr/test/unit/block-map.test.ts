@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blockDigest, blockMapped, ExtentBuilder, formatDigests, isRelationFile, parseDigests, priorBlocks, BLOCK_DIGEST_BYTES } from '../../src/repository/block-map.js';
 import type { ManifestFile } from '../../src/repository/manifest.js';
-import { mapBlocks, partition } from '../../src/commands/backup/backup.js';
+import { carriedOver, mapBlocks, partition } from '../../src/commands/backup/backup.js';
 import { writeBundle, type FilePiece } from '../../src/commands/backup/bundle-writer.js';
 import { readBundleFiles } from '../../src/repository/bundle-reader.js';
 import { ObjectCodec } from '../../src/codec/object-codec.js';
@@ -91,6 +91,13 @@ test('partition + mapBlocks: large relation pieces are mapped, a usable prior ma
   const again = partition([f('base/5/1', 3 * MB)], MB);
   mapBlocks(again, 16 * KB, MB, prior, 8 * KB);
   assert.ok(again.flat().every((p) => p.blockSize === 16 * KB && p.prior === undefined), 'block size changed: copied whole');
+});
+
+test('an unchanged file keeps its map only while the block size stays the same', () => {
+  const piece: ManifestFile = { path: 'base/5/1', size: 32 * KB, mode: 0o600, mtimeMs: 1, sha256: 'x', backup: 'F', bundle: 0, offset: 0, blocks: formatDigests([Buffer.alloc(16), Buffer.alloc(16)]) };
+  assert.deepEqual(carriedOver(piece, 0o640, 16 * KB, 16 * KB), { ...piece, mode: 0o640 });
+  assert.equal(carriedOver(piece, 0o600, 16 * KB, 32 * KB).blocks, undefined, 'another block size: no map carried');
+  assert.equal('blocks' in carriedOver({ ...piece, blocks: undefined }, 0o600, 16 * KB, 16 * KB), false);
 });
 
 /** Rebuild a file from manifest pieces spread over bundles, through the decoder and checksums. */

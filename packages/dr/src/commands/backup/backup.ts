@@ -47,6 +47,15 @@ function unchanged(f: PgdataFile, prior: Map<string, ManifestFile[]>, priorStart
 }
 
 /**
+ * An unchanged file's piece as this backup records it: its block map only while it is of this
+ * backup's block size (a manifest has one), else none — the next change copies the file whole, mapped anew.
+ */
+export function carriedOver(piece: ManifestFile, mode: number, priorBlockSize: number | undefined, blockSize: number): ManifestFile {
+  const { blocks, ...rest } = piece;
+  return blocks !== undefined && priorBlockSize === blockSize ? { ...rest, mode, blocks } : { ...rest, mode };
+}
+
+/**
  * Pieces of about `bundleBytes` each, packed into bundles of about `bundleBytes`: small files
  * share a bundle, a large file spreads over several bundles (and so over several workers).
  */
@@ -123,6 +132,7 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
     log().debug({ backupId, ms: Date.now() - t0 }, 'backup start (checkpoint)');
     const listing = await walkPgdata(cluster.pgdata);
 
+    const blockSize = opts.blockSize ?? cfg.backup.blockSizeKiB * 1024;
     const priorFiles = new Map<string, ManifestFile[]>();
     for (const f of prior?.files ?? []) priorFiles.set(f.path, [...(priorFiles.get(f.path) ?? []), f]);
     const priorStart = prior ? Date.parse(prior.startTime) : 0;
@@ -130,11 +140,10 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
     const toCopy: PgdataFile[] = [];
     for (const f of listing.files) {
       const p = prior ? unchanged(f, priorFiles, priorStart) : undefined;
-      if (p) reused.push(...p.map((piece) => ({ ...piece, mode: f.mode })));
+      if (p) reused.push(...p.map((piece) => carriedOver(piece, f.mode, prior!.blockSize, blockSize)));
       else toCopy.push(f);
     }
     const groups = partition(toCopy, opts.bundleBytes);
-    const blockSize = opts.blockSize ?? cfg.backup.blockSizeKiB * 1024;
     mapBlocks(groups, blockSize, opts.blockMinBytes ?? cfg.backup.blockMinFileKiB * 1024, priorFiles, prior?.blockSize);
     const progress = new Progress(`backup ${backupId}`, toCopy.reduce((a, f) => a + f.size, 0), opts.quiet);
     const files: ManifestFile[] = [...reused];
