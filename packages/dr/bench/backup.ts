@@ -350,11 +350,11 @@ async function incrementalPhase(
     if (tool === 'fsdr') {
       const m = await measureOk(`exec ${t.fsdr} backup --type ${type} --json`);
       const man = JSON.parse(m.stdout) as { id: string };
-      return { seconds: m.seconds, bytes: dirBytes(join(t.fsdrRepo, 'backups', man.id)), id: man.id };
+      return { seconds: m.seconds, peakRssMiB: m.peakTreeRss / 1048576, bytes: dirBytes(join(t.fsdrRepo, 'backups', man.id)), id: man.id };
     }
     const m = await measureOk(`exec ${t.pgbr} --type=${type} ${pgbrFlags} backup`);
     const label = newest(type === 'full' ? /F$/ : /I$/);
-    return { seconds: m.seconds, bytes: dirBytes(join(t.pgbrRepo, 'backup', STANZA, label)), id: label };
+    return { seconds: m.seconds, peakRssMiB: m.peakTreeRss / 1048576, bytes: dirBytes(join(t.pgbrRepo, 'backup', STANZA, label)), id: label };
   };
   const ratio = (i: { bytes: number }, f: { bytes: number }) => i.bytes / f.bytes;
   const scenario = async (name: string) => {
@@ -375,11 +375,11 @@ async function incrementalPhase(
   await cluster.setArchiveCommand('/bin/true');
   const mb = (n: number) => f1(n / 1048576);
   const rows = [nonHot, hot].flatMap((r) => [
-    [r.name, 'fsdr', 'block incremental (16 KiB blocks)', mb(r.fsdr.full.bytes), mb(r.fsdr.incr.bytes), f2(100 * r.fsdr.ratio), f1(r.fsdr.full.seconds), f1(r.fsdr.incr.seconds)],
-    [r.name, 'pgbackrest', pgbrBlock ? 'bundle + block incremental (beta)' : 'file-level incremental', mb(r.pgbackrest.full.bytes), mb(r.pgbackrest.incr.bytes), f2(100 * r.pgbackrest.ratio), f1(r.pgbackrest.full.seconds), f1(r.pgbackrest.incr.seconds)],
+    [r.name, 'fsdr', 'block incremental (16 KiB blocks)', mb(r.fsdr.full.bytes), mb(r.fsdr.incr.bytes), f2(100 * r.fsdr.ratio), f1(r.fsdr.full.seconds), f1(r.fsdr.incr.seconds), f1(r.fsdr.incr.peakRssMiB)],
+    [r.name, 'pgbackrest', pgbrBlock ? 'bundle + block incremental (beta)' : 'file-level incremental', mb(r.pgbackrest.full.bytes), mb(r.pgbackrest.incr.bytes), f2(100 * r.pgbackrest.ratio), f1(r.pgbackrest.full.seconds), f1(r.pgbackrest.incr.seconds), f1(r.pgbackrest.incr.peakRssMiB)],
   ]);
   return {
-    table: { title: `Incremental after one row updated on ~1 % of pgbench_accounts pages (${nonHot.changed} of ${nonHot.pages}; then ${hot.changed} of ${hot.pages} at fillfactor 90)`, columns: ['scenario', 'tool', 'kind', 'full MiB', 'incr MiB', 'incr / full %', 'full s', 'incr s'], rows },
+    table: { title: `Incremental after one row updated on ~1 % of pgbench_accounts pages (${nonHot.changed} of ${nonHot.pages}; then ${hot.changed} of ${hot.pages} at fillfactor 90)`, columns: ['scenario', 'tool', 'kind', 'full MiB', 'incr MiB', 'incr / full %', 'full s', 'incr s', 'incr peak RSS MiB'], rows },
     note: `Incremental: stored size of the backup's own objects (fsdr backups/<id>/: bundles + manifest; pgBackRest backup/${STANZA}/<label>/), WAL not counted. ` +
       `fsdr target <= 5 % after 1 % of pages changed: ${hot.fsdr.ratio <= 0.05 ? 'met' : 'NOT met'} (${f2(100 * hot.fsdr.ratio)} %); pgbench-style, where each non-HOT update also changes a primary-key leaf page (the index compresses far worse than pgbench's blank-padded rows, so it is most of the full): ${f2(100 * nonHot.fsdr.ratio)} %, pgBackRest ${f2(100 * nonHot.pgbackrest.ratio)} %. ` +
       `pgBackRest ${t.pgbrVersion}${pgbrBlock ? ' with --repo1-bundle --repo1-block --beta' : ' (no block incremental in this version)'}.`,
