@@ -254,7 +254,7 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
     if (opt.flags.has('--dump')) dump = await dumpPhase({ ...ctx, log }, { ...opt, rounds: 1, level: 3 }, cluster, work, keyFile, check);
 
     // --- block-level incremental, last (its second scenario rewrites pgbench_accounts) -----------
-    const incremental = await incrementalPhase(pg, cluster, { fsdr, fsdrRepo, pgbr, pgbrRepo, archiveFor, pgbrVersion }, log, check);
+    const incremental = await incrementalPhase(pg, cluster, { work, fsdr, fsdrRepo, pgbr, pgbrRepo, archiveFor, pgbrVersion }, log, check);
 
     // --- the report --------------------------------------------------------------------------------
     const git = await gitState();
@@ -333,7 +333,7 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
  */
 async function incrementalPhase(
   pg: PostgresHandle, cluster: ScaleCluster,
-  t: { fsdr: string; fsdrRepo: string; pgbr: string; pgbrRepo: string; archiveFor: Record<Tool, string>; pgbrVersion: string },
+  t: { work: string; fsdr: string; fsdrRepo: string; pgbr: string; pgbrRepo: string; archiveFor: Record<Tool, string>; pgbrVersion: string },
   log: (s: string) => void, check: () => void,
 ) {
   const help = await execFileP(PGBACKREST, ['help', 'backup', 'repo-block']).then((r) => r.stdout, () => '');
@@ -373,6 +373,20 @@ async function incrementalPhase(
   await pg.query('VACUUM (FULL, ANALYZE) pgbench_accounts');
   const hot = await scenario('1 % of pages (HOT, fillfactor 90)');
   await cluster.setArchiveCommand('/bin/true');
+  // Restoring the last incremental (file phase): every block assembled from the full's and its own bundles.
+  const restoreOf = async (tool: 'fsdr' | 'pgbackrest', id: string) => {
+    check();
+    const dest = join(t.work, `restore-incr-${tool}`);
+    if (tool === 'pgbackrest') mkdirPg(dest, 0o700);
+    const m = tool === 'fsdr'
+      ? await measureOk(`exec ${t.fsdr} restore --pgdata ${dest} --port 5999 --backup ${id} --target-immediate --no-start --json`)
+      : await measureOk(`exec ${t.pgbr} --pg1-path=${dest} --set=${id} --type=immediate restore`);
+    const bytes = dirBytes(dest, (p) => p === 'pg_wal');
+    rmSync(dest, { recursive: true, force: true });
+    return { seconds: m.seconds, mbPerSec: bytes / MB / m.seconds, peakRssMiB: m.peakTreeRss / 1048576 };
+  };
+  const restoreIncr = { fsdr: await restoreOf('fsdr', hot.fsdr.incr.id), pgbackrest: await restoreOf('pgbackrest', hot.pgbackrest.incr.id) };
+  log(`restore of the incremental (files): fsdr ${f1(restoreIncr.fsdr.seconds)} s ${f1(restoreIncr.fsdr.mbPerSec)} MB/s, pgBackRest ${f1(restoreIncr.pgbackrest.seconds)} s ${f1(restoreIncr.pgbackrest.mbPerSec)} MB/s`);
   const mb = (n: number) => f1(n / 1048576);
   const rows = [nonHot, hot].flatMap((r) => [
     [r.name, 'fsdr', 'block incremental (16 KiB blocks)', mb(r.fsdr.full.bytes), mb(r.fsdr.incr.bytes), f2(100 * r.fsdr.ratio), f1(r.fsdr.full.seconds), f1(r.fsdr.incr.seconds), f1(r.fsdr.incr.peakRssMiB)],
@@ -382,7 +396,8 @@ async function incrementalPhase(
     table: { title: `Incremental after one row updated on ~1 % of pgbench_accounts pages (${nonHot.changed} of ${nonHot.pages}; then ${hot.changed} of ${hot.pages} at fillfactor 90)`, columns: ['scenario', 'tool', 'kind', 'full MiB', 'incr MiB', 'incr / full %', 'full s', 'incr s', 'incr peak RSS MiB'], rows },
     note: `Incremental: stored size of the backup's own objects (fsdr backups/<id>/: bundles + manifest; pgBackRest backup/${STANZA}/<label>/), WAL not counted. ` +
       `fsdr target <= 5 % after 1 % of pages changed: ${hot.fsdr.ratio <= 0.05 ? 'met' : 'NOT met'} (${f2(100 * hot.fsdr.ratio)} %); pgbench-style, where each non-HOT update also changes a primary-key leaf page (the index compresses far worse than pgbench's blank-padded rows, so it is most of the full): ${f2(100 * nonHot.fsdr.ratio)} %, pgBackRest ${f2(100 * nonHot.pgbackrest.ratio)} %. ` +
+      `Restore of that incremental (file phase, assembled from the full's and its own bundles): fsdr ${f1(restoreIncr.fsdr.seconds)} s (${f1(restoreIncr.fsdr.mbPerSec)} MB/s, peak RSS ${f1(restoreIncr.fsdr.peakRssMiB)} MiB), pgBackRest ${f1(restoreIncr.pgbackrest.seconds)} s (${f1(restoreIncr.pgbackrest.mbPerSec)} MB/s, ${f1(restoreIncr.pgbackrest.peakRssMiB)} MiB). ` +
       `pgBackRest ${t.pgbrVersion}${pgbrBlock ? ' with --repo1-bundle --repo1-block --beta' : ' (no block incremental in this version)'}.`,
-    figures: { pgbackrestBlock: pgbrBlock, scenarios: [nonHot, hot] },
+    figures: { pgbackrestBlock: pgbrBlock, scenarios: [nonHot, hot], restoreIncr },
   };
 }
