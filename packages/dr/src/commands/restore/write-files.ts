@@ -30,6 +30,7 @@ function destPath(pgdata: string, rel: string): string {
 
 export async function extractBundle(objects: ObjectStore, key: string, entries: ManifestFile[], pgdata: string, onBytes: (n: number) => void): Promise<void> {
   let fh: FileHandle | undefined;
+  let openPath: string | undefined;
   let position = 0;
   // Decoded pieces are small; write them in batches of about 1 MiB (one positioned writev each).
   let batch: Buffer[] = [];
@@ -46,9 +47,15 @@ export async function extractBundle(objects: ObjectStore, key: string, entries: 
   try {
     await readBundleFiles(key, await objects.open(key), entries, {
       begin: async (f) => {
+        // An incremental's runs of blocks of one file follow each other in a bundle: keep it open.
+        if (fh && openPath !== f.path) {
+          await fh.close();
+          fh = undefined;
+        }
         // Pieces of one large file are written by several workers at their own offsets: create
         // without truncating (the data directory is new and empty; restore checked that).
-        fh = await open(destPath(pgdata, f.path), constants.O_WRONLY | constants.O_CREAT, f.mode & 0o777);
+        fh ??= await open(destPath(pgdata, f.path), constants.O_WRONLY | constants.O_CREAT, f.mode & 0o777);
+        openPath = f.path;
         position = f.fileOffset ?? 0;
       },
       data: async (_f, bytes) => {
@@ -56,12 +63,10 @@ export async function extractBundle(objects: ObjectStore, key: string, entries: 
         batched += bytes.length;
         if (batched >= 1 << 20) await flush();
       },
-      end: async () => {
-        await flush();
-        await fh!.close();
-        fh = undefined;
-      },
+      end: flush,
     });
+    await fh?.close();
+    fh = undefined;
   } finally {
     await fh?.close().catch(() => undefined);
   }
