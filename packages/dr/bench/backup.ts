@@ -253,6 +253,9 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
     let dump: Record<string, unknown> | undefined;
     if (opt.flags.has('--dump')) dump = await dumpPhase({ ...ctx, log }, { ...opt, rounds: 1, level: 3 }, cluster, work, keyFile, check);
 
+    // --- block-level incremental, last (its second scenario rewrites pgbench_accounts) -----------
+    const incremental = await incrementalPhase(pg, cluster, { work, fsdr, fsdrRepo, pgbr, pgbrRepo, archiveFor, pgbrVersion }, log, check);
+
     // --- the report --------------------------------------------------------------------------------
     const git = await gitState();
     const summarise = (xs: Sample[], what: string) => {
@@ -286,6 +289,8 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
       `node ${process.version}; ${cpus().length} CPUs; total ${elapsed()}; fsdr at ${git.head}${git.dirtySrcFiles ? ` + ${git.dirtySrcFiles} uncommitted file(s) in packages/dr/src` : ''}.`,
     ];
     const tables: { title: string; columns: string[]; rows: (string | number)[][] }[] = [{ title: `Physical backup and restore, pgbench scale ${opt.scale} (${mib(dataBytes)} MiB), ${opt.rounds} interleaved rounds`, columns, rows: [...b.rows, ...rs.rows] }];
+    tables.push(incremental.table);
+    notes.push(incremental.note);
     for (const [what, p] of Object.entries(profiles) as [string, ReturnType<typeof summariseProfile>][]) {
       tables.push({
         title: `CPU profile of one extra fsdr ${what} (node --cpu-prof, main thread; ${f1(p.totalMs / 1000)} s sampled): self time by function`,
@@ -304,6 +309,7 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
       backups,
       restores,
       restoreSanity: sanity,
+      incremental: incremental.figures,
       profiles,
       ...(dump ? { dump: { ...dump, tables: undefined, notes: undefined } } : {}),
     };
@@ -312,4 +318,86 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
   } finally {
     await bench.close(cluster);
   }
+}
+
+/**
+ * Two scenarios, each a fresh full backup per tool, then one row updated on ~1 % of
+ * pgbench_accounts' pages (scattered by a hash of the page number; abalance, not indexed),
+ * CHECKPOINT, and an incremental per tool:
+ *   pgbench-style: fillfactor 100, so the update is not HOT (a new tuple version elsewhere and a
+ *     primary-key entry per row: ~4 % of the index's pages change too);
+ *   1 % of pages: pgbench_accounts rewritten with fillfactor 90 (VACUUM FULL), so the update stays
+ *     on its page (HOT) and ~1 % of the database's pages change.
+ * Sizes are the backup's own objects in the repository (WAL not counted): fsdr backups/<id>/,
+ * pgBackRest backup/<stanza>/<label>/ with --repo1-bundle --repo1-block (beta in 2.45) when it has them.
+ */
+async function incrementalPhase(
+  pg: PostgresHandle, cluster: ScaleCluster,
+  t: { work: string; fsdr: string; fsdrRepo: string; pgbr: string; pgbrRepo: string; archiveFor: Record<Tool, string>; pgbrVersion: string },
+  log: (s: string) => void, check: () => void,
+) {
+  const help = await execFileP(PGBACKREST, ['help', 'backup', 'repo-block']).then((r) => r.stdout, () => '');
+  const pgbrBlock = /Enable block incremental/.test(help);
+  const pgbrFlags = pgbrBlock ? '--repo1-bundle --repo1-block --beta' : '';
+  const pgbrLabels = () => (existsSync(join(t.pgbrRepo, 'backup', STANZA)) ? readdirSync(join(t.pgbrRepo, 'backup', STANZA)).filter((n) => /^\d{8}-\d{6}F/.test(n)).sort() : []);
+  const newest = (re: RegExp) => pgbrLabels().filter((n) => re.test(n)).pop()!;
+  const take = async (tool: 'fsdr' | 'pgbackrest', type: 'full' | 'incr') => {
+    check();
+    await cluster.setArchiveCommand(t.archiveFor[tool]);
+    await pg.query('SELECT pg_switch_wal()');
+    await pg.query('CHECKPOINT');
+    await waitArchiverIdle(pg);
+    if (tool === 'fsdr') {
+      const m = await measureOk(`exec ${t.fsdr} backup --type ${type} --json`);
+      const man = JSON.parse(m.stdout) as { id: string };
+      return { seconds: m.seconds, peakRssMiB: m.peakTreeRss / 1048576, bytes: dirBytes(join(t.fsdrRepo, 'backups', man.id)), id: man.id };
+    }
+    const m = await measureOk(`exec ${t.pgbr} --type=${type} ${pgbrFlags} backup`);
+    const label = newest(type === 'full' ? /F$/ : /I$/);
+    return { seconds: m.seconds, peakRssMiB: m.peakTreeRss / 1048576, bytes: dirBytes(join(t.pgbrRepo, 'backup', STANZA, label)), id: label };
+  };
+  const ratio = (i: { bytes: number }, f: { bytes: number }) => i.bytes / f.bytes;
+  const scenario = async (name: string) => {
+    const fullF = await take('fsdr', 'full');
+    const fullP = await take('pgbackrest', 'full');
+    const pages = Number((await pg.query<{ p: string }>(`SELECT pg_relation_size('pgbench_accounts') / 8192 AS p`)).rows[0]!.p);
+    const changed = (await pg.query(`UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE ctid = ANY (ARRAY(
+      SELECT format('(%s,1)', g)::tid FROM generate_series(0, ${pages - 1}) g WHERE abs(hashint4(g)) % 100 = 0))`)).rowCount ?? 0;
+    const incrF = await take('fsdr', 'incr');
+    const incrP = await take('pgbackrest', 'incr');
+    log(`incremental, ${name}, ${changed} of ${pages} pgbench_accounts pages updated: fsdr ${mib(incrF.bytes)} of ${mib(fullF.bytes)} MiB (${f2(100 * ratio(incrF, fullF))} %), pgBackRest${pgbrBlock ? ' (block)' : ''} ${mib(incrP.bytes)} of ${mib(fullP.bytes)} MiB (${f2(100 * ratio(incrP, fullP))} %)`);
+    return { name, pages, changed, fsdr: { full: fullF, incr: incrF, ratio: ratio(incrF, fullF) }, pgbackrest: { full: fullP, incr: incrP, ratio: ratio(incrP, fullP) } };
+  };
+  const nonHot = await scenario('pgbench-style (not HOT: index entries too)');
+  await pg.query('ALTER TABLE pgbench_accounts SET (fillfactor = 90)');
+  await pg.query('VACUUM (FULL, ANALYZE) pgbench_accounts');
+  const hot = await scenario('1 % of pages (HOT, fillfactor 90)');
+  await cluster.setArchiveCommand('/bin/true');
+  // Restoring the last incremental (file phase): every block assembled from the full's and its own bundles.
+  const restoreOf = async (tool: 'fsdr' | 'pgbackrest', id: string) => {
+    check();
+    const dest = join(t.work, `restore-incr-${tool}`);
+    if (tool === 'pgbackrest') mkdirPg(dest, 0o700);
+    const m = tool === 'fsdr'
+      ? await measureOk(`exec ${t.fsdr} restore --pgdata ${dest} --port 5999 --backup ${id} --target-immediate --no-start --json`)
+      : await measureOk(`exec ${t.pgbr} --pg1-path=${dest} --set=${id} --type=immediate restore`);
+    const bytes = dirBytes(dest, (p) => p === 'pg_wal');
+    rmSync(dest, { recursive: true, force: true });
+    return { seconds: m.seconds, mbPerSec: bytes / MB / m.seconds, peakRssMiB: m.peakTreeRss / 1048576 };
+  };
+  const restoreIncr = { fsdr: await restoreOf('fsdr', hot.fsdr.incr.id), pgbackrest: await restoreOf('pgbackrest', hot.pgbackrest.incr.id) };
+  log(`restore of the incremental (files): fsdr ${f1(restoreIncr.fsdr.seconds)} s ${f1(restoreIncr.fsdr.mbPerSec)} MB/s, pgBackRest ${f1(restoreIncr.pgbackrest.seconds)} s ${f1(restoreIncr.pgbackrest.mbPerSec)} MB/s`);
+  const mb = (n: number) => f1(n / 1048576);
+  const rows = [nonHot, hot].flatMap((r) => [
+    [r.name, 'fsdr', 'block incremental (16 KiB blocks)', mb(r.fsdr.full.bytes), mb(r.fsdr.incr.bytes), f2(100 * r.fsdr.ratio), f1(r.fsdr.full.seconds), f1(r.fsdr.incr.seconds), f1(r.fsdr.incr.peakRssMiB)],
+    [r.name, 'pgbackrest', pgbrBlock ? 'bundle + block incremental (beta)' : 'file-level incremental', mb(r.pgbackrest.full.bytes), mb(r.pgbackrest.incr.bytes), f2(100 * r.pgbackrest.ratio), f1(r.pgbackrest.full.seconds), f1(r.pgbackrest.incr.seconds), f1(r.pgbackrest.incr.peakRssMiB)],
+  ]);
+  return {
+    table: { title: `Incremental after one row updated on ~1 % of pgbench_accounts pages (${nonHot.changed} of ${nonHot.pages}; then ${hot.changed} of ${hot.pages} at fillfactor 90)`, columns: ['scenario', 'tool', 'kind', 'full MiB', 'incr MiB', 'incr / full %', 'full s', 'incr s', 'incr peak RSS MiB'], rows },
+    note: `Incremental: stored size of the backup's own objects (fsdr backups/<id>/: bundles + manifest; pgBackRest backup/${STANZA}/<label>/), WAL not counted. ` +
+      `fsdr target <= 5 % after 1 % of pages changed: ${hot.fsdr.ratio <= 0.05 ? 'met' : 'NOT met'} (${f2(100 * hot.fsdr.ratio)} %); pgbench-style, where each non-HOT update also changes a primary-key leaf page (the index compresses far worse than pgbench's blank-padded rows, so it is most of the full): ${f2(100 * nonHot.fsdr.ratio)} %, pgBackRest ${f2(100 * nonHot.pgbackrest.ratio)} %. ` +
+      `Restore of that incremental (file phase, assembled from the full's and its own bundles): fsdr ${f1(restoreIncr.fsdr.seconds)} s (${f1(restoreIncr.fsdr.mbPerSec)} MB/s, peak RSS ${f1(restoreIncr.fsdr.peakRssMiB)} MiB), pgBackRest ${f1(restoreIncr.pgbackrest.seconds)} s (${f1(restoreIncr.pgbackrest.mbPerSec)} MB/s, ${f1(restoreIncr.pgbackrest.peakRssMiB)} MiB). ` +
+      `pgBackRest ${t.pgbrVersion}${pgbrBlock ? ' with --repo1-bundle --repo1-block --beta' : ' (no block incremental in this version)'}.`,
+    figures: { pgbackrestBlock: pgbrBlock, scenarios: [nonHot, hot], restoreIncr },
+  };
 }

@@ -22,6 +22,8 @@ export interface StartPostgresOptions {
   /** OS user that runs the server when the caller is root. */
   osUser?: string;
   startTimeoutMs?: number;
+  /** Extra initdb arguments, e.g. ['--data-checksums'] (ignored with pgdata). */
+  initdbArgs?: string[];
 }
 
 export interface PostgresHandle {
@@ -85,7 +87,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
   const env = { ...process.env, LC_ALL: 'C', LANG: 'C' };
 
   if (!opts.pgdata) {
-    await runTool(join(binDir, 'initdb'), ['-D', pgdata, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync'], as, env);
+    await runTool(join(binDir, 'initdb'), ['-D', pgdata, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync', ...(opts.initdbArgs ?? [])], as, env);
   } else if (asRoot) {
     // A restored directory written by root must belong to the server's user, with 0700.
     await runTool('chown', ['-R', `${as.uid}:${as.gid}`, pgdata], {});

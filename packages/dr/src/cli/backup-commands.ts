@@ -34,7 +34,7 @@ export function addBackupCommands(program: Command): void {
   program
     .command('backup')
     .description('take a physical base backup of the running cluster into the primary repository')
-    .addOption(new Option('--type <type>', 'full, or incr (only files changed since the previous backup)').choices(['full', 'incr']).default('full'))
+    .addOption(new Option('--type <type>', 'full, or incr (only files changed since the previous backup; of large relation files only the changed blocks)').choices(['full', 'incr']).default('full'))
     .option('--json', 'print the manifest summary as JSON')
     .addHelpText('after', '\nExamples:\n  fsdr backup\n  fsdr backup --type incr --json\n')
     .action(action(async (o: { type: 'full' | 'incr'; json?: boolean }, cmd: Command) => {

@@ -349,6 +349,12 @@ export const configSchema = z.strictObject({
       processes: z.int().min(1).max(32).default(2),
       // Files are packed into bundles of about this size: few objects, few S3 PUTs.
       bundleSizeMiB: z.int().min(1).max(4096).default(64),
+      // Block-level incremental (pgBackRest's repo-block): relation files of at least this many
+      // KiB are stored with a block map, so an incremental stores only their changed blocks. 0: off.
+      blockMinFileKiB: z.int().min(0).default(128),
+      // Bytes per block of the map (a power of two, one to 128 PostgreSQL pages): smaller stores
+      // fewer unchanged bytes per changed page, larger keeps the map (in every manifest) smaller.
+      blockSizeKiB: z.literal([8, 16, 32, 64, 128, 256, 512, 1024]).default(16),
     })
     .prefault({}),
   retention: z

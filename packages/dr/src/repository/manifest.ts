@@ -23,6 +23,12 @@ export interface ManifestFile {
   backup: string;
   bundle: number;
   offset: number;
+  /**
+   * Block-mapped pieces (large relation files, see block-map.ts): one digest per block of the
+   * manifest's blockSize, concatenated, base64. Such a piece starts on a block boundary; in an
+   * incremental, a file's pieces are runs of blocks, each stored by this backup or by an earlier one.
+   */
+  blocks?: string;
 }
 
 export interface ManifestBundle {
@@ -59,7 +65,17 @@ export interface BackupManifest {
   tablespaces: Array<{ oid: string; location: string }>;
   files: ManifestFile[];
   bundles: ManifestBundle[];
-  totals: { files: number; bytes: number; storedBytes: number; newBytes: number };
+  /** bytes per block of the block-mapped pieces (absent: no file is block-mapped) */
+  blockSize?: number;
+  totals: {
+    files: number;
+    bytes: number;
+    storedBytes: number;
+    newBytes: number;
+    /** block-mapped files, and of their bytes how many this backup stored (the rest it references) */
+    blockFiles?: number;
+    blockNewBytes?: number;
+  };
 }
 
 /** Ids sort by time: 20261127T030000Z-F (full) / -I (incremental). */

@@ -189,3 +189,15 @@ test('stack: every mistake is one line naming the key', () => {
   rejects(good + stack + '  start: { command: [run], env: { "BAD-NAME": x } }\n', /stack\.start\.env\.BAD-NAME: expected an environment variable name/);
   rejects(good + 'schedule: { golden: "every hour" }\n' , /schedule\.golden: invalid cron/);
 });
+
+test('block-level incremental settings: defaults, and a bad block size or threshold is named', () => {
+  process.env.FSDR_TEST_KEY = KEY;
+  const cfg = loadConfig(write('blocks.yaml', good));
+  assert.equal(cfg.backup.blockSizeKiB, 16);
+  assert.equal(cfg.backup.blockMinFileKiB, 128);
+  assert.equal(loadConfig(write('blocks-off.yaml', good + 'backup: { blockMinFileKiB: 0, blockSizeKiB: 8 }\n')).backup.blockMinFileKiB, 0);
+  rejects(good + 'backup: { blockSizeKiB: 12 }\n', /backup\.blockSizeKiB: /);
+  rejects(good + 'backup: { blockSizeKiB: 2048 }\n', /backup\.blockSizeKiB: /);
+  rejects(good + 'backup: { blockMinFileKiB: -1 }\n', /backup\.blockMinFileKiB: /);
+  rejects(good + 'backup: { blockMinFileKiB: 1.5 }\n', /backup\.blockMinFileKiB: /);
+});

@@ -1,7 +1,8 @@
 // fsdr backup: a physical base backup of the running cluster into the repository. Files are read
 // straight from pgdata in parallel bundles through the codec; the manifest is written last, and
 // only once the WAL up to the stop LSN is in the repository, so a backup is restorable exactly
-// when its manifest exists.
+// when its manifest exists. An incremental reuses unchanged files whole and, for large relation
+// files, the unchanged blocks of changed ones (block-map.ts): it stores only the blocks that changed.
 import type { Config } from '../../config/load.js';
 import { FsdrError } from '../../errors.js';
 import { BackupSession } from '../../postgres/backup-session.js';
@@ -19,6 +20,7 @@ import { log } from '../../util/log.js';
 import type { FilePiece, writeBundle } from './bundle-writer.js';
 import { WorkerPool } from '../../util/worker-pool.js';
 import { walkPgdata, type PgdataFile } from './walk-pgdata.js';
+import { blockMapped } from '../../repository/block-map.js';
 import { assertMayWrite } from '../../failover/fence.js';
 
 export interface BackupOptions {
@@ -28,6 +30,9 @@ export interface BackupOptions {
   quiet?: boolean;
   /** How long to wait for the stop segment to reach the repository. */
   archiveTimeoutMs?: number;
+  /** Block map: bytes per block, and the smallest relation file mapped (0: none); default from backup.* config. */
+  blockSize?: number;
+  blockMinBytes?: number;
 }
 
 /** Files unchanged since before the prior backup started can be taken from it (all their pieces). */
@@ -39,6 +44,15 @@ function unchanged(f: PgdataFile, prior: Map<string, ManifestFile[]>, priorStart
   // A file touched after the prior backup began may have been copied mid-change: copy it again.
   if (f.mtimeMs >= priorStartMs - 1000) return undefined;
   return pieces;
+}
+
+/**
+ * An unchanged file's piece as this backup records it: its block map only while it is of this
+ * backup's block size (a manifest has one), else none — the next change copies the file whole, mapped anew.
+ */
+export function carriedOver(piece: ManifestFile, mode: number, priorBlockSize: number | undefined, blockSize: number): ManifestFile {
+  const { blocks, ...rest } = piece;
+  return blocks !== undefined && priorBlockSize === blockSize ? { ...rest, mode, blocks } : { ...rest, mode };
 }
 
 /**
@@ -64,6 +78,22 @@ export function partition(files: PgdataFile[], bundleBytes: number): FilePiece[]
   }
   if (cur.length) bundles.push(cur);
   return bundles;
+}
+
+/**
+ * Marks the pieces of large relation files block-mapped and, in an incremental, hands each the
+ * prior backup's map over its range when that map is usable (same block size, every piece mapped):
+ * then only its changed blocks are stored. Anything else is copied whole, as before.
+ */
+export function mapBlocks(groups: FilePiece[][], blockSize: number, minBytes: number, prior: Map<string, ManifestFile[]>, priorBlockSize: number | undefined): void {
+  for (const p of groups.flat()) {
+    if (!blockMapped(p.file.path, p.file.size, minBytes) || p.start % blockSize) continue;
+    p.blockSize = blockSize;
+    const was = prior.get(p.file.path);
+    if (priorBlockSize !== blockSize || !was || was.some((w) => w.blocks === undefined)) continue;
+    const end = p.start + p.length;
+    p.prior = was.filter((w) => (w.fileOffset ?? 0) < end && (w.fileOffset ?? 0) + w.size > p.start);
+  }
 }
 
 async function waitForWal(repo: Repository, segment: string, timeoutMs: number): Promise<void> {
@@ -102,6 +132,7 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
     log().debug({ backupId, ms: Date.now() - t0 }, 'backup start (checkpoint)');
     const listing = await walkPgdata(cluster.pgdata);
 
+    const blockSize = opts.blockSize ?? cfg.backup.blockSizeKiB * 1024;
     const priorFiles = new Map<string, ManifestFile[]>();
     for (const f of prior?.files ?? []) priorFiles.set(f.path, [...(priorFiles.get(f.path) ?? []), f]);
     const priorStart = prior ? Date.parse(prior.startTime) : 0;
@@ -109,10 +140,11 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
     const toCopy: PgdataFile[] = [];
     for (const f of listing.files) {
       const p = prior ? unchanged(f, priorFiles, priorStart) : undefined;
-      if (p) reused.push(...p.map((piece) => ({ ...piece, mode: f.mode })));
+      if (p) reused.push(...p.map((piece) => carriedOver(piece, f.mode, prior!.blockSize, blockSize)));
       else toCopy.push(f);
     }
     const groups = partition(toCopy, opts.bundleBytes);
+    mapBlocks(groups, blockSize, opts.blockMinBytes ?? cfg.backup.blockMinFileKiB * 1024, priorFiles, prior?.blockSize);
     const progress = new Progress(`backup ${backupId}`, toCopy.reduce((a, f) => a + f.size, 0), opts.quiet);
     const files: ManifestFile[] = [...reused];
     const bundles: ManifestBundle[] = [];
@@ -146,12 +178,15 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
 
     files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : (a.fileOffset ?? 0) - (b.fileOffset ?? 0)));
     bundles.sort((a, b) => a.index - b.index);
+    const mapped = files.filter((f) => f.blocks !== undefined);
+    // Blocks and whole files this backup takes from earlier backups' bundles.
+    const borrowed = files.filter((f) => f.backup !== backupId);
     const manifest: BackupManifest = {
       format: MANIFEST_FORMAT,
       id: backupId,
       type: opts.type,
       prior: prior?.id,
-      references: [...new Set([backupId, ...reused.map((f) => f.backup)])].sort(),
+      references: [...new Set([backupId, ...borrowed.map((f) => f.backup)])].sort(),
       systemIdentifier: id.systemIdentifier,
       pgVersion: id.pgVersion,
       pgVersionNum: id.pgVersionNum,
@@ -170,16 +205,18 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
       tablespaces: listing.tablespaces,
       files,
       bundles,
+      ...(mapped.length ? { blockSize } : {}),
       totals: {
         files: new Set(files.map((f) => f.path)).size,
         bytes: files.reduce((a, f) => a + f.size, 0),
         storedBytes: bundles.reduce((a, b) => a + b.storedSize, 0),
         newBytes: bundles.reduce((a, b) => a + b.size, 0),
+        ...(mapped.length ? { blockFiles: new Set(mapped.map((f) => f.path)).size, blockNewBytes: mapped.filter((f) => f.backup === backupId).reduce((a, f) => a + f.size, 0) } : {}),
       },
     };
     // An incremental reads bundles of earlier backups: if retention removed one while this backup
     // ran, fail now rather than write a manifest that cannot be restored.
-    for (const key of new Set(reused.map((f) => backupBundleKey(f.backup, f.bundle)))) {
+    for (const key of new Set(borrowed.map((f) => backupBundleKey(f.backup, f.bundle)))) {
       if (!(await repo.storage.head(key))) {
         throw new FsdrError('FSDR_PRIOR_BUNDLE_GONE', `bundle ${key} of the prior backup disappeared during this incremental backup`, {
           hint: 'take a full backup (fsdr backup --type full); retention may have expired the prior backup meanwhile',

@@ -19,6 +19,10 @@ export interface BackupSummary {
   files: number;
   bytes: number;
   storedBytes: number;
+  /** every backup whose bundles a restore of this one reads (itself included): retention keeps them */
+  references: string[];
+  /** block-level incremental: bytes per block, files mapped, and their bytes this backup stored */
+  blocks?: { blockSize: number; files: number; newBytes: number };
 }
 
 export interface RepositoryReport {
@@ -47,6 +51,8 @@ export async function repositoryInfo(cfg: Config, name = 'primary', asOf?: Date)
     const backups = manifests.map((m) => ({
       id: m.id, type: m.type, prior: m.prior, timeline: m.timeline, startTime: m.startTime, stopTime: m.stopTime,
       startLsn: m.startLsn, stopLsn: m.stopLsn, files: m.totals.files, bytes: m.totals.bytes, storedBytes: m.totals.storedBytes,
+      references: m.references,
+      ...(m.blockSize ? { blocks: { blockSize: m.blockSize, files: m.totals.blockFiles ?? 0, newBytes: m.totals.blockNewBytes ?? 0 } } : {}),
     }));
     const histories = await repo.wal.histories(files);
     return {
@@ -84,7 +90,7 @@ export function formatInfo(r: RepositoryReport): string {
   }
   if (r.backups.length === 0) lines.push('  backups   none');
   for (const b of r.backups) {
-    lines.push(`  backup    ${b.id}  ${b.type}${b.prior ? ` on ${b.prior}` : ''}  tl ${b.timeline}  ${b.startTime} .. ${b.stopTime}  ${mib(b.bytes)} (${mib(b.storedBytes)} stored)`);
+    lines.push(`  backup    ${b.id}  ${b.type}${b.prior ? ` on ${b.prior}` : ''}  tl ${b.timeline}  ${b.startTime} .. ${b.stopTime}  ${mib(b.bytes)} (${mib(b.storedBytes)} stored)${blockLine(b)}`);
   }
   for (const u of r.unreadableBackups) lines.push(`  backup    ${u.id}  UNREADABLE: ${u.problem}`);
   if (r.dumps.length) lines.push(`  dumps     ${r.dumps.join(' ')}`);
@@ -96,4 +102,11 @@ export function formatInfo(r: RepositoryReport): string {
     lines.push(`  tl ${n.timeline}     ${from}${n.continues ? ', continues' : ''}${n.continues && r.timelineTree.filter((x) => x.continues).length > 1 ? ' (more than one timeline continues: restore needs --target-timeline)' : ''}`);
   }
   return lines.join('\n');
+}
+
+/** What an incremental's block maps saved, and which backups it reads: beside its summary line. */
+function blockLine(b: BackupSummary): string {
+  const reads = b.references.filter((r) => r !== b.id);
+  const blocks = b.blocks && b.type === 'incr' ? `; ${b.blocks.files} files block-level (${b.blocks.blockSize / 1024} KiB blocks), ${mib(b.blocks.newBytes)} of their blocks stored` : '';
+  return `${blocks}${reads.length ? `; reads ${reads.join(', ')}` : ''}`;
 }

@@ -20,7 +20,7 @@ import { recoveryWindows } from './recovery-window.js';
 import { recoverySettings, retireRecoveryConfig, writeRecoveryConfig } from './recovery-settings.js';
 import { selectBackup, type RecoveryTarget } from './select-backup.js';
 import { planWal, recoveryEnd, RecoveryShortError, type TimelineChoice, type WalPlan } from './wal-plan.js';
-import { tablespaceDir, tablespaceRoot, writeDataDirectory } from './write-files.js';
+import { checkBundlesPresent, tablespaceDir, tablespaceRoot, writeDataDirectory } from './write-files.js';
 
 export interface RestoreOptions {
   pgdata: string;
@@ -125,6 +125,7 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
     const binDir = findBinDir(manifest.pgVersion, cfg.cluster?.binDir);
     const user = serverUser();
     for (const t of manifest.tablespaces) checkEmpty(tablespaceDir(pgdata, t.oid));
+    await checkBundlesPresent(repo.storage, manifest);
 
     const created = !existsSync(pgdata);
     const logFile = restoreLogFile(pgdata);

@@ -10,6 +10,7 @@ import { backupBundleKey } from '../../repository/layout.js';
 import type { BackupManifest, ManifestFile } from '../../repository/manifest.js';
 import type { ObjectStore } from '../../repository/object-store.js';
 import type { Config } from '../../config/load.js';
+import type { Storage } from '../../storage/storage.js';
 import { WorkerPool } from '../../util/worker-pool.js';
 
 /** Where a restore puts the tablespaces: beside the data directory, one folder per tablespace oid. */
@@ -29,6 +30,7 @@ function destPath(pgdata: string, rel: string): string {
 
 export async function extractBundle(objects: ObjectStore, key: string, entries: ManifestFile[], pgdata: string, onBytes: (n: number) => void): Promise<void> {
   let fh: FileHandle | undefined;
+  let openPath: string | undefined;
   let position = 0;
   // Decoded pieces are small; write them in batches of about 1 MiB (one positioned writev each).
   let batch: Buffer[] = [];
@@ -45,9 +47,15 @@ export async function extractBundle(objects: ObjectStore, key: string, entries: 
   try {
     await readBundleFiles(key, await objects.open(key), entries, {
       begin: async (f) => {
+        // An incremental's runs of blocks of one file follow each other in a bundle: keep it open.
+        if (fh && openPath !== f.path) {
+          await fh.close();
+          fh = undefined;
+        }
         // Pieces of one large file are written by several workers at their own offsets: create
         // without truncating (the data directory is new and empty; restore checked that).
-        fh = await open(destPath(pgdata, f.path), constants.O_WRONLY | constants.O_CREAT, f.mode & 0o777);
+        fh ??= await open(destPath(pgdata, f.path), constants.O_WRONLY | constants.O_CREAT, f.mode & 0o777);
+        openPath = f.path;
         position = f.fileOffset ?? 0;
       },
       data: async (_f, bytes) => {
@@ -55,28 +63,47 @@ export async function extractBundle(objects: ObjectStore, key: string, entries: 
         batched += bytes.length;
         if (batched >= 1 << 20) await flush();
       },
-      end: async () => {
-        await flush();
-        await fh!.close();
-        fh = undefined;
-      },
+      end: flush,
     });
+    await fh?.close();
+    fh = undefined;
   } finally {
     await fh?.close().catch(() => undefined);
+  }
+}
+
+/** The bundles a manifest reads, with the backup that wrote each (an incremental reads earlier ones). */
+function bundlesOf(m: BackupManifest): Map<string, { key: string; backup: string; entries: ManifestFile[] }> {
+  const byBundle = new Map<string, { key: string; backup: string; entries: ManifestFile[] }>();
+  for (const f of m.files) {
+    const key = backupBundleKey(f.backup, f.bundle);
+    const g = byBundle.get(key) ?? { key, backup: f.backup, entries: [] };
+    g.entries.push(f);
+    byBundle.set(key, g);
+  }
+  return byBundle;
+}
+
+/**
+ * Before a byte is written: every bundle the backup reads must exist. An incremental's blocks live
+ * in earlier backups' bundles, and a restore that found one gone half-way would have written for nothing.
+ */
+export async function checkBundlesPresent(storage: Storage, m: BackupManifest): Promise<void> {
+  for (const g of bundlesOf(m).values()) {
+    if (await storage.head(g.key)) continue;
+    const whose = g.backup === m.id ? 'its own' : `backup ${g.backup}'s`;
+    throw new FsdrError('FSDR_BACKUP_BUNDLE_MISSING', `backup ${m.id} cannot be restored: ${whose} bundle ${g.key}, which holds ${g.entries.length} of its file pieces, is missing`, {
+      hint: g.backup === m.id
+        ? 'the backup was damaged or partly deleted; restore another backup (--backup) or from a replica repository (--repository)'
+        : `backup ${g.backup} was removed or damaged outside fsdr's retention (which keeps what an incremental reads); restore another backup (--backup) or from a replica repository (--repository)`,
+    });
   }
 }
 
 export async function writeDataDirectory(source: { config: Config; repository: string; asOf?: string }, m: BackupManifest, pgdata: string, processes: number, onBytes: (n: number) => void): Promise<void> {
   for (const t of m.tablespaces) await mkdir(tablespaceDir(pgdata, t.oid), { recursive: true, mode: 0o700 });
   for (const d of m.directories) await mkdir(destPath(pgdata, d.path), { recursive: true, mode: d.mode & 0o777 });
-  const byBundle = new Map<string, { key: string; entries: ManifestFile[] }>();
-  for (const f of m.files) {
-    const key = backupBundleKey(f.backup, f.bundle);
-    const g = byBundle.get(key) ?? { key, entries: [] };
-    g.entries.push(f);
-    byBundle.set(key, g);
-  }
-  const groups = [...byBundle.values()];
+  const groups = [...bundlesOf(m).values()];
   for (const g of groups) {
     g.entries.sort((a, b) => a.offset - b.offset);
     for (const e of g.entries) await mkdir(dirname(destPath(pgdata, e.path)), { recursive: true, mode: 0o700 });
@@ -86,7 +113,13 @@ export async function writeDataDirectory(source: { config: Config; repository: s
     new URL('./extract-worker.js', import.meta.url), source, Math.min(processes, groups.length),
   );
   try {
-    await Promise.all(groups.map((g) => pool.run({ key: g.key, entries: g.entries, pgdata }, onBytes)));
+    await Promise.all(groups.map((g) => pool.run({ key: g.key, entries: g.entries, pgdata }, onBytes).catch((err: unknown) => {
+      // Say which backup of the chain the damaged bundle belongs to: the error's code stays.
+      if (!(err instanceof FsdrError) || g.backup === m.id) throw err;
+      throw new FsdrError(err.code, `${err.message} (a bundle of backup ${g.backup}, which incremental ${m.id} reads ${g.entries.length} file pieces from)`, {
+        hint: err.hint ?? `restore another backup (--backup) or from a replica repository (--repository); fsdr verify --backup ${m.id} lists every damaged object`, cause: err,
+      });
+    })));
   } finally {
     await pool.close();
   }
