@@ -1,7 +1,9 @@
 // The worker side of WorkerPool: run `handle` for each message, report progress, then one result
-// or one error (described for the terminal, with its code).
+// or one error: its message, code and hint, and the object key of an integrity failure, so the
+// main thread rebuilds an error of the same kind (restore explains a damaged object as tampering
+// when the repository's versions say so; a plain error it would pass through).
 import { parentPort } from 'node:worker_threads';
-import { describeError, FsdrError } from '../errors.js';
+import { describeError, FsdrError, IntegrityError } from '../errors.js';
 
 export function serveTasks<M, R>(handle: (message: M, progress: (bytes: number) => void) => Promise<R>): void {
   parentPort!.on('message', async (m: M) => {
@@ -9,7 +11,9 @@ export function serveTasks<M, R>(handle: (message: M, progress: (bytes: number) 
       const result = await handle(m, (bytes) => parentPort!.postMessage({ type: 'progress', bytes }));
       parentPort!.postMessage({ type: 'done', result });
     } catch (err) {
-      parentPort!.postMessage({ type: 'error', error: describeError(err), code: err instanceof FsdrError ? err.code : undefined });
+      parentPort!.postMessage(err instanceof FsdrError
+        ? { type: 'error', error: err.message, code: err.code, hint: err.hint, integrityKey: err instanceof IntegrityError ? err.key : undefined }
+        : { type: 'error', error: describeError(err) });
     }
   });
 }

@@ -4,9 +4,25 @@
 // A worker that dies (an uncaught error, out of memory, process.exit) fails the task it held and
 // leaves the pool; when none is left, every waiting task fails too: a job never hangs on a corpse.
 import { Worker } from 'node:worker_threads';
-import { FsdrError } from '../errors.js';
+import { FsdrError, IntegrityError } from '../errors.js';
 
-export type WorkerReply<R> = { type: 'progress'; bytes: number } | { type: 'done'; result: R } | { type: 'error'; error: string; code?: string };
+export type WorkerReply<R> =
+  | { type: 'progress'; bytes: number }
+  | { type: 'done'; result: R }
+  | { type: 'error'; error: string; code?: string; hint?: string; integrityKey?: string };
+
+/** An integrity failure raised in a worker, with the worker's own message and hint. */
+class WorkerIntegrityError extends IntegrityError {
+  constructor(key: string, message: string, hint?: string) {
+    super(key, '', hint ? { hint } : {});
+    this.message = message;
+  }
+}
+
+function rebuild(m: { error: string; code?: string; hint?: string; integrityKey?: string }): Error {
+  if (m.integrityKey !== undefined) return new WorkerIntegrityError(m.integrityKey, m.error, m.hint);
+  return new FsdrError(m.code ?? 'FSDR_WORKER_FAILED', m.error, { hint: m.hint });
+}
 
 interface Task<R> {
   resolve(r: R): void;
@@ -43,7 +59,7 @@ export class WorkerPool<M, R> {
         this.tasks.delete(w);
         this.release(w);
         if (m.type === 'done') t.resolve(m.result);
-        else t.reject(new FsdrError(m.code ?? 'FSDR_WORKER_FAILED', m.error));
+        else t.reject(rebuild(m));
       });
       w.on('error', (err) => this.died(w, err instanceof FsdrError ? err : new WorkerDiedError(err.message)));
       w.on('exit', (code) => this.died(w, new WorkerDiedError(`it exited with code ${code}`)));

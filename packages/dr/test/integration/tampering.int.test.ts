@@ -139,7 +139,15 @@ test('ransomware overwrites and deletes a locked repository: detected, and resto
   const beforeAttack = new Date().toISOString();
   await sleep(1500);
 
-  // First only the manifest is overwritten: repo.json still authenticates, the manifest does not.
+  // First one bundle is overwritten: it fails in a restore worker thread, and is still explained
+  // as tampering (the worker's error keeps its kind across the thread boundary).
+  const bundleKey = (await currentKeys(LOCKED, `${PREFIX}/backups/`)).find((k) => /\/bundle-\d+$/.test(k))!;
+  await s3.send(new PutObjectCommand({ Bucket: LOCKED, Key: bundleKey, Body: 'encrypted by ransomware' }));
+  const bundleOnly = await runFsdr(['--config', lockedCfg, 'restore', '--latest', '--pgdata', join(ws.dir, 'bundle-only'), '--port', String(await freePort())], moto.env);
+  assert.notEqual(bundleOnly.code, 0);
+  assert.match(bundleOnly.stderr, /bundle-\d+.*tampering or ransomware/);
+
+  // Then the manifest is overwritten: repo.json still authenticates, the manifest does not.
   const manifestKey = (await currentKeys(LOCKED, `${PREFIX}/backups/`)).find((k) => k.endsWith('/manifest.json'))!;
   await s3.send(new PutObjectCommand({ Bucket: LOCKED, Key: manifestKey, Body: 'encrypted by ransomware' }));
   const early = await runFsdr(['--config', lockedCfg, 'restore', '--latest', '--pgdata', join(ws.dir, 'early'), '--port', String(await freePort())], moto.env);

@@ -5,7 +5,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { readBundleFiles } from '../../repository/bundle-reader.js';
-import { FsdrError } from '../../errors.js';
+import { FsdrError, IntegrityError } from '../../errors.js';
 import { backupBundleKey } from '../../repository/layout.js';
 import type { BackupManifest, ManifestFile } from '../../repository/manifest.js';
 import type { ObjectStore } from '../../repository/object-store.js';
@@ -116,7 +116,13 @@ export async function writeDataDirectory(source: { config: Config; repository: s
     await Promise.all(groups.map((g) => pool.run({ key: g.key, entries: g.entries, pgdata }, onBytes).catch((err: unknown) => {
       // Say which backup of the chain the damaged bundle belongs to: the error's code stays.
       if (!(err instanceof FsdrError) || g.backup === m.id) throw err;
-      throw new FsdrError(err.code, `${err.message} (a bundle of backup ${g.backup}, which incremental ${m.id} reads ${g.entries.length} file pieces from)`, {
+      const whose = ` (a bundle of backup ${g.backup}, which incremental ${m.id} reads ${g.entries.length} file pieces from)`;
+      // An integrity failure stays one (restore explains it as tampering when the versions say so).
+      if (err instanceof IntegrityError) {
+        err.message += whose;
+        throw err;
+      }
+      throw new FsdrError(err.code, `${err.message}${whose}`, {
         hint: err.hint ?? `restore another backup (--backup) or from a replica repository (--repository); fsdr verify --backup ${m.id} lists every damaged object`, cause: err,
       });
     })));
