@@ -1,6 +1,7 @@
 // Worker thread of a backup: writes the bundles it is sent (read, hash, compress, encrypt, store).
 import { workerData } from 'node:worker_threads';
-import { reviveConfig, type Config } from '../../config/load.js';
+import type { Config } from '../../config/load.js';
+import { reviveConfig } from '../../config/revive.js';
 import { Repository } from '../../repository/repository.js';
 import { serveTasks } from '../../util/worker-main.js';
 import { writeBundle, type FilePiece } from './bundle-writer.js';

@@ -1,6 +1,7 @@
 // Worker thread of a restore: decodes the bundles it is sent into the new data directory.
 import { workerData } from 'node:worker_threads';
-import { reviveConfig, type Config } from '../../config/load.js';
+import type { Config } from '../../config/load.js';
+import { reviveConfig } from '../../config/revive.js';
 import type { ManifestFile } from '../../repository/manifest.js';
 import { Repository } from '../../repository/repository.js';
 import { serveTasks } from '../../util/worker-main.js';
