@@ -244,7 +244,7 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
         giveToPostgres(join(segDir, f));
       }
       const timeRss = async (tool: 'fsdr' | 'pgbackrest', kind: 'first' | 're-push', path: string) => {
-        const cmd = tool === 'fsdr' ? `FSDR_CONFIG=${fsdrCfg} ${process.execPath} ${FSDR_BIN} wal-push ${path}` : `${pgbr} archive-push ${path}`;
+        const cmd = tool === 'fsdr' ? `${process.execPath} ${FSDR_BIN} --config ${fsdrCfg} wal-push ${path}` : `${pgbr} archive-push ${path}`;
         const m = await measureOk(`exec /usr/bin/time -f 'maxrss-kb %M' ${cmd}`);
         const kb = Number(/maxrss-kb (\d+)/.exec(m.out)?.[1]);
         if (!Number.isFinite(kb)) throw new Error(`no maxrss from /usr/bin/time for ${tool}: ${m.out.slice(-500)}`);
