@@ -15,6 +15,10 @@
 // cluster's data (pgdata without pg_wal, the same figure for all tools) per second. The data is
 // in the page cache for every tool (it was just written; 2x RAM headroom), so reads are not disk-bound.
 //
+// Then wal-push: fresh 16 MiB segments pushed one process each by `fsdr wal-push` and
+// `pgbackrest archive-push` (first pushes, then one re-push), peak RSS per call from /usr/bin/time.
+// A last table puts fsdr's peak RSS of backup, restore and wal-push next to pgBackRest's.
+//
 // Options (after `backup`/`restore`): --scale N (70), --rounds R (4: ABC CBA BCA ACB), --processes N (2),
 // --level N (1), --profile (one extra fsdr backup and restore under node --cpu-prof, summarised;
 // the .cpuprofile files are saved under bench/results/), --dump (also run the dump benchmark, 1 round, fsdr level 3, on the same cluster), --keep.
@@ -222,6 +226,35 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
       }
     }
 
+    // --- wal-push: peak RSS of one archive_command call, fsdr vs pgBackRest ---------------------
+    // Fresh 16 MiB segments (written while archive_command was /bin/true, so new to both
+    // repositories), copied out of pg_wal; each tool pushes each once (a first push), then the first
+    // one again (a re-push of an archived segment). Peak RSS is the process's own ru_maxrss as
+    // /usr/bin/time reports it (threads included; a 100-300 ms process is too short to sample).
+    const walPushes: { tool: 'fsdr' | 'pgbackrest'; kind: 'first' | 're-push'; seconds: number; maxRssMiB: number }[] = [];
+    {
+      await pg.query('CREATE TABLE bench_wal AS SELECT i, md5(i::text) AS t FROM generate_series(1, 600000) i');
+      await pg.query('SELECT pg_switch_wal()');
+      await pg.query('DROP TABLE bench_wal');
+      const walDir = join(pg.pgdata, 'pg_wal');
+      const segDir = mkdirPg(join(work, 'wal-push-segments'));
+      const segs = readdirSync(walDir).filter((f) => /^[0-9A-F]{24}$/.test(f) && statSync(join(walDir, f)).size === 16 * 1048576).sort().slice(-4, -1);
+      for (const f of segs) {
+        copyFileSync(join(walDir, f), join(segDir, f));
+        giveToPostgres(join(segDir, f));
+      }
+      const timeRss = async (tool: 'fsdr' | 'pgbackrest', kind: 'first' | 're-push', path: string) => {
+        const cmd = tool === 'fsdr' ? `${process.execPath} ${FSDR_BIN} --config ${fsdrCfg} wal-push ${path}` : `${pgbr} archive-push ${path}`;
+        const m = await measureOk(`exec /usr/bin/time -f 'maxrss-kb %M' ${cmd}`);
+        const kb = Number(/maxrss-kb (\d+)/.exec(m.out)?.[1]);
+        if (!Number.isFinite(kb)) throw new Error(`no maxrss from /usr/bin/time for ${tool}: ${m.out.slice(-500)}`);
+        walPushes.push({ tool, kind, seconds: m.seconds, maxRssMiB: kb / 1024 });
+      };
+      for (const [i, f] of segs.entries()) for (const tool of orderFor(['fsdr', 'pgbackrest'] as const, i)) await timeRss(tool, 'first', join(segDir, f));
+      if (segs[0]) for (const tool of ['fsdr', 'pgbackrest'] as const) await timeRss(tool, 're-push', join(segDir, segs[0]));
+      for (const w of walPushes) log(`wal-push ${w.kind.padEnd(7)} ${w.tool.padEnd(10)} ${f2(w.seconds)} s  peak RSS ${f1(w.maxRssMiB)} MiB`);
+    }
+
     // --- --profile: one more fsdr backup and restore under node --cpu-prof (not in the figures) -----
     const profiles: Record<string, unknown> = {};
     if (opt.flags.has('--profile')) {
@@ -276,7 +309,7 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
     const columns = ['tool', 'what', 'seconds per round', 'median s', 'MB/s', 'CPU s', 'peak RSS MiB', 'max proc HWM MiB', 'procs', 'size MiB', 'fsdr/tool MB/s', 'fsdr/tool RSS'];
     const verdict = (label: string, s: ReturnType<typeof summarise>) =>
       `${label}: fsdr ${f1(s.mbps('fsdr'))} MB/s vs pgBackRest ${f1(s.mbps('pgbackrest'))} MB/s (ratio ${f2(s.mbps('fsdr') / s.mbps('pgbackrest'))}, target >= 1: ${s.mbps('fsdr') >= s.mbps('pgbackrest') ? 'met' : 'NOT met'}); ` +
-      `fsdr peak RSS ${f1(s.rss('fsdr'))} MiB (target < 256: ${s.rss('fsdr') < 256 ? 'met' : 'NOT met'}), pgBackRest ${f1(s.rss('pgbackrest'))} MiB.`;
+      `fsdr peak RSS ${f1(s.rss('fsdr'))} MiB (target <= 128: ${s.rss('fsdr') <= 128 ? 'met' : 'NOT met'}), pgBackRest ${f1(s.rss('pgbackrest'))} MiB.`;
     const notes = [
       `Cluster: pgbench -i -s ${opt.scale} (initialised in ${f1(cluster.initSeconds)} s), ${mib(dataBytes)} MiB of data without pg_wal = the MB/s denominator for every tool (MB = 10^6 bytes).`,
       verdict('Backup', b),
@@ -291,6 +324,19 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
     const tables: { title: string; columns: string[]; rows: (string | number)[][] }[] = [{ title: `Physical backup and restore, pgbench scale ${opt.scale} (${mib(dataBytes)} MiB), ${opt.rounds} interleaved rounds`, columns, rows: [...b.rows, ...rs.rows] }];
     tables.push(incremental.table);
     notes.push(incremental.note);
+    const pushRss = (t: 'fsdr' | 'pgbackrest', k: 'first' | 're-push') => walPushes.filter((w) => w.tool === t && w.kind === k);
+    tables.push({
+      title: 'Peak RSS per call (MiB): backup and restore (max over rounds, process tree), wal-push of a 16 MiB segment (ru_maxrss)',
+      columns: ['what', 'fsdr', 'pgBackRest', 'fsdr target'],
+      rows: [
+        ['backup', f1(b.rss('fsdr')), f1(b.rss('pgbackrest')), '<= 128'],
+        ['restore (files)', f1(rs.rss('fsdr')), f1(rs.rss('pgbackrest')), '<= 128'],
+        ...(['first', 're-push'] as const).map((k) => [
+          `wal-push, ${k === 'first' ? 'first push (max of ' + pushRss('fsdr', k).length + ')' : 're-push of an archived segment'}`,
+          f1(Math.max(...pushRss('fsdr', k).map((w) => w.maxRssMiB))), f1(Math.max(...pushRss('pgbackrest', k).map((w) => w.maxRssMiB))), '<= 60',
+        ]),
+      ],
+    });
     for (const [what, p] of Object.entries(profiles) as [string, ReturnType<typeof summariseProfile>][]) {
       tables.push({
         title: `CPU profile of one extra fsdr ${what} (node --cpu-prof, main thread; ${f1(p.totalMs / 1000)} s sampled): self time by function`,
@@ -310,6 +356,7 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
       restores,
       restoreSanity: sanity,
       incremental: incremental.figures,
+      walPushes,
       profiles,
       ...(dump ? { dump: { ...dump, tables: undefined, notes: undefined } } : {}),
     };

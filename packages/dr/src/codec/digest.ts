@@ -3,6 +3,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { open } from 'node:fs/promises';
 
 export class DigestTap extends Transform {
   private readonly hash?: Hash;
@@ -47,5 +48,22 @@ export async function sha256OfStream(stream: Readable): Promise<string> {
       cb();
     },
   }));
+  return h.digest('hex');
+}
+
+/** The sha256 (hex) of a file, read through one reused 1 MiB buffer. */
+export async function sha256OfFile(path: string): Promise<string> {
+  const h = createHash('sha256');
+  const buf = Buffer.allocUnsafe(1024 * 1024);
+  const fh = await open(path, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      h.update(buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await fh.close();
+  }
   return h.digest('hex');
 }

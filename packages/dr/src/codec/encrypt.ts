@@ -21,19 +21,19 @@ export interface EncryptOptions {
   chunkSize?: number;
 }
 
-export class EncryptStream extends Transform {
+/**
+ * The frame layer of an encoded object: its authenticated header, then each plaintext chunk
+ * sealed as one frame (length word, ciphertext, tag), the last one the trailer. EncryptStream and
+ * the pull encoder (object-codec.ts) both write through it, so their output is the same format.
+ */
+export class FrameSealer {
   private readonly dataKey = newDataKey();
   private readonly noncePrefix = randomBytes(8);
   private readonly hHash: Buffer;
-  private readonly header: Buffer;
-  private pending = new ByteQueue();
+  readonly header: Buffer;
   private index = 0;
-  private headerSent = false;
-  private readonly chunkSize: number;
 
-  constructor(masterKey: Buffer, objectKey: string, private readonly opts: EncryptOptions) {
-    super();
-    this.chunkSize = opts.chunkSize ?? DEFAULT_CHUNK;
+  constructor(masterKey: Buffer, objectKey: string, opts: Omit<EncryptOptions, 'trailer' | 'chunkSize'>) {
     const version = opts.version ?? FORMAT_VERSION;
     const h: ObjectHeader = {
       ...(opts.digest === 'none' ? { h: 'none' as const } : {}),
@@ -48,24 +48,40 @@ export class EncryptStream extends Transform {
     this.hHash = headerHash(this.header);
   }
 
+  /** One frame, as the buffers to write in order; `plain` may be reused once this returns. */
+  seal(plain: Buffer, final: boolean): [Buffer, Buffer, Buffer] {
+    const c = createCipheriv('aes-256-gcm', this.dataKey, frameNonce(this.noncePrefix, this.index));
+    c.setAAD(frameAad(this.hHash, this.index, final));
+    const ct = c.update(plain);
+    c.final();
+    const len = Buffer.allocUnsafe(4);
+    len.writeUInt32BE((ct.length | (final ? FINAL_BIT : 0)) >>> 0);
+    this.index++;
+    return [len, ct, c.getAuthTag()];
+  }
+}
+
+export class EncryptStream extends Transform {
+  private readonly sealer: FrameSealer;
+  private pending = new ByteQueue();
+  private headerSent = false;
+  private readonly chunkSize: number;
+
+  constructor(masterKey: Buffer, objectKey: string, private readonly opts: EncryptOptions) {
+    super();
+    this.chunkSize = opts.chunkSize ?? DEFAULT_CHUNK;
+    this.sealer = new FrameSealer(masterKey, objectKey, opts);
+  }
+
   private sendHeader(): void {
     if (!this.headerSent) {
-      this.push(this.header);
+      this.push(this.sealer.header);
       this.headerSent = true;
     }
   }
 
   private seal(plain: Buffer, final: boolean): void {
-    const c = createCipheriv('aes-256-gcm', this.dataKey, frameNonce(this.noncePrefix, this.index));
-    c.setAAD(frameAad(this.hHash, this.index, final));
-    const ct = c.update(plain);
-    c.final();
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE((ct.length | (final ? FINAL_BIT : 0)) >>> 0);
-    this.push(len);
-    this.push(ct);
-    this.push(c.getAuthTag());
-    this.index++;
+    for (const b of this.sealer.seal(plain, final)) this.push(b);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {

@@ -17,14 +17,7 @@ export interface Config extends FileConfig {
   masterKey: Buffer;
 }
 
-/**
- * The config as a worker thread receives it (structured clone turns the key's Buffer into a
- * Uint8Array). Workers get the parent's validated config, never re-read the file: an edit made
- * while a backup runs must not send its bundles to another repository or key.
- */
-export function reviveConfig(cloned: Config): Config {
-  return { ...cloned, masterKey: Buffer.from(cloned.masterKey) };
-}
+export { reviveConfig } from './revive.js';
 
 export function configPath(explicit?: string): string {
   const p = explicit ?? process.env.FSDR_CONFIG;

@@ -1,11 +1,11 @@
 // Encoded objects over a Storage: every object the repository writes goes through the codec
 // (compressed, encrypted, checksummed) and is written once (ifAbsent).
-import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sha256OfStream } from '../codec/digest.js';
-import type { ObjectCodec, EncodeOptions, EncodeResult } from '../codec/object-codec.js';
+import type { ChunkSource, ObjectCodec, EncodeOptions, EncodeResult } from '../codec/object-codec.js';
 import { FsdrError } from '../errors.js';
 import { isVersioned, type Storage } from '../storage/storage.js';
 import { ExpectContent, type ExpectedContent } from './expected-content.js';
@@ -29,8 +29,24 @@ export class ObjectStore {
     return enc.result();
   }
 
+  /** Like put, pulling from `source` into reused buffers (bounded memory for large objects). */
+  async putFrom(key: string, source: ChunkSource, opts: EncodeOptions = {}): Promise<EncodeResult> {
+    const enc = this.codec.encodeFrom(key, source, opts);
+    await this.storage.put(key, enc.stream, { ifAbsent: true });
+    return enc.result();
+  }
+
   putFile(key: string, path: string): Promise<EncodeResult> {
-    return this.put(key, createReadStream(path, { highWaterMark: 1024 * 1024 }));
+    let fh: FileHandle | undefined;
+    return this.putFrom(key, {
+      async read(buf) {
+        fh ??= await open(path, 'r');
+        return (await fh.read(buf, 0, buf.length, null)).bytesRead;
+      },
+      async close() {
+        await fh?.close();
+      },
+    });
   }
 
   putBuffer(key: string, data: Buffer): Promise<EncodeResult> {

@@ -1,9 +1,8 @@
 // The WAL archive of a repository: push one WAL file, fetch one back, list what is there.
 // Idempotency rules (as pgBackRest's archive-push): the same name with the same content is
 // already archived (success); the same name with other content is a split brain (refuse, keep both).
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { sha256OfStream } from '../codec/digest.js';
+import { sha256OfFile } from '../codec/digest.js';
 import { WalDuplicateError } from '../errors.js';
 import { parseWalName, streamPartialName, type WalName } from '../postgres/wal-name.js';
 import { ObjectExistsError, ObjectNotFoundError } from '../storage/errors.js';
@@ -24,10 +23,6 @@ export interface ArchivedWal extends WalName {
   key: string;
   storedSize: number;
   lastModified: Date;
-}
-
-function sha256OfFile(path: string): Promise<string> {
-  return sha256OfStream(createReadStream(path, { highWaterMark: 1024 * 1024 }));
 }
 
 export class WalArchive {

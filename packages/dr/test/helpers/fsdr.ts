@@ -78,9 +78,10 @@ export interface RunResult {
   stderr: string;
 }
 
-export function runFsdr(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+/** `nodeArgs` go to node before the script (e.g. `--import` of a test hook). */
+export function runFsdr(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [FSDR_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, FSDR_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d));

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
 import { ObjectCodec, type EncodeOptions } from '../../src/codec/object-codec.js';
 import { IntegrityError, MisplacedObjectError, WrongKeyError } from '../../src/errors.js';
 import { DEFAULT_CHUNK } from '../../src/codec/object-format.js';
@@ -174,4 +175,92 @@ test('an unknown format version is refused', async () => {
   const v9 = Buffer.from(stored);
   v9.writeUInt8(9, 4);
   await assert.rejects(decode(plain, v9, SEG_A), /unsupported format version 9/);
+});
+
+/** A ChunkSource over `data` that hands out at most `step` bytes per read (short reads). */
+function chunks(data: Buffer, step: number, fail?: Error) {
+  let off = 0;
+  let closed = 0;
+  return {
+    closed: () => closed,
+    async read(buf: Buffer): Promise<number> {
+      if (fail && off >= data.length / 2) throw fail;
+      const n = data.copy(buf, 0, off, Math.min(data.length, off + step));
+      off += n;
+      return n;
+    },
+    async close() {
+      closed++;
+    },
+  };
+}
+
+test('encodeFrom (reused buffers) writes what decode reads, for every size and read pattern', async () => {
+  const text = Buffer.from('feature flag row '.repeat(300_000)); // ~5 MB, compresses well
+  for (const codec of [zstd, plain]) {
+    for (const data of [Buffer.alloc(0), randomBytes(1), text, randomBytes(DEFAULT_CHUNK), randomBytes(3 * DEFAULT_CHUNK + 11)]) {
+      for (const step of [DEFAULT_CHUNK, 4096 + 3]) {
+        for (const digest of [true, false]) {
+          const src = chunks(data, step);
+          const e = codec.encodeFrom('backups/x/bundle-00000', src, { digest });
+          const stored = await collect(e.stream);
+          const r = e.result();
+          assert.equal(r.size, data.length);
+          assert.equal(r.storedSize, stored.length);
+          assert.equal(r.sha256, digest ? (await import('node:crypto')).createHash('sha256').update(data).digest('hex') : '');
+          assert.equal(src.closed(), 1);
+          assert.deepEqual(await decode(codec, stored, 'backups/x/bundle-00000'), data);
+        }
+      }
+    }
+  }
+});
+
+test('encodeFrom: a failing source fails the stream (and is closed), and the next encode is intact', async () => {
+  const data = randomBytes(4 * DEFAULT_CHUNK);
+  const src = chunks(data, DEFAULT_CHUNK, new Error('disk gone'));
+  const e = zstd.encodeFrom('wal/x', src);
+  await assert.rejects(collect(e.stream), /disk gone/);
+  assert.equal(src.closed(), 1);
+  const again = zstd.encodeFrom('wal/x', chunks(data, DEFAULT_CHUNK));
+  assert.deepEqual(await decode(zstd, await collect(again.stream)), data);
+});
+
+/** Peak array-buffer memory of encoding 256 MiB in a fresh worker thread (its own isolate, so no other test's garbage counts). */
+function peakArrayBuffers(how: 'encode' | 'encodeFrom'): Promise<number> {
+  const codecUrl = new URL('../../src/codec/object-codec.js', import.meta.url).href;
+  const gcUrl = new URL('../../src/util/young-gc.js', import.meta.url).href;
+  const code = `
+    const { parentPort, workerData } = await import('node:worker_threads');
+    const { Readable } = await import('node:stream');
+    const { randomBytes } = await import('node:crypto');
+    const { ObjectCodec } = await import(workerData.codecUrl);
+    // As bundle and extract workers do (util/young-gc.ts).
+    (await import(workerData.gcUrl)).enableYoungGc();
+    const codec = new ObjectCodec(randomBytes(32), { algorithm: 'zstd', level: 1 });
+    const chunk = randomBytes(1 << 20);
+    const total = 256;
+    let sent = 0;
+    const e = workerData.how === 'encodeFrom'
+      ? codec.encodeFrom('big', { async read(buf) { if (sent++ >= total) return 0; return chunk.copy(buf); } }, { digest: false })
+      : codec.encode('big', new Readable({ read() { this.push(sent++ >= total ? null : chunk); } }), { digest: false });
+    let peak = 0;
+    for await (const c of e.stream) peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+    if (e.result().size !== total << 20) throw new Error('short: ' + e.result().size);
+    parentPort.postMessage(peak);
+  `;
+  return new Promise((resolve, reject) => {
+    const w = new Worker(`import(${JSON.stringify('data:text/javascript,')} + encodeURIComponent(${JSON.stringify(code)}))`, { eval: true, workerData: { codecUrl, gcUrl, how } });
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+}
+
+test('encodeFrom keeps allocation off the hot path: 256 MiB through it leaves little garbage', async () => {
+  // encode() (a chain of stream stages, one fresh buffer per stage and chunk) peaks at ~35 MiB
+  // of array buffers here; encodeFrom reuses its buffers and only allocates each frame's ciphertext (~16 MiB: incompressible data).
+  const chained = await peakArrayBuffers('encode');
+  const pulled = await peakArrayBuffers('encodeFrom');
+  assert.ok(pulled < 24 * 1048576, `encodeFrom: array buffers peaked at ${(pulled / 1048576).toFixed(0)} MiB (encode: ${(chained / 1048576).toFixed(0)} MiB)`);
+  assert.ok(pulled < chained / 2, `encodeFrom ${(pulled / 1048576).toFixed(0)} MiB vs encode ${(chained / 1048576).toFixed(0)} MiB`);
 });

@@ -1,10 +1,14 @@
 // Worker thread of a backup: writes the bundles it is sent (read, hash, compress, encrypt, store).
 import { workerData } from 'node:worker_threads';
-import { reviveConfig, type Config } from '../../config/load.js';
+import type { Config } from '../../config/load.js';
+import { reviveConfig } from '../../config/revive.js';
 import { Repository } from '../../repository/repository.js';
 import { serveTasks } from '../../util/worker-main.js';
+import { enableYoungGc } from '../../util/young-gc.js';
 import { writeBundle, type FilePiece } from './bundle-writer.js';
 
+// Bundles stream gigabytes through buffers: collect them young (util/young-gc.ts).
+enableYoungGc();
 const { config, repository } = workerData as { config: Config; repository?: string };
 const repo = await Repository.open(reviveConfig(config), repository);
 serveTasks<{ backupId: string; index: number; files: FilePiece[] }, Awaited<ReturnType<typeof writeBundle>>>((m, progress) =>

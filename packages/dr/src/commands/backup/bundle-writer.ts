@@ -2,17 +2,17 @@
 // another, into a single repository object (a bundle), recording each piece's offset, size and sha256.
 // A block-mapped piece of an incremental stores only its changed blocks (block-map.ts).
 // Small files in bundles keep object counts (and S3 PUTs) low, as pgBackRest's repo-bundle does.
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import type { ChunkSource } from '../../codec/object-codec.js';
 import type { ManifestBundle, ManifestFile } from '../../repository/manifest.js';
 import type { ObjectStore } from '../../repository/object-store.js';
 import { backupBundleKey } from '../../repository/layout.js';
-import { blockDigest, ExtentBuilder, formatDigests, priorBlocks, sameBlock } from '../../repository/block-map.js';
+import { blockDigest, ExtentBuilder, formatDigests, priorBlocks, sameBlock, type PriorBlock } from '../../repository/block-map.js';
 import type { PgdataFile } from './walk-pgdata.js';
 
-// 1 MiB reads: fewer syscalls and allocations per GB (allocation churn, not compression, is what
-// costs most on small VMs).
+// 1 MiB reads (the encoder's buffer): few syscalls, and no allocation per chunk (allocation churn,
+// not compression, is what costs most on small VMs, and its garbage is most of a worker's RSS).
 const READ_CHUNK = 1024 * 1024;
 
 /** A byte range of a file to copy (the whole file for all but the largest files). */
@@ -29,106 +29,152 @@ export interface FilePiece {
   prior?: ManifestFile[];
 }
 
-interface Cursor {
-  backupId: string;
-  index: number;
-  /** bytes written to the bundle so far */
-  offset: number;
-  written: ManifestFile[];
-  onBytes: (n: number) => void;
-}
-
-/** Read up to `length` bytes at `position`, as many reads as it takes (short only at end of file). */
-async function readFull(fh: FileHandle, buf: Buffer, position: number): Promise<number> {
+/** Read until `want` bytes are in buf (short only at end of file). */
+async function readFull(fh: FileHandle, buf: Buffer, want: number, position: number): Promise<number> {
   let got = 0;
-  while (got < buf.length) {
-    const { bytesRead } = await fh.read(buf, got, buf.length - got, position + got);
+  while (got < want) {
+    const { bytesRead } = await fh.read(buf, got, want - got, position + got);
     if (bytesRead === 0) break;
     got += bytesRead;
   }
   return got;
 }
 
-/** A whole piece, stored as read (its block digests recorded when it is block-mapped). */
-async function* copyPiece(fh: FileHandle, p: FilePiece, c: Cursor) {
-  const h = createHash('sha256');
-  const digests: Buffer[] = [];
-  const bs = p.blockSize;
-  let size = 0;
-  // Read no more than the size seen at listing: a file growing now is finished by WAL replay.
-  while (size < p.length) {
-    const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, p.length - size));
-    // Mapped pieces are read whole-chunk (READ_CHUNK is a multiple of every block size), so every
-    // block but the file's last is whole.
-    const bytesRead = bs ? await readFull(fh, buf, p.start + size) : (await fh.read(buf, 0, buf.length, p.start + size)).bytesRead;
-    if (bytesRead === 0) break;
-    const chunk = bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
-    h.update(chunk);
-    if (bs) for (let i = 0; i < chunk.length; i += bs) digests.push(blockDigest(chunk.subarray(i, i + bs)));
-    size += bytesRead;
-    c.onBytes(bytesRead);
-    yield chunk;
-    if (bs && bytesRead < buf.length) break;
-  }
-  const f = p.file;
-  c.written.push({ path: f.path, size, ...(p.start ? { fileOffset: p.start } : {}), mode: f.mode, mtimeMs: f.mtimeMs, sha256: h.digest('hex'), backup: c.backupId, bundle: c.index, offset: c.offset, ...(bs ? { blocks: formatDigests(digests) } : {}) });
-  c.offset += size;
+/** The piece being read: whole (hash and, when mapped, block digests) or as a delta (extents). */
+interface Open {
+  p: FilePiece;
+  fh: FileHandle;
+  /** bytes of the piece read so far */
+  size: number;
+  eof: boolean;
+  hash: Hash;
+  digests: Buffer[];
+  delta?: { prior: Array<PriorBlock | undefined>; runs: ExtentBuilder };
 }
 
-/** A block-mapped piece against its prior map: only the blocks that changed go into the bundle. */
-async function* deltaPiece(fh: FileHandle, p: FilePiece, c: Cursor) {
-  const bs = p.blockSize!;
-  const prior = priorBlocks(p.prior!, bs, bs) ?? [];
-  const runs = new ExtentBuilder();
-  let size = 0;
-  while (size < p.length) {
-    const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, p.length - size));
-    const bytesRead = await readFull(fh, buf, p.start + size);
-    if (bytesRead === 0) break;
-    for (let i = 0; i < bytesRead; i += bs) {
-      const block = buf.subarray(i, Math.min(i + bs, bytesRead));
-      const at = p.start + size + i;
-      const digest = blockDigest(block);
-      const was = prior[at / bs];
-      if (sameBlock(was, block, digest)) {
-        runs.add(at, block, digest, was, 0);
-      } else {
-        runs.add(at, block, digest, undefined, c.offset);
-        c.offset += block.length;
-        yield block;
-      }
+/**
+ * The pieces back to back, read into the encoder's buffer (no allocation per chunk); a file that
+ * vanished mid-backup is recorded as absent. Each read stays within one piece. A delta piece reads
+ * whole blocks and moves the changed ones to the front of the buffer: only they are stored.
+ */
+class PiecesSource implements ChunkSource {
+  private i = 0;
+  private cur?: Open;
+  /** bytes handed to the encoder so far: the next piece's offset in the bundle */
+  offset = 0;
+  readonly written: ManifestFile[] = [];
+
+  constructor(private readonly pieces: FilePiece[], private readonly backupId: string, private readonly index: number, private readonly onBytes: (n: number) => void) {}
+
+  async read(buf: Buffer): Promise<number> {
+    while (this.i < this.pieces.length) {
+      const c = this.cur ?? (await this.openNext());
+      if (!c) continue;
+      const n = c.eof ? 0 : c.delta ? await this.readDelta(c, buf) : await this.readWhole(c, buf);
+      if (n > 0) return n;
+      if (c.eof) await this.finishPiece(c);
     }
-    size += bytesRead;
-    c.onBytes(bytesRead);
-    if (bytesRead < buf.length) break;
+    return 0;
   }
-  const f = p.file;
-  const extents = runs.finish();
-  // A file cut to nothing since the listing still has its (empty) entry, as a whole copy would.
-  if (!extents.length) extents.push({ fileOffset: p.start, size: 0, sha256: createHash('sha256').digest('hex'), blocks: '', offset: c.offset });
-  for (const e of extents) {
-    c.written.push({
-      path: f.path, size: e.size, ...(e.fileOffset ? { fileOffset: e.fileOffset } : {}), mode: f.mode, mtimeMs: f.mtimeMs, sha256: e.sha256,
-      backup: e.backup ?? c.backupId, bundle: e.bundle ?? c.index, offset: e.offset, blocks: e.blocks,
-    });
-  }
-}
 
-/** Streams the pieces back to back; a file that vanished mid-backup is recorded as absent. */
-async function* concatPieces(pieces: FilePiece[], c: Cursor) {
-  for (const p of pieces) {
-    let fh;
+  private async openNext(): Promise<Open | undefined> {
+    const p = this.pieces[this.i]!;
+    let fh: FileHandle;
     try {
       fh = await open(p.file.abs, 'r');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // dropped during backup: WAL replay recreates state
-      throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.i++; // dropped during backup: WAL replay recreates state
+      return undefined;
     }
-    try {
-      yield* p.blockSize && p.prior ? deltaPiece(fh, p, c) : copyPiece(fh, p, c);
-    } finally {
-      await fh.close();
+    const bs = p.blockSize;
+    const delta = bs && p.prior ? { prior: priorBlocks(p.prior, bs, bs) ?? [], runs: new ExtentBuilder() } : undefined;
+    this.cur = { p, fh, size: 0, eof: false, hash: createHash('sha256'), digests: [], delta };
+    return this.cur;
+  }
+
+  /** How much to read next: within the piece (the size seen at listing: WAL replay finishes a growing file), whole blocks when mapped. */
+  private want(c: Open, buf: Buffer): number {
+    const bs = c.p.blockSize;
+    const room = Math.min(buf.length, READ_CHUNK, c.p.length - c.size);
+    if (!bs) return room;
+    if (buf.length < bs) throw new Error(`encoder buffer of ${buf.length} bytes is smaller than the block size ${bs}`);
+    // Whole blocks only, but all of what is left when that is less than a block (the file's end).
+    return room < bs ? room : room - (room % bs);
+  }
+
+  private async readWhole(c: Open, buf: Buffer): Promise<number> {
+    const want = this.want(c, buf);
+    const bs = c.p.blockSize;
+    const n = want <= 0 ? 0 : bs ? await readFull(c.fh, buf, want, c.p.start + c.size) : (await c.fh.read(buf, 0, want, c.p.start + c.size)).bytesRead;
+    if (n === 0 || (bs && n < want) || c.size + n >= c.p.length) c.eof = true;
+    if (n === 0) return 0;
+    const chunk = buf.subarray(0, n);
+    c.hash.update(chunk);
+    if (bs) for (let i = 0; i < n; i += bs) c.digests.push(blockDigest(chunk.subarray(i, i + bs)));
+    c.size += n;
+    this.onBytes(n);
+    this.offset += n;
+    return n;
+  }
+
+  /** Reads blocks until at least one changed (returned at the front of buf) or the piece ends. */
+  private async readDelta(c: Open, buf: Buffer): Promise<number> {
+    const bs = c.p.blockSize!;
+    const d = c.delta!;
+    while (!c.eof) {
+      const want = this.want(c, buf);
+      const n = want <= 0 ? 0 : await readFull(c.fh, buf, want, c.p.start + c.size);
+      if (n === 0 || n < want || c.size + n >= c.p.length) c.eof = true;
+      let out = 0;
+      for (let i = 0; i < n; i += bs) {
+        const block = buf.subarray(i, Math.min(i + bs, n));
+        const at = c.p.start + c.size + i;
+        const digest = blockDigest(block);
+        const was = d.prior[at / bs];
+        if (sameBlock(was, block, digest)) {
+          d.runs.add(at, block, digest, was, 0);
+        } else {
+          // Digested before it moves: the block goes to the front, over blocks already handled.
+          d.runs.add(at, block, digest, undefined, this.offset + out);
+          if (out !== i) buf.copyWithin(out, i, i + block.length);
+          out += block.length;
+        }
+      }
+      c.size += n;
+      this.onBytes(n);
+      this.offset += out;
+      if (out > 0) return out;
     }
+    return 0;
+  }
+
+  private async finishPiece(c: Open): Promise<void> {
+    this.cur = undefined;
+    this.i++;
+    await c.fh.close();
+    const { p } = c;
+    const f = p.file;
+    if (!c.delta) {
+      const start = this.offset - c.size;
+      this.written.push({ path: f.path, size: c.size, ...(p.start ? { fileOffset: p.start } : {}), mode: f.mode, mtimeMs: f.mtimeMs, sha256: c.hash.digest('hex'), backup: this.backupId, bundle: this.index, offset: start, ...(p.blockSize ? { blocks: formatDigests(c.digests) } : {}) });
+      return;
+    }
+    const extents = c.delta.runs.finish();
+    // A file cut to nothing since the listing still has its (empty) entry, as a whole copy would.
+    if (!extents.length) extents.push({ fileOffset: p.start, size: 0, sha256: createHash('sha256').digest('hex'), blocks: '', offset: this.offset });
+    for (const e of extents) {
+      this.written.push({
+        path: f.path, size: e.size, ...(e.fileOffset ? { fileOffset: e.fileOffset } : {}), mode: f.mode, mtimeMs: f.mtimeMs, sha256: e.sha256,
+        backup: e.backup ?? this.backupId, bundle: e.bundle ?? this.index, offset: e.offset, blocks: e.blocks,
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    const c = this.cur;
+    this.cur = undefined;
+    await c?.fh.close();
   }
 }
 
@@ -139,9 +185,8 @@ export async function writeBundle(
   pieces: FilePiece[],
   onBytes: (n: number) => void,
 ): Promise<{ bundle: ManifestBundle; files: ManifestFile[] }> {
-  const c: Cursor = { backupId, index, offset: 0, written: [], onBytes };
-  const source = Readable.from(concatPieces(pieces, c), { objectMode: false });
+  const source = new PiecesSource(pieces, backupId, index, onBytes);
   // Each file's sha256 is in the manifest: the bundle itself needs no second digest.
-  const r = await objects.put(backupBundleKey(backupId, index), source, { digest: false });
-  return { bundle: { index, size: r.size, storedSize: r.storedSize, sha256: r.sha256 }, files: c.written };
+  const r = await objects.putFrom(backupBundleKey(backupId, index), source, { digest: false });
+  return { bundle: { index, size: r.size, storedSize: r.storedSize, sha256: r.sha256 }, files: source.written };
 }
