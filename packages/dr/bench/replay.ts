@@ -5,8 +5,9 @@
 //   cp          cp from a local directory (the archiver copied each segment there too): the floor
 //   fsdr sync   fsdr wal-fetch, one Node process per segment, from a directory repository
 //   fsdr async  archive.async: bin/fsdr-fetch.sh renames what the prefetcher (archive.processes
-//               segments in flight, depth 2x) already fetched, decrypted and checked; Node only
-//               on a miss
+//               segments in flight in worker threads, archive.prefetch.depth ahead) already
+//               fetched, decrypted and checked, or waits for one in flight; Node only on a miss
+//               (counted from the server log: wal-fetch writes one line per miss)
 //
 // Each run: `fsdr restore --no-start --latest` (files), the restore_command set, pg_ctl start,
 // timed until the instance leaves recovery; the replayed table's checksum must equal the source's.
@@ -83,7 +84,7 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     log(`${segments} segments of WAL after the backup archived (local copy and repository)`);
 
     const binDir = findBinDir(15);
-    const samples: Array<{ method: Method; round: number; seconds: number; segmentsPerSec: number; exact: boolean }> = [];
+    const samples: Array<{ method: Method; round: number; seconds: number; segmentsPerSec: number; exact: boolean; misses?: number }> = [];
     let port = 25000 + Math.floor(Math.random() * 20000);
     for (let r = 0; r < opt.rounds; r++) {
       for (const m of orderFor(METHODS, r)) {
@@ -105,10 +106,12 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
         }
         const seconds = (Date.now() - t0) / 1000;
         const exact = (await queryPort<{ s: string }>(port, CHECKSUM))[0]!.s === want;
+        // Segments the fast path missed: each one cost a Node start (wal-fetch logs one line each).
+        const misses = m === 'fsdr async' ? (readFileSync(`${pgdata}.log`, 'utf8').match(/was not prefetched/g) ?? []).length : undefined;
         await measure(`${binDir}/pg_ctl -D ${pgdata} -m immediate -w stop`);
         await measure(`rm -rf ${pgdata}`);
-        samples.push({ method: m, round: r, seconds, segmentsPerSec: segments / seconds, exact });
-        log(`round ${r} ${m.padEnd(10)} ${f1(seconds).padStart(6)} s  ${f1(segments / seconds).padStart(6)} segments/s  ${exact ? 'exact' : 'DIFFERENT'}`);
+        samples.push({ method: m, round: r, seconds, segmentsPerSec: segments / seconds, exact, misses });
+        log(`round ${r} ${m.padEnd(10)} ${f1(seconds).padStart(6)} s  ${f1(segments / seconds).padStart(6)} segments/s  ${exact ? 'exact' : 'DIFFERENT'}${misses === undefined ? '' : `  ${misses} segments not prefetched`}`);
         if (!exact) throw new Error(`${m}: the replayed table differs from the source`);
       }
     }

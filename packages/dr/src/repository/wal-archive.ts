@@ -52,10 +52,10 @@ export class WalArchive {
 
   /**
    * Restore one WAL file to `dest` (whole or not at all, and only if `accept` does not throw on
-   * the complete file). Throws ObjectNotFoundError if absent.
+   * the complete file; fsynced unless `durable: false`). Throws ObjectNotFoundError if absent.
    */
-  async fetch(w: WalName, dest: string, accept?: (path: string) => Promise<void>): Promise<void> {
-    await this.objects.getToFile(walKey(w), dest, accept);
+  async fetch(w: WalName, dest: string, accept?: (path: string) => Promise<void>, opts: { durable?: boolean } = {}): Promise<void> {
+    await this.objects.getToFile(walKey(w), dest, accept, opts);
   }
 
   /**
