@@ -1,15 +1,17 @@
 #!/bin/sh
-# restore_command without a Node start when the background prefetcher is ahead:
+# restore_command without a Node start while the background prefetcher runs:
 #   fsdr-fetch.sh [-w SECONDS] IN_DIR %f %p FALLBACK...
 # Hands PostgreSQL IN_DIR/%f when the prefetcher (fsdr archive-get-async) left it there: it is
 # renamed into the spool only after it was decrypted, authenticated against its object name and
-# its first page header checked against its name and the cluster (src/commands/wal-fetch/
-# prefetch.ts), and only while IN_DIR/boot names this boot (or says "durable"). When the prefetcher has %f in flight (it holds IN_DIR/%f.tmp and its pid in
-# IN_DIR/prefetcher.pid is alive) this waits up to SECONDS for it instead of fetching the same
-# segment a second time. Anything else — no such file, a history file, a prefetcher that died or
-# gave the segment up, a directory this user does not own or others can write — runs
-# FALLBACK %f %p (the full `fsdr wal-fetch`, which also restarts the prefetcher), so a miss costs
-# what it cost before and never a wrong file.
+# (a segment) its first page header checked against its name and the cluster
+# (src/commands/wal-fetch/prefetch.ts), and only while IN_DIR/boot names this boot (or says
+# "durable"). While the prefetcher lives (its pid in IN_DIR/prefetcher.pid) and -w is given, a file
+# that is not there yet is asked of it (IN_DIR/%f.want.$$) and waited for up to SECONDS: it answers
+# with the file, with %f.absent.$$ (not in the repository: exit 1, as wal-fetch would) or with
+# %f.fallback.$$ (src/commands/wal-fetch/prefetch-spool.ts). Anything else — no prefetcher, a
+# fallback answer, no answer in time, a directory this user does not own or others can write —
+# runs FALLBACK %f %p (the full `fsdr wal-fetch`, which also restarts the prefetcher), so a miss
+# costs what it cost before and never a wrong file.
 set -u
 wait_s=0
 if [ "${1:-}" = -w ]; then
@@ -32,6 +34,7 @@ fallback() {
 trusted() {
   case $name in
     [0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F]) ;;
+    [0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F].history) ;;
     *) return 1 ;;
   esac
   out=$(stat -L -c '%u %a' -- "$dir" 2>/dev/null) || return 1
@@ -47,16 +50,18 @@ trusted() {
   [ -n "$marker" ] && [ "$marker" = "$boot" ]
 }
 
+want=$dir/$name.want.$$
+absent=$dir/$name.absent.$$
+other=$dir/$name.fallback.$$
+
 ready() {
   [ -f "$dir/$name" ] || return 1
+  rm -f -- "$want"
   # A rename within one filesystem is atomic: PostgreSQL sees the whole file or none.
   mv -f -- "$dir/$name" "$dest" 2>/dev/null
 }
 
-# The prefetcher renames <name>.tmp to <name> in one step, so while this holds the segment is
-# either still coming or already there.
-inflight() {
-  [ -e "$dir/$name.tmp" ] || return 1
+alive() {
   { read -r pid < "$dir/prefetcher.pid"; } 2>/dev/null || return 1
   case $pid in ''|*[!0-9]*) return 1 ;; esac
   kill -0 "$pid" 2>/dev/null
@@ -64,12 +69,20 @@ inflight() {
 
 if trusted; then
   ready && exit 0
-  n=$((wait_s * 50))
-  while [ "$n" -gt 0 ] && inflight; do
-    sleep 0.02 2>/dev/null || sleep 1
+  if [ "$wait_s" -gt 0 ] && alive; then
+    # Answers left under this pid by an earlier call are not answers to this one.
+    rm -f -- "$absent" "$other"
+    : > "$want" 2>/dev/null || { fallback "$@"; }
+    n=$((wait_s * 50))
+    while [ "$n" -gt 0 ] && alive; do
+      ready && exit 0
+      if [ -e "$absent" ]; then rm -f -- "$absent" "$want"; exit 1; fi
+      [ -e "$other" ] && break
+      sleep 0.02 2>/dev/null || sleep 1
+      n=$((n - 1))
+    done
     ready && exit 0
-    n=$((n - 1))
-  done
-  ready && exit 0
+    rm -f -- "$want" "$absent" "$other"
+  fi
 fi
 fallback "$@"

@@ -76,6 +76,11 @@ export class WalArchive {
     });
   }
 
+  /** Whether the segment has a streamed partial (what wal-fetch serves when the segment is absent). */
+  async hasStreamPartial(segment: WalName): Promise<boolean> {
+    return (await this.objects.storage.head(walKey(parseWalName(streamPartialName(segment.name))!))) !== undefined;
+  }
+
   /** Like fetch, from the streamed partial of a segment. Throws ObjectNotFoundError if absent. */
   async fetchStreamPartial(segment: WalName, dest: string, accept?: (path: string) => Promise<void>): Promise<void> {
     await this.objects.getToFile(walKey(parseWalName(streamPartialName(segment.name))!), dest, accept);

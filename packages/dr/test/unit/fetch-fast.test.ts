@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,8 +40,7 @@ test('a prefetched segment is moved into place without the fallback', () => {
 test('a miss, a history file, or a directory others can write runs the full wal-fetch with %f %p', () => {
   const s = setup();
   assert.equal(run(s, SEG).status, 1);
-  writeFileSync(join(s.inDir, '00000002.history'), 'x');
-  assert.equal(run(s, '00000002.history').status, 1, 'history files always come from the repository');
+  assert.equal(run(s, '00000002.history').status, 1, 'a history file not spooled');
   writeFileSync(join(s.inDir, SEG), 'planted');
   chmodSync(s.inDir, 0o770);
   assert.equal(run(s, SEG).status, 1, 'a group-writable spool is not trusted');
@@ -54,23 +53,74 @@ test('without a fallback a miss is exit 1 (PostgreSQL: not in the archive)', () 
   assert.equal(spawnSync(SCRIPT, [s.inDir, SEG, s.dest]).status, 1);
 });
 
-test('a segment the live prefetcher has in flight is waited for, not fetched a second time', async () => {
+/** The script run in the background, with this test process standing in for the live prefetcher. */
+function ask(s: ReturnType<typeof setup>, name: string) {
+  writeFileSync(join(s.inDir, 'prefetcher.pid'), `${process.pid}\n`);
+  const child = spawn(SCRIPT, ['-w', '60', s.inDir, name, s.dest, s.fallback], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  const want = join(s.inDir, `${name}.want.${child.pid}`);
+  const asked = async () => {
+    while (!existsSync(want)) {
+      assert.equal(child.exitCode, null, `exited before asking: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  const exit = async () => { const [code] = await once(child, 'exit'); return { code: code as number, stderr }; };
+  return { child, want, asked, exit };
+}
+
+test('a segment not spooled yet is asked of the live prefetcher and waited for, not fetched by a second process', async () => {
   const s = setup();
   const claim = join(s.inDir, `${SEG}.tmp`);
   writeFileSync(claim, '');
-  // This test's own process stands in for the live prefetcher.
-  writeFileSync(join(s.inDir, 'prefetcher.pid'), `${process.pid}\n`);
-  const child = spawn(SCRIPT, ['-w', '60', s.inDir, SEG, s.dest, s.fallback], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d));
-  await new Promise((r) => setTimeout(r, 300));
-  assert.equal(child.exitCode, null, 'still waiting while the claim is held');
+  const a = ask(s, SEG);
+  await a.asked();
+  assert.equal(a.child.exitCode, null, 'still waiting');
   writeFileSync(claim, 'segment bytes');
   renameSync(claim, join(s.inDir, SEG));
-  const [code] = await once(child, 'exit');
-  assert.equal(code, 0, stderr);
+  const r = await a.exit();
+  assert.equal(r.code, 0, r.stderr);
   assert.equal(readFileSync(s.dest, 'utf8'), 'segment bytes');
+  assert.equal(existsSync(a.want), false, 'the request is withdrawn');
   assert.equal(existsSync(s.log), false, 'the fallback did not run');
+});
+
+test('the prefetcher answers "absent" (exit 1, no Node), "fallback" (the full wal-fetch), or a history file', async () => {
+  const s = setup();
+  let a = ask(s, SEG);
+  await a.asked();
+  writeFileSync(join(s.inDir, `${SEG}.absent.${a.child.pid}`), '');
+  let r = await a.exit();
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(existsSync(s.log), false, 'absent: no fallback');
+  assert.deepEqual(readdirSync(s.inDir).filter((n) => n.includes('.want.') || n.includes('.absent.')), [], 'request and answer removed');
+  a = ask(s, SEG);
+  await a.asked();
+  writeFileSync(join(s.inDir, `${SEG}.fallback.${a.child.pid}`), '');
+  r = await a.exit();
+  assert.equal(r.code, 1, r.stderr);
+  assert.deepEqual(readFileSync(s.log, 'utf8').trim().split('\n'), [`${SEG} ${s.dest}`], 'fallback: the full wal-fetch ran');
+  a = ask(s, '00000002.history');
+  await a.asked();
+  writeFileSync(join(s.inDir, '00000002.history'), '1\t0/3000000\tno recovery target specified\n');
+  r = await a.exit();
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(readFileSync(s.dest, 'utf8'), /no recovery target/);
+});
+
+test('a prefetcher killed while a call waits for it: the call falls back to the full wal-fetch', async () => {
+  const s = setup();
+  const stand = spawn('sleep', ['60']);
+  const child = spawn(SCRIPT, ['-w', '60', s.inDir, SEG, s.dest, s.fallback], { stdio: 'ignore' });
+  writeFileSync(join(s.inDir, 'prefetcher.pid'), `${stand.pid}\n`);
+  // (Written after the spawn: the call may see no prefetcher at all, and fall back at once.)
+  while (!existsSync(join(s.inDir, `${SEG}.want.${child.pid}`)) && child.exitCode === null) await new Promise((r) => setTimeout(r, 10));
+  stand.kill('SIGKILL');
+  const [code] = await once(child, 'exit');
+  assert.equal(code, 1);
+  assert.deepEqual(readFileSync(s.log, 'utf8').trim().split('\n'), [`${SEG} ${s.dest}`]);
+  assert.deepEqual(readdirSync(s.inDir).filter((n) => n.includes('.want.')), [], 'its request withdrawn');
 });
 
 test('a claim whose prefetcher is dead, a claim given up, or no -w: the full wal-fetch runs', async () => {

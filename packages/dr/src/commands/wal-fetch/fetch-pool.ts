@@ -2,7 +2,7 @@
 // AES-GCM and SHA-256 run synchronously, so decoding several segments at once needs threads.
 import type { Config } from '../../config/load.js';
 import { WorkerPool } from '../../util/worker-pool.js';
-import type { FetchSegment } from './prefetch.js';
+import type { Fetched, FetchSegment } from './prefetch.js';
 
 export interface FetchTask {
   name: string;
@@ -11,7 +11,7 @@ export interface FetchTask {
 }
 
 export class FetchPool {
-  private readonly pool: WorkerPool<FetchTask, boolean>;
+  private readonly pool: WorkerPool<FetchTask, Fetched>;
 
   constructor(config: Config, repoName: string, size: number) {
     this.pool = new WorkerPool(new URL('./fetch-worker.js', import.meta.url), { config, repoName }, size);

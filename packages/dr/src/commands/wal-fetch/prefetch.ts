@@ -3,10 +3,12 @@
 // renames a ready file (bin/fsdr-fetch.sh does that without starting Node). Segments are fetched,
 // decrypted and checked `parallel` at a time (worker threads: the codec is synchronous), up to
 // `depth` ahead of PostgreSQL; each is claimed as <name>.tmp before it starts, and the shell waits
-// for a claimed segment instead of fetching it a second time. It exits when the instance's
-// recovery ends, when a restore replaced the spool, or after idleMs without PostgreSQL taking a
-// segment or the archive growing.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+// for a claimed segment instead of fetching it a second time. Whatever else restore_command needs
+// while it runs (a history file, a segment re-read, the end of the archive) the shell asks it for
+// through the spool (prefetch-spool.ts), which costs a fetch, not a Node start. It exits when the
+// instance's recovery ends, when a restore replaced the spool, on a timeline switch, or after
+// idleMs without PostgreSQL taking a segment or the archive growing.
+import { statSync } from 'node:fs';
 import { open, readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseWalName, segmentFromNumber, segmentNumber } from '../../postgres/wal-name.js';
@@ -14,43 +16,14 @@ import type { Repository } from '../../repository/repository.js';
 import { ObjectNotFoundError } from '../../storage/errors.js';
 import { inDir, spoolRoot } from '../wal-push/spool.js';
 import { SpoolLock } from '../wal-push/spool-lock.js';
+import { answerFile, ASKED, currentBoot, PREFETCHER_PID, SPOOL_BOOT, spoolTrusted, stillRecovering, WANT, type Answer } from './prefetch-spool.js';
 import { checkSegmentFile } from './segment-check.js';
 
-/** bin/fsdr-fetch.sh reads the prefetcher's pid here to know a claimed segment is still coming. */
-export const PREFETCHER_PID = 'prefetcher.pid';
-/** wal-fetch writes here the segment PostgreSQL asked for when the spool did not have it. */
-export const ASKED = 'asked';
+/** `partial`: the segment is absent but its streamed partial is there (wal-fetch serves that). */
+export type Fetched = 'ok' | 'absent' | 'partial';
 
-/**
- * What the spooled files are good for: `durable` (fsynced), or a boot id (Linux) — written
- * without fsync, so good only until the next reboot: a file that carries its final name but lost
- * its data in a power cut is never handed over, because the marker no longer matches.
- */
-export const SPOOL_BOOT = 'boot';
-const BOOT_ID = '/proc/sys/kernel/random/boot_id';
-
-export function currentBoot(): string | undefined {
-  try {
-    const b = readFileSync(BOOT_ID, 'utf8').trim();
-    return /^[0-9a-f-]{8,64}$/.test(b) ? b : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** True when the files spooled in `dir` may be handed over in this boot. */
-export function spoolTrusted(dir: string): boolean {
-  let marker: string;
-  try {
-    marker = readFileSync(join(dir, SPOOL_BOOT), 'utf8').trim();
-  } catch {
-    return false;
-  }
-  return marker === 'durable' || (marker.length > 0 && marker === currentBoot());
-}
-
-/** Fetch one segment, checked, into `dest` (fsynced when `durable`); false when it is not in the repository. */
-export type FetchSegment = (name: string, dest: string, durable: boolean) => Promise<boolean>;
+/** Fetch one WAL file, checked, into `dest` (fsynced when `durable`). */
+export type FetchSegment = (name: string, dest: string, durable: boolean) => Promise<Fetched>;
 
 export interface PrefetchOptions {
   spool: string;
@@ -78,24 +51,6 @@ export interface PrefetchResult {
   reason: 'recovery-ended' | 'spool-replaced' | 'timeline' | 'idle';
 }
 
-/** True while the instance in `pgdata` runs and is still recovering (a signal file is there). */
-export function stillRecovering(pgdata: string): boolean {
-  if (!existsSync(join(pgdata, 'recovery.signal')) && !existsSync(join(pgdata, 'standby.signal'))) return false;
-  let pid: number;
-  try {
-    pid = Number(readFileSync(join(pgdata, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  } catch {
-    return false;
-  }
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function inode(dir: string): number | undefined {
   try {
     return statSync(dir).ino;
@@ -112,12 +67,37 @@ export function fetchOnThisThread(repo: Repository): FetchSegment {
     const w = parseWalName(name)!;
     try {
       await repo.wal.fetch(w, dest, (file) => checkSegmentFile(file, w, info!), { durable });
-      return true;
+      return 'ok';
     } catch (err) {
-      if (err instanceof ObjectNotFoundError) return false;
-      throw err;
+      if (!(err instanceof ObjectNotFoundError)) throw err;
     }
+    return w.kind === 'segment' && (await repo.wal.hasStreamPartial(w)) ? 'partial' : 'absent';
   };
+}
+
+/** The spool made this prefetcher's: stale files gone, the boot marker durable, its pid written. */
+async function takeSpool(dir: string, tli: number, first: number, size: number): Promise<{ durable: boolean; ino: number | undefined }> {
+  // Segments before the one asked for will not be asked for again; a claim, request or pid file
+  // left by a prefetcher that was killed means nothing any more; nor does anything spooled before
+  // a reboot.
+  const boot = currentBoot();
+  const trusted = spoolTrusted(dir);
+  for (const n of await readdir(dir)) {
+    const w = parseWalName(n);
+    if (!trusted || !w || w.kind !== 'segment' || w.timeline !== tli || segmentNumber(w, size) <= first) await unlink(join(dir, n)).catch(() => undefined);
+  }
+  // The marker is made durable before any file relies on it.
+  const fh = await open(join(dir, SPOOL_BOOT), 'w', 0o600);
+  try {
+    await fh.writeFile(`${boot ?? 'durable'}\n`);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  const dh = await open(dir, 'r');
+  await dh.sync().finally(() => dh.close());
+  await writeFile(join(dir, PREFETCHER_PID), `${process.pid}\n`, { mode: 0o600 });
+  return { durable: boot === undefined, ino: inode(dir) };
 }
 
 /** Returns what it fetched and why it stopped; false if another prefetcher holds the lock. */
@@ -126,7 +106,7 @@ export async function runPrefetcher(repo: Repository, opts: PrefetchOptions): Pr
   if (!lock) return false;
   const dir = inDir(opts.spool);
   const pidFile = join(dir, PREFETCHER_PID);
-  const pending = new Map<number, Promise<void>>();
+  const tasks = new Set<Promise<void>>();
   let fetched = 0;
   let reason: PrefetchResult['reason'] = 'idle';
   try {
@@ -141,28 +121,13 @@ export async function runPrefetcher(repo: Repository, opts: PrefetchOptions): Pr
     const fetch = opts.fetch ?? fetchOnThisThread(repo);
     const idleMs = opts.idleMs ?? 30_000;
     const retryMs = opts.retryMs ?? 1_000;
-    // Segments before the one asked for will not be asked for again; a claim or pid file left by
-    // a prefetcher that was killed means nothing any more; nor does anything spooled before a reboot.
-    const boot = currentBoot();
-    const trusted = spoolTrusted(dir);
-    for (const n of await readdir(dir)) {
-      const w = parseWalName(n);
-      if (!trusted || !w || w.kind !== 'segment' || w.timeline !== tli || segmentNumber(w, size) <= first) await unlink(join(dir, n)).catch(() => undefined);
-    }
-    // The marker is made durable before any file relies on it.
-    const fh = await open(join(dir, SPOOL_BOOT), 'w', 0o600);
-    try {
-      await fh.writeFile(`${boot ?? 'durable'}\n`);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    const dh = await open(dir, 'r');
-    await dh.sync().finally(() => dh.close());
-    const durable = boot === undefined;
-    const ino = inode(dir);
-    await writeFile(pidFile, `${process.pid}\n`, { mode: 0o600 });
+    const { durable, ino } = await takeSpool(dir, tli, first, size);
 
+    const pending = new Map<number, Promise<void>>();
+    // Claims that failed: what a request for that segment is answered (if it came before).
+    const outcome = new Map<number, { answer: Answer; at: number }>();
+    const wantSince = new Map<string, number>();
+    const serving = new Set<string>();
     let next = first + 1;
     // The first segment found missing (the end of the archive, for now) or refused: nothing at or
     // after it is claimed until it is looked at again.
@@ -175,47 +140,68 @@ export async function runPrefetcher(repo: Repository, opts: PrefetchOptions): Pr
     let asked = first;
     let askedSeen = '';
     let wake: () => void = () => undefined;
-    const readyNow = async (): Promise<Set<number>> => {
-      const got = new Set<number>();
-      for (const n of await readdir(dir).catch(() => [] as string[])) {
-        const w = parseWalName(n);
-        if (w && w.kind === 'segment' && w.timeline === tli) got.add(segmentNumber(w, size));
+    const track = (t: Promise<void>): void => {
+      tasks.add(t);
+      void t.finally(() => { tasks.delete(t); wake(); });
+    };
+    const fetchTo = async (name: string, tmp: string): Promise<Fetched | 'error'> => {
+      try {
+        await writeFile(tmp, '', { mode: 0o600 });
+        // A segment that does not match its name is never spooled: wal-fetch then fetches it
+        // itself and reports it.
+        return await fetch(name, tmp, durable);
+      } catch (err) {
+        process.stderr.write(`fsdr archive-get-async: ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+        return 'error';
       }
-      return got;
+    };
+    const answer = async (want: string, name: string, token: string, a: Answer): Promise<void> => {
+      wantSince.delete(want);
+      // Only a request still waiting gets an answer: a stale "absent" could end a later recovery early.
+      if (!(await unlink(join(dir, want)).then(() => true, () => false))) return;
+      await writeFile(join(dir, answerFile(name, token, a)), '', { mode: 0o600 });
+      lastProgress = Date.now();
     };
     const claim = (n: number): void => {
       const name = segmentFromNumber(tli, n, size);
       const tmp = join(dir, `${name}.tmp`);
+      outcome.delete(n);
       const task = (async () => {
-        await writeFile(tmp, '', { mode: 0o600 });
-        let ok = false;
-        try {
-          // A segment that does not match its name is never spooled: wal-fetch then fetches it
-          // itself and reports it.
-          ok = await fetch(name, tmp, durable);
-        } catch (err) {
-          process.stderr.write(`fsdr archive-get-async: ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
-        }
-        if (ok && n <= asked) {
-          await unlink(tmp).catch(() => undefined);
-        } else if (ok && inode(dir) === ino) {
+        const got = await fetchTo(name, tmp);
+        if (got === 'ok' && n > asked && inode(dir) === ino) {
           await rename(tmp, join(dir, name));
           fetched++;
           lastProgress = Date.now();
-        } else {
-          await unlink(tmp).catch(() => undefined);
-          if (stopAt === undefined || n < stopAt) stopAt = n;
-          stoppedAt = Date.now();
-          if (n < next) next = n;
+          return;
         }
-      })().catch(async () => unlink(tmp).catch(() => undefined)).finally(() => {
-        pending.delete(n);
-        wake();
-      });
+        await unlink(tmp).catch(() => undefined);
+        if (got === 'ok') return;
+        outcome.set(n, { answer: got === 'absent' ? 'absent' : 'fallback', at: Date.now() });
+        if (stopAt === undefined || n < stopAt) stopAt = n;
+        stoppedAt = Date.now();
+        if (n < next) next = n;
+      })().finally(() => pending.delete(n));
       pending.set(n, task);
+      track(task);
+    };
+    // A history file (or anything not a segment of this timeline's run) asked for while running.
+    const serveOther = (want: string, name: string, token: string): void => {
+      serving.add(want);
+      const tmp = join(dir, `${name}.tmp`);
+      track((async () => {
+        const got = await fetchTo(name, tmp);
+        if (got === 'ok' && inode(dir) === ino) {
+          await rename(tmp, join(dir, name));
+          await unlink(join(dir, want)).catch(() => undefined);
+          wantSince.delete(want);
+          return;
+        }
+        await unlink(tmp).catch(() => undefined);
+        await answer(want, name, token, got === 'absent' ? 'absent' : 'fallback');
+      })().finally(() => serving.delete(want)));
     };
 
-    for (;;) {
+    loop: for (;;) {
       if (opts.pgdata && !stillRecovering(opts.pgdata)) { reason = 'recovery-ended'; break; }
       // A restore emptied the spool for another recovery: nothing of this one belongs there.
       if (inode(dir) !== ino) { reason = 'spool-replaced'; break; }
@@ -233,9 +219,38 @@ export async function runPrefetcher(repo: Repository, opts: PrefetchOptions): Pr
           lastProgress = Date.now();
         }
       }
-      const ready = await readyNow();
-      for (const n of ready) {
-        if (n <= asked) { ready.delete(n); await unlink(join(dir, segmentFromNumber(tli, n, size))).catch(() => undefined); }
+      const names = await readdir(dir).catch(() => [] as string[]);
+      const ready = new Set<number>();
+      for (const n of names) {
+        const w = parseWalName(n);
+        if (!w || w.kind !== 'segment' || w.timeline !== tli) continue;
+        const x = segmentNumber(w, size);
+        if (x > asked) ready.add(x);
+        else await unlink(join(dir, n)).catch(() => undefined);
+      }
+      for (const want of names) {
+        const m = WANT.exec(want);
+        if (!m) continue;
+        const [, name, token] = m as unknown as [string, string, string];
+        if (!wantSince.has(want)) wantSince.set(want, Date.now());
+        const w = parseWalName(name)!;
+        if (w.kind !== 'segment') {
+          if (!serving.has(want)) serveOther(want, name, token);
+          continue;
+        }
+        // PostgreSQL moved to another timeline: a new prefetcher follows it (the shell falls back).
+        if (w.timeline !== tli) { reason = 'timeline'; break loop; }
+        const x = segmentNumber(w, size);
+        if (ready.has(x)) { await unlink(join(dir, want)).catch(() => undefined); wantSince.delete(want); continue; }
+        if (pending.has(x)) continue;
+        const o = outcome.get(x);
+        if (o && o.at >= wantSince.get(want)!) { await answer(want, name, token, o.answer); continue; }
+        // PostgreSQL is at x (a re-read, or the end of the archive looked at again): fetch it now;
+        // what is spooled before it will not be asked for.
+        asked = x - 1;
+        for (const r of ready) if (r < x) { ready.delete(r); await unlink(join(dir, segmentFromNumber(tli, r, size))).catch(() => undefined); }
+        if (next <= x) next = x + 1;
+        claim(x);
       }
       // Files PostgreSQL consumed are gone: keep `depth` ready or in flight after the oldest left.
       let low = next;
@@ -255,7 +270,7 @@ export async function runPrefetcher(repo: Repository, opts: PrefetchOptions): Pr
     }
     return { fetched, reason };
   } finally {
-    await Promise.all(pending.values());
+    await Promise.all(tasks);
     const mine = await readFile(pidFile, 'utf8').catch(() => '');
     if (mine.trim() === String(process.pid)) await unlink(pidFile).catch(() => undefined);
     await lock.release();

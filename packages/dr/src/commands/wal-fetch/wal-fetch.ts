@@ -22,7 +22,7 @@ async function fromSpool(cfg: Config, w: WalName, dest: string, repoName: string
   const spool = spoolDir(cfg.archive.spoolPath, cfg.source);
   const name = w.name;
   const ready = join(inDir(spool), name);
-  const { ASKED, spoolTrusted } = await import('./prefetch.js');
+  const { ASKED, spoolTrusted } = await import('./prefetch-spool.js');
   let served = false;
   try {
     // Spooled before a reboot (written without fsync): never handed over.
@@ -49,8 +49,6 @@ async function fromSpool(cfg: Config, w: WalName, dest: string, repoName: string
     }
     const asked = join(inDir(spool), `${ASKED}.${process.pid}`);
     await writeFile(asked, `${name}\n`, { mode: 0o600 }).then(() => rename(asked, join(inDir(spool), ASKED))).catch(() => unlink(asked).catch(() => undefined));
-    // One line per Node start in the server log: how often the fast path missed.
-    process.stderr.write(`fsdr wal-fetch: ${name} was not prefetched; fetching it from the repository\n`);
   }
   if (!(await lockHeld(spool, 'archive-get'))) {
     // Restore commands run in the data directory: the prefetcher watches it and exits when the
@@ -73,7 +71,11 @@ export async function walFetch(cfg: Config, name: string, dest: string, repoName
   if (!w) throw new FsdrError('FSDR_WAL_NAME', `${name} is not a WAL file name`, { hint: "restore_command must pass %f %p: restore_command = 'fsdr wal-fetch %f %p'" });
   // An --as-of recovery (after tampering) never reads the shared spool: a file another recovery
   // prefetched may be a later version of the object, the one it must not see.
-  if (cfg.archive.async && !asOf && w.kind === 'segment' && (await fromSpool(cfg, w, resolve(dest), repoName))) return true;
+  if (cfg.archive.async && !asOf) {
+    // One line per Node start in the server log: how often the fast path (and the prefetcher) missed.
+    process.stderr.write(`fsdr wal-fetch: ${name} was not prefetched; fetching it from the repository\n`);
+    if (w.kind === 'segment' && (await fromSpool(cfg, w, resolve(dest), repoName))) return true;
+  }
   const repo = await Repository.open(cfg, repoName, { asOf });
   try {
     const info = await repo.readInfo();
