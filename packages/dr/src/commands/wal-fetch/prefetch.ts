@@ -9,7 +9,7 @@
 // instance's recovery ends, when a restore replaced the spool, on a timeline switch, or after
 // idleMs without PostgreSQL taking a segment or the archive growing.
 import { statSync } from 'node:fs';
-import { open, readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseWalName, segmentFromNumber, segmentNumber } from '../../postgres/wal-name.js';
 import type { Repository } from '../../repository/repository.js';
@@ -86,16 +86,9 @@ async function takeSpool(dir: string, tli: number, first: number, size: number):
     const w = parseWalName(n);
     if (!trusted || !w || w.kind !== 'segment' || w.timeline !== tli || segmentNumber(w, size) <= first) await unlink(join(dir, n)).catch(() => undefined);
   }
-  // The marker is made durable before any file relies on it.
-  const fh = await open(join(dir, SPOOL_BOOT), 'w', 0o600);
-  try {
-    await fh.writeFile(`${boot ?? 'durable'}\n`);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  const dh = await open(dir, 'r');
-  await dh.sync().finally(() => dh.close());
+  // No fsync needed: whatever a power cut leaves of the marker (nothing, part, an older boot's
+  // id or this one's), it cannot name the next boot, so the files it covers are never trusted then.
+  await writeFile(join(dir, SPOOL_BOOT), `${boot ?? 'durable'}\n`, { mode: 0o600 });
   await writeFile(join(dir, PREFETCHER_PID), `${process.pid}\n`, { mode: 0o600 });
   return { durable: boot === undefined, ino: inode(dir) };
 }
