@@ -13,12 +13,12 @@
 // timed until the instance leaves recovery; the replayed table's checksum must equal the source's.
 //
 // Options (after `replay`): --segments N (100), --rounds R (2), --processes N (2), --keep.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
 import pg from 'pg';
-import { startPostgres, sleep, type PostgresHandle } from '@featuresignals/testkit';
+import { freePort, startPostgres, sleep, type PostgresHandle } from '@featuresignals/testkit';
 import { FSDR_BIN, giveToPostgres } from '../test/helpers/fsdr.js';
 import { findBinDir } from '../src/postgres/binaries.js';
 import { f1, f2, measure, measureOk, median, mkdirPg, gitState, openBenchRun, orderFor, parseScaleOptions, takeNumber, type BenchContext } from './common.js';
@@ -87,12 +87,13 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
 
     const binDir = findBinDir(15);
     const samples: Array<{ method: Method; round: number; seconds: number; segmentsPerSec: number; exact: boolean; misses?: number }> = [];
-    let port = 25000 + Math.floor(Math.random() * 20000);
     for (let r = 0; r < opt.rounds; r++) {
       for (const m of orderFor(METHODS, r)) {
         check();
         const pgdata = join(work, `replay-${r}-${m.replace(' ', '-')}`);
-        port++;
+        // A free port each run: the machine is shared, and a taken one made the instance exit at
+        // once while this loop waited an hour for it.
+        const port = await freePort();
         await measureOk(`exec ${fsdr(m === 'fsdr async' ? asyncCfg : syncCfg)} restore --pgdata ${pgdata} --port ${port} --latest --no-start`);
         if (m === 'cp') {
           const auto = join(pgdata, 'postgresql.auto.conf');
@@ -103,6 +104,7 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
         for (;;) {
           const rows = await queryPort<{ r: boolean }>(port, 'SELECT pg_is_in_recovery() AS r').catch(() => undefined);
           if (rows && rows[0]!.r === false) break;
+          if (!rows && Date.now() - t0 > 3000 && !existsSync(join(pgdata, 'postmaster.pid'))) throw new Error(`${m}: the instance exited during recovery (see ${pgdata}.log)`);
           if (Date.now() - t0 > 3_600_000) throw new Error(`${m}: recovery did not end within an hour (see ${pgdata}.log)`);
           await sleep(50);
         }
