@@ -19,6 +19,8 @@ import { SpoolLock } from '../wal-push/spool-lock.js';
 import { answerFile, ASKED, currentBoot, PREFETCHER_PID, SPOOL_BOOT, spoolTrusted, stillRecovering, WANT, type Answer } from './prefetch-spool.js';
 import { checkSegmentFile } from './segment-check.js';
 
+const ENDED_GRACE_MS = 3_000;
+
 /** `partial`: the segment is absent but its streamed partial is there (wal-fetch serves that). */
 export type Fetched = 'ok' | 'absent' | 'partial';
 
@@ -132,6 +134,7 @@ export async function runPrefetcher(repo: Repository, opts: PrefetchOptions): Pr
     // will be asked for again, and a prefetcher behind it skips ahead.
     let asked = first;
     let askedSeen = '';
+    let endedAt: number | undefined;
     let wake: () => void = () => undefined;
     const track = (t: Promise<void>): void => {
       tasks.add(t);
@@ -195,7 +198,10 @@ export async function runPrefetcher(repo: Repository, opts: PrefetchOptions): Pr
     };
 
     loop: for (;;) {
-      if (opts.pgdata && !stillRecovering(opts.pgdata)) { reason = 'recovery-ended'; break; }
+      // PostgreSQL removes recovery.signal before its last requests (the parent timeline's
+      // history file, for the new one): answer them for a moment more, fetching nothing ahead.
+      if (opts.pgdata && endedAt === undefined && !stillRecovering(opts.pgdata)) endedAt = Date.now();
+      if (endedAt !== undefined && Date.now() - endedAt >= ENDED_GRACE_MS) { reason = 'recovery-ended'; break; }
       // A restore emptied the spool for another recovery: nothing of this one belongs there.
       if (inode(dir) !== ino) { reason = 'spool-replaced'; break; }
       const askedNow = (await readFile(join(dir, ASKED), 'utf8').catch(() => '')).trim();
@@ -251,7 +257,7 @@ export async function runPrefetcher(repo: Repository, opts: PrefetchOptions): Pr
       for (const n of pending.keys()) if (n < low) low = n;
       if (low > lastLow) { lastLow = low; lastProgress = Date.now(); }
       if (stopAt !== undefined && pending.size === 0 && Date.now() - stoppedAt >= retryMs) stopAt = undefined;
-      while (pending.size < parallel && next - low < depth && (stopAt === undefined || next < stopAt)) {
+      while (endedAt === undefined && pending.size < parallel && next - low < depth && (stopAt === undefined || next < stopAt)) {
         if (!ready.has(next) && !pending.has(next)) claim(next);
         next++;
       }
