@@ -5,14 +5,17 @@
 // the archive still fails the recovery loudly, naming the segment, with nothing promoted.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, startPostgres, waitUntil, type PostgresHandle } from '@featuresignals/testkit';
-import { archiveCommand, fsdrOk, makeWorkspace, runFsdr, type Workspace } from '../helpers/fsdr.js';
+import { archiveCommand, fsdrOk, giveToPostgres, makeWorkspace, runFsdr, type Workspace } from '../helpers/fsdr.js';
 import { switchWal, waitArchived } from '../helpers/pg-load.js';
 import { queryPort, stopRestored } from '../helpers/restored.js';
 import { lockHeld } from '../../src/commands/wal-push/spool-lock.js';
 import { restoreLogFile } from '../../src/commands/restore/restore.js';
+import { findBinDir } from '../../src/postgres/binaries.js';
+import { startInstance, waitForPromotion } from '../../src/postgres/instance.js';
+import { serverUser } from '../../src/postgres/os-user.js';
 
 const SEGMENTS = 32;
 const FILLER = `SELECT count(*)::int AS n, md5(string_agg(id || pad, ',' ORDER BY id)) AS s FROM filler`;
@@ -68,13 +71,27 @@ after(async () => {
 
 test(`a recovery of ${SEGMENTS}+ segments starts Node only a few times, is exact, and its prefetcher exits with the recovery`, async () => {
   const { pgdata, port } = await restoreTo('restored-fast');
-  await fsdrOk(['--config', asyncCfg, 'restore', '--pgdata', pgdata, '--port', String(port), '--latest']);
+  await fsdrOk(['--config', asyncCfg, 'restore', '--pgdata', pgdata, '--port', String(port), '--latest', '--no-start']);
+  // restore_command's fallback (the full wal-fetch: a Node start) through a wrapper that logs each call.
+  const auto = join(pgdata, 'postgresql.auto.conf');
+  const conf = readFileSync(auto, 'utf8');
+  const m = /^restore_command = '(\S*fsdr-fetch\.sh (?:-w \d+ )?\S+ %f %p) (.*)'$/m.exec(conf);
+  assert.ok(m, `the fast restore_command: ${conf}`);
+  const starts = join(ws.dir, 'node-starts.log');
+  const wrapper = join(ws.dir, 'fallback.sh');
+  writeFileSync(wrapper, `#!/bin/sh\necho "$1" >> ${starts}\nexec ${m[2]} "$@"\n`, { mode: 0o755 });
+  giveToPostgres(wrapper);
+  writeFileSync(auto, conf.replace(m[0], `restore_command = '${m[1]} ${wrapper}'`));
+  const binDir = findBinDir(15);
+  await startInstance(binDir, pgdata, restoreLogFile(pgdata), serverUser());
+  await waitForPromotion({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' }, pgdata, restoreLogFile(pgdata), 600_000);
   assert.deepEqual((await queryPort<{ n: number; s: string }>(port, FILLER))[0], want);
   // The first history probe and segment (no prefetcher yet) and one or two while it starts;
   // then everything, the end of the archive, the re-read of the last segment and the history
   // probes at promotion included, comes through the prefetcher: never one per segment.
-  const m = misses(pgdata);
-  assert.ok(m.length <= 6, `${m.length} Node starts for ${segments.length} segments:\n${m.join('\n')}`);
+  const calls = readFileSync(starts, 'utf8').split('\n').filter(Boolean);
+  assert.ok(calls.length <= 6, `${calls.length} Node starts for ${segments.length} segments: ${calls.join(' ')}`);
+  assert.equal(misses(pgdata).length, calls.length, 'wal-fetch logs each of its starts');
   await waitUntil(async () => ((await lockHeld(spool, 'archive-get')) ? undefined : true), 30_000, 'the prefetcher to exit after promotion');
   assert.match(readFileSync(join(spool, 'archive-get.log'), 'utf8'), /segments prefetched, stopped \(recovery-ended\)/);
   await stopRestored(pgdata);
