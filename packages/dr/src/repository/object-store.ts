@@ -81,7 +81,9 @@ export class ObjectStore {
       // fsync before the rename: a restored file must survive a crash once it carries its final
       // name (PostgreSQL trusts what it finds under that name). Only a caller that never trusts
       // the file after a reboot (the prefetch spool is bound to the boot) may skip it.
-      await pipeline(src, createWriteStream(tmp, { mode: 0o600, flush: opts.durable ?? true }));
+      // Up to 1 MiB queued while a write is in flight: decoding goes on meanwhile, and the queued
+      // chunks go out in one writev instead of one thread-pool round trip per decoded chunk.
+      await pipeline(src, createWriteStream(tmp, { mode: 0o600, flush: opts.durable ?? true, highWaterMark: 1 << 20 }));
       await accept?.(tmp);
       await rename(tmp, dest);
     } catch (err) {
