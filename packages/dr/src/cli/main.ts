@@ -101,16 +101,25 @@ export function buildProgram(): Command {
     .description('background prefetcher started by wal-fetch when archive.async is on')
     .requiredOption('--from <segment>', 'the segment PostgreSQL asked for')
     .option('--repo <name>', 'repository', 'primary')
-    .option('--as-of <time>', AS_OF_HELP)
-    .action(action(async (opts: { from: string; repo: string; asOf?: string }, cmd: Command) => {
+    .option('--pgdata <dir>', 'the recovering instance: exit once its recovery has ended')
+    .action(action(async (opts: { from: string; repo: string; pgdata?: string }, cmd: Command) => {
       const cfg = cfgOf(cmd);
       const { Repository } = await import('../repository/repository.js');
       const { runPrefetcher } = await import('../commands/wal-fetch/prefetch.js');
+      const { FetchPool } = await import('../commands/wal-fetch/fetch-pool.js');
       const { spoolDir } = await import('../commands/wal-push/spool.js');
-      const repo = await Repository.open(cfg, opts.repo, { asOf: parseAsOf(opts.asOf) });
+      const repo = await Repository.open(cfg, opts.repo);
+      // Worker threads: decryption, decompression and checks of several segments on several cores.
+      const pool = new FetchPool(cfg, opts.repo, cfg.archive.processes);
       try {
-        await runPrefetcher(repo, { spool: spoolDir(cfg.archive.spoolPath, cfg.source), from: opts.from, depth: Math.max(4, cfg.archive.processes * 2), parallel: cfg.archive.processes });
+        const r = await runPrefetcher(repo, {
+          spool: spoolDir(cfg.archive.spoolPath, cfg.source), from: opts.from, pgdata: opts.pgdata,
+          depth: cfg.archive.prefetch.depth, maxBytes: cfg.archive.prefetch.maxMiB * 1048576,
+          parallel: cfg.archive.processes, fetch: pool.fetch,
+        });
+        if (r) process.stderr.write(`fsdr archive-get-async: from ${opts.from}: ${r.fetched} segments prefetched, stopped (${r.reason})\n`);
       } finally {
+        await pool.close();
         await repo.close();
       }
     }));

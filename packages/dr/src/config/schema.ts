@@ -316,6 +316,15 @@ export const configSchema = z.strictObject({
       spoolPath: z.string().optional(),
       // How long one wal-push waits for the async pusher before failing (PostgreSQL then retries).
       timeoutSeconds: z.int().min(1).max(3600).default(60),
+      // Async recovery: the prefetcher keeps up to `depth` segments decoded (or in flight) ahead of
+      // the one PostgreSQL replays, never more than maxMiB in the spool; restore_command waits for
+      // a segment in flight instead of fetching it twice.
+      prefetch: z
+        .strictObject({
+          depth: z.int().min(1).max(1024).default(32),
+          maxMiB: z.int().min(16).max(65536).default(1024),
+        })
+        .prefault({}),
       // Streaming (`fsdr stream`, or the agent): pg_receivewal on a physical replication slot into a
       // local spool; completed segments are pushed as archive_command's are, and the segment being
       // written is uploaded as <segment>.stream.partial every partialSeconds, so the newest

@@ -90,13 +90,16 @@ export class ObjectStore {
    * Write the plaintext to `dest` via a temp file and rename, so a failure leaves no partial file.
    * `accept` may inspect the complete temp file first and throw to refuse it.
    */
-  async getToFile(key: string, dest: string, accept?: (tmp: string) => Promise<void>): Promise<void> {
+  async getToFile(key: string, dest: string, accept?: (tmp: string) => Promise<void>, opts: { durable?: boolean } = {}): Promise<void> {
     const src = await this.open(key);
     const tmp = `${dest}.fsdr-partial`;
     try {
-      // fsync before the rename: a prefetched segment or restored file must survive a crash once
-      // it carries its final name (PostgreSQL trusts what it finds under that name).
-      await pipeline(src, createWriteStream(tmp, { mode: 0o600, flush: true }));
+      // fsync before the rename: a restored file must survive a crash once it carries its final
+      // name (PostgreSQL trusts what it finds under that name). Only a caller that never trusts
+      // the file after a reboot (the prefetch spool is bound to the boot) may skip it.
+      // Up to 1 MiB queued while a write is in flight: decoding goes on meanwhile, and the queued
+      // chunks go out in one writev instead of one thread-pool round trip per decoded chunk.
+      await pipeline(src, createWriteStream(tmp, { mode: 0o600, flush: opts.durable ?? true, highWaterMark: 1 << 20 }));
       await accept?.(tmp);
       await rename(tmp, dest);
     } catch (err) {

@@ -47,10 +47,10 @@ export class WalArchive {
 
   /**
    * Restore one WAL file to `dest` (whole or not at all, and only if `accept` does not throw on
-   * the complete file). Throws ObjectNotFoundError if absent.
+   * the complete file; fsynced unless `durable: false`). Throws ObjectNotFoundError if absent.
    */
-  async fetch(w: WalName, dest: string, accept?: (path: string) => Promise<void>): Promise<void> {
-    await this.objects.getToFile(walKey(w), dest, accept);
+  async fetch(w: WalName, dest: string, accept?: (path: string) => Promise<void>, opts: { durable?: boolean } = {}): Promise<void> {
+    await this.objects.getToFile(walKey(w), dest, accept, opts);
   }
 
   /**
@@ -69,6 +69,11 @@ export class WalArchive {
     await this.objects.storage.delete([walKey(parseWalName(streamPartialName(segment.name))!)]).catch((err: unknown) => {
       if (!(err instanceof ObjectNotFoundError)) throw err;
     });
+  }
+
+  /** Whether the segment has a streamed partial (what wal-fetch serves when the segment is absent). */
+  async hasStreamPartial(segment: WalName): Promise<boolean> {
+    return (await this.objects.storage.head(walKey(parseWalName(streamPartialName(segment.name))!))) !== undefined;
   }
 
   /** Like fetch, from the streamed partial of a segment. Throws ObjectNotFoundError if absent. */

@@ -22,15 +22,21 @@ export function shQuote(v: string): string {
 
 const FETCH_SH = fileURLToPath(new URL('../../../../bin/fsdr-fetch.sh', import.meta.url));
 
+/** archive.async: the prefetcher's archive-in directory, and how long to wait for a segment in flight. */
+export interface FastIn {
+  dir: string;
+  waitSeconds: number;
+}
+
 /**
- * fsdr as restore_command. With `fastIn` (archive.async: the prefetcher's archive-in directory)
- * bin/fsdr-fetch.sh hands over a segment the prefetcher already checked without a Node start,
- * and runs the full wal-fetch for anything else.
+ * fsdr as restore_command. With `fastIn` bin/fsdr-fetch.sh hands over a segment the prefetcher
+ * already checked (or has in flight) without a Node start, and runs the full wal-fetch for
+ * anything else.
  */
-export function restoreCommand(configPath: string, repository = 'primary', asOf?: string, fastIn?: string): string {
+export function restoreCommand(configPath: string, repository = 'primary', asOf?: string, fastIn?: FastIn): string {
   // An as-of restore fetches its WAL as of the same time (newer versions may be an attacker's).
   const args = `wal-fetch --repo ${shQuote(repository)}${asOf ? ` --as-of ${shQuote(asOf)}` : ''}`;
-  if (fastIn && !asOf) return `${shQuote(FETCH_SH)} ${shQuote(fastIn)} %f %p ${shQuote(process.execPath)} ${shQuote(FSDR_BIN)} --config ${shQuote(configPath)} ${args}`;
+  if (fastIn && !asOf) return `${shQuote(FETCH_SH)} -w ${Math.max(0, Math.floor(fastIn.waitSeconds))} ${shQuote(fastIn.dir)} %f %p ${shQuote(process.execPath)} ${shQuote(FSDR_BIN)} --config ${shQuote(configPath)} ${args}`;
   return `FSDR_CONFIG=${shQuote(configPath)} ${shQuote(process.execPath)} ${shQuote(FSDR_BIN)} ${args} %f %p`;
 }
 
@@ -39,7 +45,7 @@ const STALE = /^(restore_command|recovery_target\w*|recovery_end_command|archive
 /** What may outlive recovery and make a later recovery of this instance's backups stop early. */
 export const RECOVERY_ONLY = /^(restore_command|recovery_target\w*)$/;
 
-export function recoverySettings(target: RecoveryTarget, opts: { configPath: string; repository: string; asOf?: string; fastIn?: string; port: number; socketDir: string; archive: boolean; timeline: string; extra: Record<string, string> }): Record<string, string> {
+export function recoverySettings(target: RecoveryTarget, opts: { configPath: string; repository: string; asOf?: string; fastIn?: FastIn; port: number; socketDir: string; archive: boolean; timeline: string; extra: Record<string, string> }): Record<string, string> {
   const s: Record<string, string> = {
     restore_command: restoreCommand(opts.configPath, opts.repository, opts.asOf, opts.fastIn),
     recovery_target_timeline: opts.timeline,

@@ -17,7 +17,7 @@ import type { ArchivedWal } from '../../repository/wal-archive.js';
 import { Progress } from '../../util/progress.js';
 import { log } from '../../util/log.js';
 import { recoveryWindows } from './recovery-window.js';
-import { recoverySettings, retireRecoveryConfig, writeRecoveryConfig } from './recovery-settings.js';
+import { recoverySettings, retireRecoveryConfig, writeRecoveryConfig, type FastIn } from './recovery-settings.js';
 import { selectBackup, type RecoveryTarget } from './select-backup.js';
 import { planWal, recoveryEnd, RecoveryShortError, type TimelineChoice, type WalPlan } from './wal-plan.js';
 import { checkBundlesPresent, tablespaceDir, tablespaceRoot, writeDataDirectory } from './write-files.js';
@@ -86,12 +86,12 @@ export function restoreLogFile(pgdata: string): string {
  * left there (another target, another --as-of) must not be handed to this one. Recreated by the
  * prefetcher, as the server user, on the first fetch.
  */
-async function freshPrefetchDir(cfg: Config): Promise<string | undefined> {
+async function freshPrefetchDir(cfg: Config): Promise<FastIn | undefined> {
   if (!cfg.archive.async) return undefined;
   const { spoolDir } = await import('../wal-push/spool.js');
   const dir = join(spoolDir(cfg.archive.spoolPath, cfg.source), 'archive-in');
   await rm(dir, { recursive: true, force: true });
-  return dir;
+  return { dir, waitSeconds: cfg.archive.timeoutSeconds };
 }
 
 async function removeRestored(pgdata: string, manifest: { tablespaces: Array<{ oid: string }> }, created: boolean): Promise<void> {

@@ -2,6 +2,7 @@
 // for history files and for the end of the archive), so it exits 1 without a word. A segment is
 // handed over only once its first page header matches its name (segment-check.ts).
 import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { copyFile, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,8 +22,11 @@ async function fromSpool(cfg: Config, w: WalName, dest: string, repoName: string
   const spool = spoolDir(cfg.archive.spoolPath, cfg.source);
   const name = w.name;
   const ready = join(inDir(spool), name);
+  const { ASKED, spoolTrusted } = await import('./prefetch-spool.js');
   let served = false;
   try {
+    // Spooled before a reboot (written without fsync): never handed over.
+    if (!spoolTrusted(inDir(spool))) throw Object.assign(new Error('spool of an earlier boot'), { code: 'ENOENT' });
     // The prefetcher checked it against repo.json; check again what is about to be handed over.
     await checkSegmentFile(ready, w, {});
     await rename(ready, dest);
@@ -38,16 +42,25 @@ async function fromSpool(cfg: Config, w: WalName, dest: string, repoName: string
   if (!served) {
     // PostgreSQL got here first: this segment comes from the repository, and whatever the
     // prefetcher spooled up to it will never be asked for. Left there, it would hold the
-    // prefetcher's window full and stall it.
-    const { readdir } = await import('node:fs/promises');
+    // prefetcher's window full and stall it; the prefetcher also skips ahead to it.
+    const { readdir, writeFile } = await import('node:fs/promises');
     for (const n of await readdir(inDir(spool)).catch(() => [] as string[])) {
-      if (n.length >= 24 && n.slice(0, 8) === name.slice(0, 8) && n.slice(0, 24) <= name) await unlink(join(inDir(spool), n)).catch(() => undefined);
+      if (n.length === 24 && n.slice(0, 8) === name.slice(0, 8) && n <= name) await unlink(join(inDir(spool), n)).catch(() => undefined);
     }
+    const asked = join(inDir(spool), `${ASKED}.${process.pid}`);
+    await writeFile(asked, `${name}\n`, { mode: 0o600 }).then(() => rename(asked, join(inDir(spool), ASKED))).catch(() => unlink(asked).catch(() => undefined));
   }
   if (!(await lockHeld(spool, 'archive-get'))) {
-    const args = [FSDR_BIN, 'archive-get-async', '--from', name, '--repo', repoName, '--config', cfg.source];
-    const child = spawn(process.execPath, args, { detached: true, stdio: 'ignore' });
+    // Restore commands run in the data directory: the prefetcher watches it and exits when the
+    // instance's recovery ends.
+    const pgdata = existsSync(join(process.cwd(), 'postmaster.pid')) ? ['--pgdata', process.cwd()] : [];
+    const args = [FSDR_BIN, 'archive-get-async', '--from', name, '--repo', repoName, ...pgdata, '--config', cfg.source];
+    // Its own log beside the spool; a log it cannot open (another user's) never fails a fetch.
+    let logFd: number | 'ignore' = 'ignore';
+    try { logFd = openSync(join(spool, 'archive-get.log'), 'a', 0o600); } catch { /* no log */ }
+    const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'ignore', logFd] });
     child.unref();
+    if (typeof logFd === 'number') closeSync(logFd);
   }
   return served;
 }
@@ -58,7 +71,11 @@ export async function walFetch(cfg: Config, name: string, dest: string, repoName
   if (!w) throw new FsdrError('FSDR_WAL_NAME', `${name} is not a WAL file name`, { hint: "restore_command must pass %f %p: restore_command = 'fsdr wal-fetch %f %p'" });
   // An --as-of recovery (after tampering) never reads the shared spool: a file another recovery
   // prefetched may be a later version of the object, the one it must not see.
-  if (cfg.archive.async && !asOf && w.kind === 'segment' && (await fromSpool(cfg, w, resolve(dest), repoName))) return true;
+  if (cfg.archive.async && !asOf) {
+    // One line per Node start in the server log: how often the fast path (and the prefetcher) missed.
+    process.stderr.write(`fsdr wal-fetch: ${name} was not prefetched; fetching it from the repository\n`);
+    if (w.kind === 'segment' && (await fromSpool(cfg, w, resolve(dest), repoName))) return true;
+  }
   const repo = await Repository.open(cfg, repoName, { asOf });
   try {
     const info = await repo.readInfo();

@@ -1,0 +1,25 @@
+// WAL segments fetched by worker threads (one per archive.processes) for the prefetcher: zstd,
+// AES-GCM and SHA-256 run synchronously, so decoding several segments at once needs threads.
+import type { Config } from '../../config/load.js';
+import { WorkerPool } from '../../util/worker-pool.js';
+import type { Fetched, FetchSegment } from './prefetch.js';
+
+export interface FetchTask {
+  name: string;
+  dest: string;
+  durable: boolean;
+}
+
+export class FetchPool {
+  private readonly pool: WorkerPool<FetchTask, Fetched>;
+
+  constructor(config: Config, repoName: string, size: number) {
+    this.pool = new WorkerPool(new URL('./fetch-worker.js', import.meta.url), { config, repoName }, size);
+  }
+
+  readonly fetch: FetchSegment = (name, dest, durable) => this.pool.run({ name, dest, durable });
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
