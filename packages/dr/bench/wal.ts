@@ -300,6 +300,13 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     for (const tool of ['none', 'fsdr (node)', 'fsdr', 'fsdr+stream', 'pgbackrest'] as const) {
       check();
       log(`live: pgbench -c 4 -j 2 -T ${opt.loadSeconds} with ${tool} async as archive_command (${elapsed()})`);
+      // Freshly initialised tables for every run, archived by /bin/true: pgbench's tables grow and
+      // bloat run after run, so a later tool would see fewer tps for that alone.
+      if (tool !== 'none') {
+        await pgbench(['-i', '-s', '10', '-q']);
+        await cluster.query('SELECT pg_switch_wal()');
+        await sleep(1000);
+      }
       const fr = tool === 'none' || tool === 'pgbackrest' ? undefined : await fsdrRepo(`live-${tool.replace(/\W+/g, '-')}`, true, tool === 'fsdr+stream');
       const repo = fr ?? (tool === 'pgbackrest' ? await pgbrRepo(`live-${tool}`, true) : { dir: mkdirPg(join(work, 'live-none')), command: () => '/bin/true' });
       await setArchiveCommand(tool === 'fsdr (node)' ? fr!.nodePush('%p') : repo.command('%p'));
@@ -315,7 +322,7 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
         const until = Date.now() + 30_000;
         while (!countFiles(repo.dir, (n) => n.endsWith('.stream.partial')) && Date.now() < until) await sleep(200);
       }
-      // Each run starts just after a checkpoint, so both see the same burst of full-page images.
+      // Each run starts just after a checkpoint, so each sees the same burst of full-page images.
       await cluster.query('CHECKPOINT');
       const before = await stats();
       const lsn0 = await lsnNow();
