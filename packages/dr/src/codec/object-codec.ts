@@ -205,6 +205,13 @@ class PullEncoder extends Readable {
  */
 export type PlainSink = (plain: Buffer) => Promise<void>;
 
+/** Stored bytes read into the decoder's own buffer (the storage layer's ObjectReader has this shape). */
+export interface StoredReader {
+  /** Fill buf[offset, offset + length) as far as it can; 0 at the end. */
+  read(buf: Buffer, offset: number, length: number): Promise<number>;
+  close(): Promise<void>;
+}
+
 export interface DecodeResult {
   /** sha256 of the plaintext as verified against the trailer, hex ('' for an object stored without one) */
   sha256: string;
@@ -251,12 +258,22 @@ class PullDecoder {
     private readonly sink: PlainSink,
   ) {}
 
-  async run(stored: AsyncIterable<unknown>): Promise<DecodeResult> {
+  async run(stored: Readable | StoredReader): Promise<DecodeResult> {
     try {
-      for await (const raw of stored) {
-        const chunk = raw as Buffer;
-        allocatedBytes(chunk.length);
-        await this.absorb(chunk);
+      if (stored instanceof Readable) {
+        for await (const raw of stored) {
+          const chunk = raw as Buffer;
+          allocatedBytes(chunk.length);
+          await this.absorb(chunk);
+        }
+      } else {
+        // Straight into the frame buffer: nothing is allocated per read.
+        for (;;) {
+          const n = await stored.read(this.scratch.frame, this.fill, this.need - this.fill);
+          if (n === 0) break;
+          this.fill += n;
+          if (this.fill === this.need) await this.unit();
+        }
       }
       const o = this.opener;
       if (!o) throw new IntegrityError(this.key, 'truncated before the end of its header');
@@ -273,6 +290,9 @@ class PullDecoder {
       // Leave no write of the sink running once the caller sees the failure.
       await this.pending?.catch(noop);
       throw err;
+    } finally {
+      if (stored instanceof Readable) stored.destroy();
+      else await stored.close();
     }
   }
 
@@ -314,11 +334,12 @@ class PullDecoder {
         return;
       }
       case 'frame': {
+        // Counted before the decipher allocates it: a young collection now finds the last frame dead.
+        allocatedBytes(this.len);
         const plain = this.opener!.open(f.subarray(0, this.len), f.subarray(this.len, this.len + TAG_BYTES), this.final);
         this.stage = 'word';
         this.need = 4;
         if (!plain) return;
-        allocatedBytes(plain.length);
         if (this.opener!.header.c === 'zstd') await this.decompress(plain);
         else await this.copyOut(plain);
       }
@@ -426,7 +447,7 @@ export class ObjectCodec {
    * after the sink's last call and before this resolves; it rejects with an IntegrityError (or
    * WrongKeyError, MisplacedObjectError) otherwise, and `stored` is destroyed on any failure.
    */
-  async decodeInto(key: string, stored: Readable, sink: PlainSink): Promise<DecodeResult> {
+  async decodeInto(key: string, stored: Readable | StoredReader, sink: PlainSink): Promise<DecodeResult> {
     const scratch = this.decodeScratch.pop() ?? {
       frame: Buffer.allocUnsafe(DEFAULT_CHUNK + 4 + TAG_BYTES),
       out: [Buffer.allocUnsafe(DECODE_OUT), Buffer.allocUnsafe(DECODE_OUT)] as [Buffer, Buffer],

@@ -63,7 +63,8 @@ export class ObjectStore {
    * once all of it was passed on and the trailer's size and digest matched.
    */
   async readInto(key: string, sink: PlainSink): Promise<DecodeResult> {
-    return this.codec.decodeInto(key, await this.storage.get(key), sink);
+    const s = this.storage;
+    return this.codec.decodeInto(key, s.reader ? await s.reader(key) : await s.get(key), sink);
   }
 
   /** Like open, for an object whose size and sha256 a manifest recorded (see ExpectContent). */
