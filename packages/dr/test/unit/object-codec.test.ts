@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
-import { ObjectCodec, type EncodeOptions } from '../../src/codec/object-codec.js';
+import { ObjectCodec, type EncodeOptions, type StoredReader } from '../../src/codec/object-codec.js';
 import { IntegrityError, MisplacedObjectError, WrongKeyError } from '../../src/errors.js';
 import { DEFAULT_CHUNK } from '../../src/codec/object-format.js';
 
@@ -24,8 +24,57 @@ async function encode(codec: ObjectCodec, data: Buffer, name = 'wal/x', opts: En
   return { stored, result: e.result() };
 }
 
+/** decodeInto's sink keeps copies: the buffers it is handed are reused. */
+async function decodeInto(codec: ObjectCodec, source: Readable | StoredReader, name: string): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  const r = await codec.decodeInto(name, source, async (p) => {
+    parts.push(Buffer.from(p));
+  });
+  const out = Buffer.concat(parts);
+  assert.equal(r.size, out.length);
+  return out;
+}
+
+/** A reader handing out the stored bytes in uneven pieces (as a file read may). */
+function bufferReader(stored: Buffer): StoredReader & { closed: boolean } {
+  let pos = 0;
+  let turn = 0;
+  return {
+    closed: false,
+    async read(buf, offset, length) {
+      const n = Math.min(length, stored.length - pos, [777, 65536, 3, 1 << 20][turn++ % 4]!);
+      stored.copy(buf, offset, pos, pos + n);
+      pos += n;
+      return n;
+    },
+    async close() {
+      this.closed = true;
+    },
+  };
+}
+
+/**
+ * Decode through decode() (stream stages) and decodeInto() (reused buffers) from a stream and from a
+ * reader: all three must return the same bytes, or all fail with the same kind of error (thrown).
+ */
 async function decode(codec: ObjectCodec, stored: Buffer, name = 'wal/x'): Promise<Buffer> {
-  return collect(await codec.decode(name, Readable.from([stored])));
+  const reader = bufferReader(stored);
+  const runs = await Promise.allSettled([
+    (async () => collect(await codec.decode(name, Readable.from([stored]))))(),
+    decodeInto(codec, Readable.from([stored.subarray(0, 100), stored.subarray(100)]), name),
+    decodeInto(codec, reader, name),
+  ]);
+  assert.ok(reader.closed, 'decodeInto closes its reader');
+  const failed = runs.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+  if (failed.length === 0) {
+    const [a, b, c] = runs.map((r) => (r as PromiseFulfilledResult<Buffer>).value);
+    assert.deepEqual(b, a);
+    assert.deepEqual(c, a);
+    return a!;
+  }
+  assert.equal(failed.length, 3, `only some decodes failed: ${failed.map((f) => String(f.reason)).join('; ')}`);
+  for (const f of failed) assert.equal((f.reason as Error).constructor, (failed[0]!.reason as Error).constructor, String(f.reason));
+  throw failed[0]!.reason;
 }
 
 test('round trip with zstd and without, empty and multi-chunk objects', async () => {
