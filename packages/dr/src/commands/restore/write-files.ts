@@ -47,7 +47,7 @@ export async function extractBundle(objects: ObjectStore, key: string, entries: 
       openPath = f.path;
       position = f.fileOffset ?? 0;
     },
-    // The decoder's buffers are up to 1 MiB: each piece is written as it comes, before it is reused.
+    // Each piece (at most the decoder's 256 KiB buffer) is written as it comes, before it is reused.
     data: async (_f, bytes) => {
       const { bytesWritten } = await fh!.write(bytes, 0, bytes.length, position);
       if (bytesWritten !== bytes.length) throw new FsdrError('FSDR_SHORT_WRITE', `short write to the restored data directory (${bytesWritten} of ${bytes.length} bytes)`, { hint: 'check free space on the target filesystem' });
