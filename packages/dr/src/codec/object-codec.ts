@@ -101,13 +101,14 @@ class PullEncoder extends Readable {
   private out(bufs: Buffer[]): void {
     for (const b of bufs) {
       this.storedBytes += b.length;
-      allocatedBytes(b.length);
       this.push(b);
     }
   }
 
   private sealFrame(): void {
     if (this.fill === 0) return;
+    // Counted before the cipher allocates it: a young collection now finds the frames written dead.
+    allocatedBytes(this.fill);
     this.out(this.sealer.seal(this.scratch.frame.subarray(0, this.fill), false));
     this.fill = 0;
   }
