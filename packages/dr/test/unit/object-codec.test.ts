@@ -313,3 +313,30 @@ test('encodeFrom keeps allocation off the hot path: 256 MiB through it leaves li
   assert.ok(pulled < 24 * 1048576, `encodeFrom: array buffers peaked at ${(pulled / 1048576).toFixed(0)} MiB (encode: ${(chained / 1048576).toFixed(0)} MiB)`);
   assert.ok(pulled < chained / 2, `encodeFrom ${(pulled / 1048576).toFixed(0)} MiB vs encode ${(chained / 1048576).toFixed(0)} MiB`);
 });
+
+test('decodeInto hands on no byte of a frame that fails authentication, and a failing sink fails it', async () => {
+  const data = randomBytes(4 * DEFAULT_CHUNK + 11);
+  const { stored } = await encode(plain, data);
+  const hlen = 7 + stored.readUInt16BE(5);
+  const frame = 4 + DEFAULT_CHUNK + 16;
+  const bad = Buffer.from(stored);
+  bad[hlen + 2 * frame + 100] ^= 0x10; // inside the third frame's ciphertext
+  const got: Buffer[] = [];
+  const reader = bufferReader(bad);
+  await assert.rejects(plain.decodeInto('wal/x', reader, async (p) => {
+    got.push(Buffer.from(p));
+  }), (err: unknown) => err instanceof IntegrityError && /frame 2 fails authentication/.test((err as Error).message));
+  assert.ok(reader.closed);
+  const seen = Buffer.concat(got);
+  assert.ok(seen.length <= 2 * DEFAULT_CHUNK, `${seen.length} bytes handed on`);
+  assert.deepEqual(seen, data.subarray(0, seen.length));
+
+  const sinkError = new Error('disk full');
+  const reader2 = bufferReader(stored);
+  await assert.rejects(zstd.decodeInto('wal/x', reader2, async () => {
+    throw sinkError;
+  }), (err: unknown) => err === sinkError);
+  assert.ok(reader2.closed);
+  // The codec's reused buffers are still sound after both failures.
+  assert.deepEqual(await decode(plain, stored), data);
+});
