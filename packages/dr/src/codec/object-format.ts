@@ -12,6 +12,8 @@ export const MAGIC = Buffer.from('FSDR');
 export const FORMAT_VERSION = 2;
 /** Versions a reader accepts; 1 has no bound key. */
 export const READABLE_VERSIONS: readonly number[] = [1, 2];
+/** Magic, version and header length come before the header JSON. */
+export const HEADER_PREFIX = 7;
 export const FINAL_BIT = 0x80000000;
 export const TAG_BYTES = 16;
 export const TRAILER_BYTES = 40; // sha256 (32) + plaintext size u64 (8)
@@ -40,7 +42,7 @@ export interface ObjectHeader {
 
 export function encodeHeader(h: ObjectHeader, version = FORMAT_VERSION): Buffer {
   const json = Buffer.from(JSON.stringify(h));
-  const pre = Buffer.alloc(7);
+  const pre = Buffer.alloc(HEADER_PREFIX);
   MAGIC.copy(pre, 0);
   pre.writeUInt8(version, 4);
   pre.writeUInt16BE(json.length, 5);

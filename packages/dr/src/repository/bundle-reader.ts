@@ -13,54 +13,76 @@ export interface BundleSink {
 
 export const checkOnly: BundleSink = { begin: async () => {}, data: async () => {}, end: async () => {} };
 
-export async function readBundleFiles(key: string, stream: Readable, files: ManifestFile[], sink: BundleSink): Promise<void> {
-  const entries = [...files].sort((a, b) => a.offset - b.offset);
-  let pos = 0;
-  let i = 0;
-  let current: { file: ManifestFile; hash: Hash; written: number } | undefined;
+/**
+ * The splitting of a bundle's plaintext as it arrives, for a decoder that hands on reused buffers
+ * (ObjectStore.readInto): `write` passes every byte to the sink before it resolves.
+ */
+export class BundleSplitter {
+  private readonly entries: ManifestFile[];
+  private pos = 0;
+  private i = 0;
+  private current?: { file: ManifestFile; hash: Hash; written: number };
+  private started = false;
 
-  const finish = async () => {
-    const { file, hash } = current!;
-    current = undefined;
-    await sink.end(file);
-    if (hash.digest('hex') !== file.sha256) throw new IntegrityError(key, `file ${file.path} does not match its checksum`);
-    i++;
-  };
-  // Open (and, when empty, close) every file that starts at the current position.
-  const advance = async () => {
-    while (!current && i < entries.length && entries[i]!.offset <= pos) {
-      const file = entries[i]!;
-      await sink.begin(file);
-      current = { file, hash: createHash('sha256'), written: 0 };
-      if (file.size === 0) await finish();
+  constructor(private readonly key: string, files: ManifestFile[], private readonly sink: BundleSink) {
+    this.entries = [...files].sort((a, b) => a.offset - b.offset);
+  }
+
+  private async finish(): Promise<void> {
+    const { file, hash } = this.current!;
+    this.current = undefined;
+    await this.sink.end(file);
+    if (hash.digest('hex') !== file.sha256) throw new IntegrityError(this.key, `file ${file.path} does not match its checksum`);
+    this.i++;
+  }
+
+  /** Open (and, when empty, close) every file that starts at the current position. */
+  private async advance(): Promise<void> {
+    this.started = true;
+    while (!this.current && this.i < this.entries.length && this.entries[this.i]!.offset <= this.pos) {
+      const file = this.entries[this.i]!;
+      await this.sink.begin(file);
+      this.current = { file, hash: createHash('sha256'), written: 0 };
+      if (file.size === 0) await this.finish();
     }
-  };
+  }
 
-  await advance();
-  for await (const raw of stream) {
-    const chunk = raw as Buffer;
+  async write(chunk: Buffer): Promise<void> {
+    if (!this.started) await this.advance();
     let off = 0;
     while (off < chunk.length) {
+      const current = this.current;
       if (!current) {
-        const nextStart = i < entries.length ? entries[i]!.offset : Infinity;
-        const skip = Math.min(nextStart - pos, chunk.length - off);
+        const nextStart = this.i < this.entries.length ? this.entries[this.i]!.offset : Infinity;
+        const skip = Math.min(nextStart - this.pos, chunk.length - off);
         off += skip;
-        pos += skip;
-        await advance();
+        this.pos += skip;
+        await this.advance();
         continue;
       }
       const take = Math.min(current.file.size - current.written, chunk.length - off);
       const part = chunk.subarray(off, off + take);
       current.hash.update(part);
-      await sink.data(current.file, part);
+      await this.sink.data(current.file, part);
       current.written += take;
       off += take;
-      pos += take;
+      this.pos += take;
       if (current.written === current.file.size) {
-        await finish();
-        await advance();
+        await this.finish();
+        await this.advance();
       }
     }
   }
-  if (current || i < entries.length) throw new IntegrityError(key, `ends before file ${(current?.file ?? entries[i]!).path}`);
+
+  /** The bundle's plaintext has ended (and was verified): every file must be complete. */
+  async end(): Promise<void> {
+    if (!this.started) await this.advance();
+    if (this.current || this.i < this.entries.length) throw new IntegrityError(this.key, `ends before file ${(this.current?.file ?? this.entries[this.i]!).path}`);
+  }
+}
+
+export async function readBundleFiles(key: string, stream: Readable, files: ManifestFile[], sink: BundleSink): Promise<void> {
+  const s = new BundleSplitter(key, files, sink);
+  for await (const chunk of stream) await s.write(chunk as Buffer);
+  await s.end();
 }

@@ -1,11 +1,11 @@
 // Encoded objects over a Storage: every object the repository writes goes through the codec
 // (compressed, encrypted, checksummed) and is written once (ifAbsent).
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { sha256OfStream } from '../codec/digest.js';
-import type { ChunkSource, ObjectCodec, EncodeOptions, EncodeResult } from '../codec/object-codec.js';
+import type { ChunkSource, DecodeResult, ObjectCodec, EncodeOptions, EncodeResult, PlainSink } from '../codec/object-codec.js';
 import { FsdrError } from '../errors.js';
 import { isVersioned, type Storage } from '../storage/storage.js';
 import { ExpectContent, type ExpectedContent } from './expected-content.js';
@@ -56,6 +56,15 @@ export class ObjectStore {
   /** A decoded, verified stream of the object's plaintext. */
   async open(key: string): Promise<Readable> {
     return this.codec.decode(key, await this.storage.get(key));
+  }
+
+  /**
+   * The object's plaintext handed to `sink` in reused buffers (see ObjectCodec.decodeInto): resolves
+   * once all of it was passed on and the trailer's size and digest matched.
+   */
+  async readInto(key: string, sink: PlainSink): Promise<DecodeResult> {
+    const s = this.storage;
+    return this.codec.decodeInto(key, s.reader ? await s.reader(key) : await s.get(key), sink);
   }
 
   /** Like open, for an object whose size and sha256 a manifest recorded (see ExpectContent). */
@@ -110,6 +119,11 @@ export class ObjectStore {
 
   /** Read the whole object through authentication and return the plaintext sha256. */
   async sha256Of(key: string): Promise<string> {
-    return sha256OfStream(await this.open(key));
+    // Hashed here too: an object stored without a digest of its own (bundles) has no r.sha256.
+    const h = createHash('sha256');
+    const r = await this.readInto(key, async (plain) => {
+      h.update(plain);
+    });
+    return r.sha256 || h.digest('hex');
   }
 }

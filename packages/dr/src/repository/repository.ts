@@ -5,7 +5,8 @@ import { Readable } from 'node:stream';
 import { ObjectCodec } from '../codec/object-codec.js';
 import type { Config } from '../config/load.js';
 import { IntegrityError, RepositoryError } from '../errors.js';
-import { openStorage, type OpenOptions } from '../storage/open-storage.js';
+import type { OpenOptions } from '../storage/open-storage.js';
+import { openObjectStore } from './open-objects.js';
 import { ObjectNotFoundError } from '../storage/errors.js';
 import { isVersioned, type Storage } from '../storage/storage.js';
 import { REPO_INFO_KEY } from './layout.js';
@@ -40,14 +41,8 @@ export class Repository {
   }
 
   static async open(cfg: Config, name = 'primary', opts: OpenOptions = {}): Promise<Repository> {
-    const rc = cfg.repositories[name];
-    if (!rc) {
-      throw new RepositoryError('FSDR_REPO_UNKNOWN', `no repository named ${name} in ${cfg.source}`, {
-        hint: `configured: ${Object.keys(cfg.repositories).join(', ')}`,
-      });
-    }
-    const storage = await openStorage(rc, name, opts);
-    return new Repository(name, storage, cfg.masterKey, new ObjectCodec(cfg.masterKey, cfg.compression));
+    const objects = await openObjectStore(cfg, name, opts);
+    return new Repository(name, objects.storage, cfg.masterKey, objects.codec);
   }
 
   /** repo.json, authenticated; undefined when the repository has not been initialised. */

@@ -30,6 +30,13 @@ export interface StorageFeatures {
   objectLock: boolean;
 }
 
+/** An object read into the caller's buffer (see Storage.reader). */
+export interface ObjectReader {
+  /** Fill buf[offset, offset + length) as far as it can; 0 at the end of the object. */
+  read(buf: Buffer, offset: number, length: number): Promise<number>;
+  close(): Promise<void>;
+}
+
 export interface Storage {
   /** 'fs' or 's3' */
   readonly kind: string;
@@ -39,6 +46,11 @@ export interface Storage {
 
   /** Stream an object. Throws ObjectNotFoundError when it does not exist. */
   get(key: string): Promise<Readable>;
+  /**
+   * Read an object into buffers the caller reuses (no allocation per chunk, for bulk readers such
+   * as restore). Optional: a backend without it is read through get(). Throws like get().
+   */
+  reader?(key: string): Promise<ObjectReader>;
   /**
    * Store an object whole or not at all. Durable when the promise resolves (fs: fsync'd file and
    * directory; S3: PUT acknowledged). A failed put leaves nothing visible under `key`.

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
-import { ObjectCodec, type EncodeOptions } from '../../src/codec/object-codec.js';
+import { ObjectCodec, type EncodeOptions, type StoredReader } from '../../src/codec/object-codec.js';
 import { IntegrityError, MisplacedObjectError, WrongKeyError } from '../../src/errors.js';
 import { DEFAULT_CHUNK } from '../../src/codec/object-format.js';
 
@@ -24,8 +24,57 @@ async function encode(codec: ObjectCodec, data: Buffer, name = 'wal/x', opts: En
   return { stored, result: e.result() };
 }
 
+/** decodeInto's sink keeps copies: the buffers it is handed are reused. */
+async function decodeInto(codec: ObjectCodec, source: Readable | StoredReader, name: string): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  const r = await codec.decodeInto(name, source, async (p) => {
+    parts.push(Buffer.from(p));
+  });
+  const out = Buffer.concat(parts);
+  assert.equal(r.size, out.length);
+  return out;
+}
+
+/** A reader handing out the stored bytes in uneven pieces (as a file read may). */
+function bufferReader(stored: Buffer): StoredReader & { closed: boolean } {
+  let pos = 0;
+  let turn = 0;
+  return {
+    closed: false,
+    async read(buf, offset, length) {
+      const n = Math.min(length, stored.length - pos, [777, 65536, 3, 1 << 20][turn++ % 4]!);
+      stored.copy(buf, offset, pos, pos + n);
+      pos += n;
+      return n;
+    },
+    async close() {
+      this.closed = true;
+    },
+  };
+}
+
+/**
+ * Decode through decode() (stream stages) and decodeInto() (reused buffers) from a stream and from a
+ * reader: all three must return the same bytes, or all fail with the same kind of error (thrown).
+ */
 async function decode(codec: ObjectCodec, stored: Buffer, name = 'wal/x'): Promise<Buffer> {
-  return collect(await codec.decode(name, Readable.from([stored])));
+  const reader = bufferReader(stored);
+  const runs = await Promise.allSettled([
+    (async () => collect(await codec.decode(name, Readable.from([stored]))))(),
+    decodeInto(codec, Readable.from([stored.subarray(0, 100), stored.subarray(100)]), name),
+    decodeInto(codec, reader, name),
+  ]);
+  assert.ok(reader.closed, 'decodeInto closes its reader');
+  const failed = runs.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+  if (failed.length === 0) {
+    const [a, b, c] = runs.map((r) => (r as PromiseFulfilledResult<Buffer>).value);
+    assert.deepEqual(b, a);
+    assert.deepEqual(c, a);
+    return a!;
+  }
+  assert.equal(failed.length, 3, `only some decodes failed: ${failed.map((f) => String(f.reason)).join('; ')}`);
+  for (const f of failed) assert.equal((f.reason as Error).constructor, (failed[0]!.reason as Error).constructor, String(f.reason));
+  throw failed[0]!.reason;
 }
 
 test('round trip with zstd and without, empty and multi-chunk objects', async () => {
@@ -265,4 +314,31 @@ test('encodeFrom keeps allocation off the hot path: 256 MiB through it leaves li
   // The absolute bound above is the claim; against encode() only "less" holds under load (when
   // young collections run is up to V8: 20 vs 35 MiB was seen during a full suite on 2 busy cores).
   assert.ok(pulled < chained, `encodeFrom ${(pulled / 1048576).toFixed(0)} MiB vs encode ${(chained / 1048576).toFixed(0)} MiB`);
+});
+
+test('decodeInto hands on no byte of a frame that fails authentication, and a failing sink fails it', async () => {
+  const data = randomBytes(4 * DEFAULT_CHUNK + 11);
+  const { stored } = await encode(plain, data);
+  const hlen = 7 + stored.readUInt16BE(5);
+  const frame = 4 + DEFAULT_CHUNK + 16;
+  const bad = Buffer.from(stored);
+  bad[hlen + 2 * frame + 100] ^= 0x10; // inside the third frame's ciphertext
+  const got: Buffer[] = [];
+  const reader = bufferReader(bad);
+  await assert.rejects(plain.decodeInto('wal/x', reader, async (p) => {
+    got.push(Buffer.from(p));
+  }), (err: unknown) => err instanceof IntegrityError && /frame 2 fails authentication/.test((err as Error).message));
+  assert.ok(reader.closed);
+  const seen = Buffer.concat(got);
+  assert.ok(seen.length <= 2 * DEFAULT_CHUNK, `${seen.length} bytes handed on`);
+  assert.deepEqual(seen, data.subarray(0, seen.length));
+
+  const sinkError = new Error('disk full');
+  const reader2 = bufferReader(stored);
+  await assert.rejects(zstd.decodeInto('wal/x', reader2, async () => {
+    throw sinkError;
+  }), (err: unknown) => err === sinkError);
+  assert.ok(reader2.closed);
+  // The codec's reused buffers are still sound after both failures.
+  assert.deepEqual(await decode(plain, stored), data);
 });

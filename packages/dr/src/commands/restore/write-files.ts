@@ -4,7 +4,7 @@
 import { constants } from 'node:fs';
 import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { readBundleFiles } from '../../repository/bundle-reader.js';
+import { BundleSplitter } from '../../repository/bundle-reader.js';
 import { FsdrError, IntegrityError } from '../../errors.js';
 import { backupBundleKey } from '../../repository/layout.js';
 import type { BackupManifest, ManifestFile } from '../../repository/manifest.js';
@@ -32,41 +32,36 @@ export async function extractBundle(objects: ObjectStore, key: string, entries: 
   let fh: FileHandle | undefined;
   let openPath: string | undefined;
   let position = 0;
-  // Decoded pieces are small; write them in batches of about 1 MiB (one positioned writev each).
-  let batch: Buffer[] = [];
-  let batched = 0;
-  const flush = async () => {
-    if (!batched) return;
-    const { bytesWritten } = await fh!.writev(batch, position);
-    if (bytesWritten !== batched) throw new FsdrError('FSDR_SHORT_WRITE', `short write to the restored data directory (${bytesWritten} of ${batched} bytes)`, { hint: 'check free space on the target filesystem' });
-    position += batched;
-    onBytes(batched);
-    batch = [];
-    batched = 0;
-  };
+  // Written bytes are counted once the bundle's trailer matched (a damaged bundle counts none).
+  let written = 0;
+  const splitter = new BundleSplitter(key, entries, {
+    begin: async (f) => {
+      // An incremental's runs of blocks of one file follow each other in a bundle: keep it open.
+      if (fh && openPath !== f.path) {
+        await fh.close();
+        fh = undefined;
+      }
+      // Pieces of one large file are written by several workers at their own offsets: create
+      // without truncating (the data directory is new and empty; restore checked that).
+      fh ??= await open(destPath(pgdata, f.path), constants.O_WRONLY | constants.O_CREAT, f.mode & 0o777);
+      openPath = f.path;
+      position = f.fileOffset ?? 0;
+    },
+    // Each piece (at most the decoder's 256 KiB buffer) is written as it comes, before it is reused.
+    data: async (_f, bytes) => {
+      const { bytesWritten } = await fh!.write(bytes, 0, bytes.length, position);
+      if (bytesWritten !== bytes.length) throw new FsdrError('FSDR_SHORT_WRITE', `short write to the restored data directory (${bytesWritten} of ${bytes.length} bytes)`, { hint: 'check free space on the target filesystem' });
+      position += bytes.length;
+      written += bytes.length;
+    },
+    end: async () => {},
+  });
   try {
-    await readBundleFiles(key, await objects.open(key), entries, {
-      begin: async (f) => {
-        // An incremental's runs of blocks of one file follow each other in a bundle: keep it open.
-        if (fh && openPath !== f.path) {
-          await fh.close();
-          fh = undefined;
-        }
-        // Pieces of one large file are written by several workers at their own offsets: create
-        // without truncating (the data directory is new and empty; restore checked that).
-        fh ??= await open(destPath(pgdata, f.path), constants.O_WRONLY | constants.O_CREAT, f.mode & 0o777);
-        openPath = f.path;
-        position = f.fileOffset ?? 0;
-      },
-      data: async (_f, bytes) => {
-        batch.push(bytes);
-        batched += bytes.length;
-        if (batched >= 1 << 20) await flush();
-      },
-      end: flush,
-    });
+    await objects.readInto(key, (plain) => splitter.write(plain));
+    await splitter.end();
     await fh?.close();
     fh = undefined;
+    onBytes(written);
   } finally {
     await fh?.close().catch(() => undefined);
   }

@@ -2,7 +2,7 @@
 // WAL it needs, through authentication and checksums, and report what is missing or corrupt.
 // Objects are streamed (memory stays bounded); a WAL segment's first page must match its name and
 // a dump's content its manifest, which catches even format 1 objects copied under another name.
-import { checkOnly, readBundleFiles } from '../../repository/bundle-reader.js';
+import { BundleSplitter, checkOnly } from '../../repository/bundle-reader.js';
 import type { Config } from '../../config/load.js';
 import { describeError, FsdrError, IntegrityError } from '../../errors.js';
 import { parseWalSegmentHeader, segmentHeaderProblem, WAL_HEADER_BYTES } from '../../postgres/wal-header.js';
@@ -35,12 +35,14 @@ export interface VerifyReport {
 }
 
 async function verifyBundle(repo: Repository, key: string, entries: ManifestFile[], report: VerifyReport): Promise<void> {
-  await readBundleFiles(key, await repo.objects.open(key), entries, {
+  const splitter = new BundleSplitter(key, entries, {
     ...checkOnly,
     data: async (_f, bytes) => {
       report.bytesChecked += bytes.length;
     },
   });
+  await repo.objects.readInto(key, (plain) => splitter.write(plain));
+  await splitter.end();
 }
 
 /** Read a WAL file through authentication, keeping its first bytes to check a segment's page header. */

@@ -24,7 +24,7 @@ export async function walPush(cfg: Config, path: string): Promise<PushOutcome> {
   // Imported here: the async path answers from the spool and never needs the codec or storage.
   const [{ Repository }, { pushWalFile }, { enableYoungGc }] = await Promise.all([import('../../repository/repository.js'), import('./push-wal-file.js'), import('../../util/young-gc.js')]);
   // A 16 MiB segment passes through buffers that V8 would otherwise keep until exit (60 MiB bound).
-  enableYoungGc();
+  enableYoungGc(2 << 20);
   const repo = await Repository.open(cfg);
   try {
     return await pushWalFile(repo, abs);

@@ -1,13 +1,13 @@
 // A repository in a local directory. Objects appear whole: write a temp file, fsync, then
 // link/rename into place and fsync the directory (link() refuses to replace, for ifAbsent).
-import { link, mkdir, open, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { StorageError } from '../../errors.js';
 import { ObjectExistsError, ObjectNotFoundError } from '../errors.js';
-import type { ObjectInfo, PutOptions, Storage, StorageFeatures } from '../storage.js';
+import type { ObjectInfo, ObjectReader, PutOptions, Storage, StorageFeatures } from '../storage.js';
 
 const TMP_SUFFIX = '.fsdr-tmp';
 
@@ -34,12 +34,24 @@ export class FsStorage implements Storage {
     return join(this.root, ...key.split('/'));
   }
 
-  async get(key: string): Promise<Readable> {
+  private async openForRead(key: string): Promise<FileHandle> {
     const p = this.path(key);
-    const fh = await open(p, 'r').catch((err: NodeJS.ErrnoException) => {
+    return open(p, 'r').catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') throw new ObjectNotFoundError(key, this.description);
       throw new StorageError(`cannot read ${p}: ${err.code}`, { cause: err });
     });
+  }
+
+  async reader(key: string): Promise<ObjectReader> {
+    const fh = await this.openForRead(key);
+    return {
+      read: async (buf, offset, length) => (await fh.read(buf, offset, length, null)).bytesRead,
+      close: () => fh.close(),
+    };
+  }
+
+  async get(key: string): Promise<Readable> {
+    const fh = await this.openForRead(key);
     // The stream owns the FileHandle and closes it at end or error.
     return fh.createReadStream({ highWaterMark: 256 * 1024, autoClose: true });
   }
