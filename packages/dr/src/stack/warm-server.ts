@@ -1,13 +1,16 @@
 // A standby region's FeatureSignals server kept running, read-only and warm, against the hot
 // standby: started once by `fsdr standby start --stack`, found again by the failover (which then
 // only waits for /ready instead of starting a server and warming its cache). Its pid and URL are
-// kept in a small state file beside the data directory; a pid that is gone is never adopted.
+// kept in a small state file beside the data directory; a pid that is gone, or that now runs
+// another program, is never adopted (nor signalled).
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { probe } from './readiness.js';
 import { logTail, StackNotReadyError, type StartedServer } from './start-server.js';
 
 export interface WarmServerState {
   pid: number;
+  /** the process's start time (/proc/<pid>/stat, clock ticks since boot): a reused pid differs */
+  procStart?: string;
   port: number;
   url: string;
   logFile: string;
@@ -15,6 +18,17 @@ export interface WarmServerState {
 }
 
 export const warmServerFile = (pgdata: string): string => `${pgdata}.fsdr-stack.json`;
+
+/** When the process of `pid` started (Linux /proc); undefined where there is no /proc. */
+export function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command (which may hold spaces) in parentheses; starttime is field 22.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
 
 function alive(pid: number): boolean {
   try {
@@ -34,7 +48,8 @@ export function readWarmServer(pgdata: string): WarmServerState | undefined {
   if (!existsSync(f)) return undefined;
   try {
     const s = JSON.parse(readFileSync(f, 'utf8')) as WarmServerState;
-    return Number.isInteger(s.pid) && s.pid > 0 && alive(s.pid) ? s : undefined;
+    if (!(Number.isInteger(s.pid) && s.pid > 0 && alive(s.pid))) return undefined;
+    return s.procStart === undefined || processStart(s.pid) === s.procStart ? s : undefined;
   } catch {
     return undefined;
   }

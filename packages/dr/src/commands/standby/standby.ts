@@ -17,7 +17,7 @@ import { readReplay } from '../../postgres/replay.js';
 import { Repository } from '../../repository/repository.js';
 import { probe } from '../../stack/readiness.js';
 import { startServer } from '../../stack/start-server.js';
-import { isWarm, readWarmServer, saveWarmServer, stopWarmServer, waitWarm, type WarmServerState } from '../../stack/warm-server.js';
+import { isWarm, processStart, readWarmServer, saveWarmServer, stopWarmServer, waitWarm, type WarmServerState } from '../../stack/warm-server.js';
 import { freeLoopbackPort } from '../../util/free-port.js';
 import { pgUrl, serverLogFile } from '../recover/recovered-stack.js';
 import { shQuote } from '../restore/recovery-settings.js';
@@ -69,7 +69,7 @@ export async function startWarmStack(cfg: Config, pgdata: string, readyTimeoutMs
   const port = Number.isInteger(configured) && configured > 0 ? configured : await freeLoopbackPort();
   const url = stack.start.checkUrl?.replace(/\/+$/, '') ?? `http://127.0.0.1:${port}`;
   const server = startServer(stack.start, pgUrl(stackDatabase(cfg)), port, serverLogFile(pgdata));
-  const state: WarmServerState = { pid: server.pid, port, url, logFile: server.logFile, startedAt: new Date().toISOString() };
+  const state: WarmServerState = { pid: server.pid, procStart: processStart(server.pid), port, url, logFile: server.logFile, startedAt: new Date().toISOString() };
   try {
     const ready = await waitWarm(server, url, { health: stack.healthPath, ready: stack.readyPath }, readyTimeoutMs);
     saveWarmServer(pgdata, state);
