@@ -1,5 +1,6 @@
 // The fsdr command line: commander wiring only. Each verb calls into commands/ and prints;
 // errors become one line and an exit code in exit.ts.
+import { setPriority } from 'node:os';
 import { Command } from 'commander';
 import { action, fail, RESTORE_COMMAND_FATAL } from './exit.js';
 import { addBackupCommands, addDemoCommand } from './backup-commands.js';
@@ -14,6 +15,9 @@ import { addRecoverCommand } from './recover-commands.js';
 import { addFailoverCommands } from './failover-commands.js';
 import { addArchiveCommand } from './archive-commands.js';
 import { addHaCommands } from './ha-commands.js';
+
+/** The prefetcher's nice value (archive-get-async). */
+const PREFETCH_NICE = 10;
 
 export function buildProgram(): Command {
   const program = new Command('fsdr')
@@ -102,18 +106,23 @@ export function buildProgram(): Command {
     .requiredOption('--from <segment>', 'the segment PostgreSQL asked for')
     .option('--repo <name>', 'repository', 'primary')
     .option('--pgdata <dir>', 'the recovering instance: exit once its recovery has ended')
-    .action(action(async (opts: { from: string; repo: string; pgdata?: string }, cmd: Command) => {
+    .option('--await-start', 'the instance is about to be started (by restore): wait for it')
+    .action(action(async (opts: { from: string; repo: string; pgdata?: string; awaitStart?: boolean }, cmd: Command) => {
       const cfg = cfgOf(cmd);
+      // Below the server it feeds: replay (one core) is the recovery's critical path, and decoding
+      // ahead of it only needs what replay leaves. Set before the worker threads exist, which
+      // inherit it (Linux nice values are per thread). Measured: replay 15 % slower without.
+      try { setPriority(PREFETCH_NICE); } catch { /* not allowed here: run at the same priority */ }
       const { Repository } = await import('../repository/repository.js');
-      const { runPrefetcher } = await import('../commands/wal-fetch/prefetch.js');
+      const { fetchOnThisThread, runPrefetcher } = await import('../commands/wal-fetch/prefetch.js');
       const { FetchPool } = await import('../commands/wal-fetch/fetch-pool.js');
       const { spoolDir } = await import('../commands/wal-push/spool.js');
       const repo = await Repository.open(cfg, opts.repo);
       // Worker threads: decryption, decompression and checks of several segments on several cores.
-      const pool = new FetchPool(cfg, opts.repo, cfg.archive.processes);
+      const pool = new FetchPool(cfg, opts.repo, cfg.archive.processes, fetchOnThisThread(repo));
       try {
         const r = await runPrefetcher(repo, {
-          spool: spoolDir(cfg.archive.spoolPath, cfg.source), from: opts.from, pgdata: opts.pgdata,
+          spool: spoolDir(cfg.archive.spoolPath, cfg.source), from: opts.from, pgdata: opts.pgdata, awaitStart: !!opts.awaitStart,
           depth: cfg.archive.prefetch.depth, maxBytes: cfg.archive.prefetch.maxMiB * 1048576,
           parallel: cfg.archive.processes, fetch: pool.fetch,
         });

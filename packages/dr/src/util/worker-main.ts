@@ -16,4 +16,6 @@ export function serveTasks<M, R>(handle: (message: M, progress: (bytes: number) 
         : { type: 'error', error: describeError(err) });
     }
   });
+  // Its modules are loaded and its setup done (a pool may use another thread until then).
+  parentPort!.postMessage({ type: 'ready' });
 }

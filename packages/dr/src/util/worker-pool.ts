@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { FsdrError, IntegrityError } from '../errors.js';
 
 export type WorkerReply<R> =
+  | { type: 'ready' }
   | { type: 'progress'; bytes: number }
   | { type: 'done'; result: R }
   | { type: 'error'; error: string; code?: string; hint?: string; integrityKey?: string };
@@ -48,11 +49,16 @@ export class WorkerPool<M, R> {
   private readonly live = new Set<Worker>();
   private closing = false;
   private lastDeath?: Error;
+  private readyCount = 0;
 
   constructor(script: URL, workerData: unknown, size: number) {
     for (let i = 0; i < Math.max(1, size); i++) {
       const w = new Worker(script, { workerData });
       w.on('message', (m: WorkerReply<R>) => {
+        if (m.type === 'ready') {
+          this.readyCount++;
+          return;
+        }
         const t = this.tasks.get(w);
         if (!t) return;
         if (m.type === 'progress') return t.onProgress?.(m.bytes);
@@ -90,6 +96,11 @@ export class WorkerPool<M, R> {
     if (this.live.size === 0) return Promise.reject(this.lastDeath ?? new WorkerDiedError('the pool has no workers left'));
     const w = this.idle.pop();
     return w ? Promise.resolve(w) : new Promise((take, fail) => this.waiting.push({ take, fail }));
+  }
+
+  /** True once a worker has loaded its modules and finished its setup (serveTasks installed). */
+  get anyReady(): boolean {
+    return this.readyCount > 0;
   }
 
   async run(message: M, onProgress?: (bytes: number) => void): Promise<R> {

@@ -2,7 +2,8 @@
 // PostgreSQL fed and answers what restore_command asks it, so a recovery of many segments starts
 // Node (`fsdr wal-fetch`, one server-log line per start) only a few times; it exits once recovery has ended; killed with -9 mid-run the
 // recovery still completes exactly through the fallback; and an object swapped in the middle of
-// the archive still fails the recovery loudly, naming the segment, with nothing promoted.
+// the archive still fails the recovery loudly, naming the segment, with nothing promoted; and
+// `fsdr restore` itself starts the prefetcher before the instance, so no call starts Node.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -94,6 +95,19 @@ test(`a recovery of ${SEGMENTS}+ segments starts Node only a few times, is exact
   assert.equal(misses(pgdata).length, calls.length, 'wal-fetch logs each of its starts');
   await waitUntil(async () => ((await lockHeld(spool, 'archive-get')) ? undefined : true), 30_000, 'the prefetcher to exit after promotion');
   assert.match(readFileSync(join(spool, 'archive-get.log'), 'utf8'), /segments prefetched, stopped \(recovery-ended\)/);
+  await stopRestored(pgdata);
+});
+
+test('fsdr restore starts the prefetcher before the instance: not one restore_command call starts Node', async () => {
+  const { pgdata, port } = await restoreTo('restored-launched');
+  const r = await fsdrOk(['--config', asyncCfg, 'restore', '--pgdata', pgdata, '--port', String(port), '--latest', '--json']);
+  assert.equal(JSON.parse(r).started, true);
+  assert.deepEqual((await queryPort<{ n: number; s: string }>(port, FILLER))[0], want);
+  // The history probes at the start, the first segments, the end of the archive and the probes at
+  // promotion: all answered by the prefetcher restore launched (wal-fetch logs each Node start).
+  assert.deepEqual(misses(pgdata), []);
+  await waitUntil(async () => ((await lockHeld(spool, 'archive-get')) ? undefined : true), 30_000, 'the prefetcher to exit after promotion');
+  assert.match(readFileSync(join(spool, 'archive-get.log'), 'utf8'), /from [0-9A-F]{24}: \d+ segments prefetched, stopped \(recovery-ended\)\n$/);
   await stopRestored(pgdata);
 });
 

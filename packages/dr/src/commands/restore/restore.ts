@@ -16,6 +16,7 @@ import { Repository } from '../../repository/repository.js';
 import type { ArchivedWal } from '../../repository/wal-archive.js';
 import { Progress } from '../../util/progress.js';
 import { log } from '../../util/log.js';
+import { prefetchFirstSegments, stopPrefetcher } from './prefetch-first.js';
 import { recoveryWindows } from './recovery-window.js';
 import { recoverySettings, retireRecoveryConfig, writeRecoveryConfig, type FastIn } from './recovery-settings.js';
 import { selectBackup, type RecoveryTarget } from './select-backup.js';
@@ -132,6 +133,8 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
     const progress = new Progress(`restore ${manifest.id}`, manifest.totals.bytes, opts.quiet);
     // The server user must own (and so traverse) the tablespace root too, not only each tablespace.
     const dirs = [pgdata, ...(manifest.tablespaces.length ? [tablespaceRoot(pgdata)] : [])];
+    let fastIn: FastIn | undefined;
+    let prefetching: Promise<number | undefined> | undefined;
     try {
       await mkdir(pgdata, { recursive: true, mode: 0o700 });
       // PostgreSQL refuses a data directory other than 0700 (or 0750 with group access), whoever made it.
@@ -139,7 +142,8 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
       await chmod(pgdata, rootMode !== undefined && (rootMode & 0o050) === 0o050 ? 0o750 : 0o700);
       await writeDataDirectory({ config: cfg, repository: repoName, asOf }, manifest, pgdata, opts.processes, (n) => progress.add(n));
       progress.finish();
-      const settings = recoverySettings(opts.target, { configPath: cfg.source, repository: repoName, asOf, fastIn: await freshPrefetchDir(cfg), port: opts.port, socketDir: pgdata, archive: opts.archive, timeline: plan.setting, extra: opts.set });
+      fastIn = await freshPrefetchDir(cfg);
+      const settings = recoverySettings(opts.target, { configPath: cfg.source, repository: repoName, asOf, fastIn, port: opts.port, socketDir: pgdata, archive: opts.archive, timeline: plan.setting, extra: opts.set });
       await writeRecoveryConfig(pgdata, settings, `fsdr restore of backup ${manifest.id} at ${new Date().toISOString()}`);
       await writeFile(logFile, '', { mode: 0o600 });
       if (user) {
@@ -147,9 +151,13 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
         if (r.status !== 0) throw new FsdrError('FSDR_CHOWN', `cannot give ${pgdata} to user ${user.name}: ${r.stderr}`);
         await chown(logFile, user.uid, user.gid);
       }
+      // archive.async: the prefetcher starts (a Node start, the repository opened) while the
+      // files are flushed, and has the first segments decoded when PostgreSQL asks for them.
+      if (opts.start && fastIn && !asOf) prefetching = prefetchFirstSegments(cfg, fastIn, manifest, repoName, pgdata, user);
       await syncTree(dirs);
     } catch (err) {
       // Nothing half-written stays behind.
+      if (prefetching) stopPrefetcher(await prefetching);
       await removeRestored(pgdata, manifest, created);
       throw err;
     }
@@ -160,6 +168,7 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
       seconds: { files: (tFiles - t0) / 1000, recovery: 0, total: 0 },
     };
     if (opts.start) {
+      const prefetcher = prefetching && (await prefetching);
       try {
         await startInstance(binDir, pgdata, logFile, user);
         const state = await waitForPromotion(connectionFor(cfg, opts.port), pgdata, logFile, opts.timeoutMs);
@@ -171,6 +180,7 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
       } catch (err) {
         // An instance that did not recover what it had to is not a restore: stop it and remove it.
         await stopInstance(binDir, pgdata, user, 'immediate').catch(() => undefined);
+        stopPrefetcher(prefetcher);
         await removeRestored(pgdata, manifest, created);
         throw explainEarlyEnd(err, plan, opts.target);
       }

@@ -1,19 +1,15 @@
 // fsdr wal-fetch %f %p: PostgreSQL's restore_command. A missing file is normal (PostgreSQL probes
 // for history files and for the end of the archive), so it exits 1 without a word. A segment is
 // handed over only once its first page header matches its name (segment-check.ts).
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { copyFile, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Config } from '../../config/load.js';
 import { FsdrError } from '../../errors.js';
 import { parseWalName, type WalName } from '../../postgres/wal-name.js';
 import { Repository } from '../../repository/repository.js';
 import { ObjectNotFoundError } from '../../storage/errors.js';
 import { checkSegmentFile } from './segment-check.js';
-
-const FSDR_BIN = fileURLToPath(new URL('../../../../bin/fsdr.js', import.meta.url));
 
 /** Async mode: take the segment from the prefetch spool if it is there, and keep a prefetcher running. */
 async function fromSpool(cfg: Config, w: WalName, dest: string, repoName: string): Promise<boolean> {
@@ -53,14 +49,9 @@ async function fromSpool(cfg: Config, w: WalName, dest: string, repoName: string
   if (!(await lockHeld(spool, 'archive-get'))) {
     // Restore commands run in the data directory: the prefetcher watches it and exits when the
     // instance's recovery ends.
-    const pgdata = existsSync(join(process.cwd(), 'postmaster.pid')) ? ['--pgdata', process.cwd()] : [];
-    const args = [FSDR_BIN, 'archive-get-async', '--from', name, '--repo', repoName, ...pgdata, '--config', cfg.source];
-    // Its own log beside the spool; a log it cannot open (another user's) never fails a fetch.
-    let logFd: number | 'ignore' = 'ignore';
-    try { logFd = openSync(join(spool, 'archive-get.log'), 'a', 0o600); } catch { /* no log */ }
-    const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'ignore', logFd] });
-    child.unref();
-    if (typeof logFd === 'number') closeSync(logFd);
+    const pgdata = existsSync(join(process.cwd(), 'postmaster.pid')) ? process.cwd() : undefined;
+    const { launchPrefetcher } = await import('./launch-prefetcher.js');
+    launchPrefetcher({ cfg, spool, from: name, repoName, pgdata });
   }
   return served;
 }
