@@ -15,13 +15,14 @@ import { serverUser } from '../../postgres/os-user.js';
 import { Repository } from '../../repository/repository.js';
 import type { ArchivedWal } from '../../repository/wal-archive.js';
 import { Progress } from '../../util/progress.js';
+import { EarlyFlush } from '../../util/early-flush.js';
 import { log } from '../../util/log.js';
 import { prefetchFirstSegments, stopPrefetcher } from './prefetch-first.js';
 import { recoveryWindows } from './recovery-window.js';
 import { recoverySettings, retireRecoveryConfig, writeRecoveryConfig, type FastIn } from './recovery-settings.js';
 import { selectBackup, type RecoveryTarget } from './select-backup.js';
 import { planWal, recoveryEnd, RecoveryShortError, type TimelineChoice, type WalPlan } from './wal-plan.js';
-import { checkBundlesPresent, tablespaceDir, tablespaceRoot, writeDataDirectory } from './write-files.js';
+import { checkBundlesPresent, startExtractPool, tablespaceDir, tablespaceRoot, writeDataDirectory } from './write-files.js';
 
 export interface RestoreOptions {
   pgdata: string;
@@ -109,6 +110,7 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
   const repoName = opts.repository ?? 'primary';
   const repo = await Repository.open(cfg, repoName, { asOf: opts.asOf });
   const asOf = opts.asOf?.toISOString();
+  const pool = startExtractPool({ config: cfg, repository: repoName, asOf }, opts.processes);
   try {
     await repo.readInfo();
     const { manifests: backups, unreadable } = await repo.backups.listReadable();
@@ -134,13 +136,17 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
     // The server user must own (and so traverse) the tablespace root too, not only each tablespace.
     const dirs = [pgdata, ...(manifest.tablespaces.length ? [tablespaceRoot(pgdata)] : [])];
     let fastIn: FastIn | undefined;
+    const flush = new EarlyFlush(dirs);
     let prefetching: Promise<number | undefined> | undefined;
     try {
       await mkdir(pgdata, { recursive: true, mode: 0o700 });
       // PostgreSQL refuses a data directory other than 0700 (or 0750 with group access), whoever made it.
       const rootMode = manifest.directories.find((d) => d.path === '.')?.mode;
       await chmod(pgdata, rootMode !== undefined && (rootMode & 0o050) === 0o050 ? 0o750 : 0o700);
-      await writeDataDirectory({ config: cfg, repository: repoName, asOf }, manifest, pgdata, opts.processes, (n) => progress.add(n));
+      await writeDataDirectory(pool, manifest, pgdata, (n) => {
+        progress.add(n);
+        flush.add(n);
+      });
       progress.finish();
       fastIn = await freshPrefetchDir(cfg);
       const settings = recoverySettings(opts.target, { configPath: cfg.source, repository: repoName, asOf, fastIn, port: opts.port, socketDir: pgdata, archive: opts.archive, timeline: plan.setting, extra: opts.set });
@@ -154,7 +160,7 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
       // archive.async: the prefetcher starts (a Node start, the repository opened) while the
       // files are flushed, and has the first segments decoded when PostgreSQL asks for them.
       if (opts.start && fastIn && !asOf) prefetching = prefetchFirstSegments(cfg, fastIn, manifest, repoName, pgdata, user);
-      await syncTree(dirs);
+      await flush.finish();
     } catch (err) {
       // Nothing half-written stays behind.
       if (prefetching) stopPrefetcher(await prefetching);
@@ -191,6 +197,7 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
   } catch (err) {
     throw await repo.explain(err);
   } finally {
+    await pool.close();
     await repo.close();
   }
 }
@@ -259,9 +266,4 @@ function explainEarlyEnd(err: unknown, plan: WalPlan, target: RecoveryTarget): u
   return new FsdrError('FSDR_TARGET_NOT_REACHED', `${end} ends before the recovery target${detail}`, {
     hint: 'the WAL up to the target is not archived yet (pg_switch_wal on the source, then retry), or choose an earlier target; fsdr info shows what is archived',
   });
-}
-
-/** fsync what was written, so a crash right after "restored" cannot lose it. */
-async function syncTree(dirs: string[]): Promise<void> {
-  for (const d of dirs) spawnSync('sync', ['-f', d]);
 }

@@ -95,7 +95,19 @@ export async function checkBundlesPresent(storage: Storage, m: BackupManifest): 
   }
 }
 
-export async function writeDataDirectory(source: { config: Config; repository: string; asOf?: string }, m: BackupManifest, pgdata: string, processes: number, onBytes: (n: number) => void): Promise<void> {
+const bytesOf = (entries: ManifestFile[]): number => entries.reduce((n, e) => n + e.size, 0);
+
+export type ExtractPool = WorkerPool<{ key: string; entries: ManifestFile[]; pgdata: string }, void>;
+
+/**
+ * The worker threads that decode bundles. Started before the backup is chosen, so their module
+ * loading and repository opening overlap the main thread's reading of manifests and WAL listing.
+ */
+export function startExtractPool(source: { config: Config; repository: string; asOf?: string }, processes: number): ExtractPool {
+  return new WorkerPool(new URL('./extract-worker.js', import.meta.url), source, processes);
+}
+
+export async function writeDataDirectory(pool: ExtractPool, m: BackupManifest, pgdata: string, onBytes: (n: number) => void): Promise<void> {
   for (const t of m.tablespaces) await mkdir(tablespaceDir(pgdata, t.oid), { recursive: true, mode: 0o700 });
   for (const d of m.directories) await mkdir(destPath(pgdata, d.path), { recursive: true, mode: d.mode & 0o777 });
   const groups = [...bundlesOf(m).values()];
@@ -103,27 +115,27 @@ export async function writeDataDirectory(source: { config: Config; repository: s
     g.entries.sort((a, b) => a.offset - b.offset);
     for (const e of g.entries) await mkdir(dirname(destPath(pgdata, e.path)), { recursive: true, mode: 0o700 });
   }
-  // Bundles are decoded in worker threads (decrypt, decompress and hash run on every core).
-  const pool = new WorkerPool<{ key: string; entries: ManifestFile[]; pgdata: string }, void>(
-    new URL('./extract-worker.js', import.meta.url), source, Math.min(processes, groups.length),
-  );
-  try {
-    await Promise.all(groups.map((g) => pool.run({ key: g.key, entries: g.entries, pgdata }, onBytes).catch((err: unknown) => {
-      // Say which backup of the chain the damaged bundle belongs to: the error's code stays.
-      if (!(err instanceof FsdrError) || g.backup === m.id) throw err;
-      const whose = ` (a bundle of backup ${g.backup}, which incremental ${m.id} reads ${g.entries.length} file pieces from)`;
-      // An integrity failure stays one (restore explains it as tampering when the versions say so).
-      if (err instanceof IntegrityError) {
-        err.message += whose;
-        throw err;
-      }
-      throw new FsdrError(err.code, `${err.message}${whose}`, {
-        hint: err.hint ?? `restore another backup (--backup) or from a replica repository (--repository); fsdr verify --backup ${m.id} lists every damaged object`, cause: err,
-      });
-    })));
-  } finally {
+  // Bundles are decoded in worker threads (decrypt, decompress and hash run on every core), the
+  // largest first: a large one taken last would leave the other workers idle while it finishes.
+  groups.sort((a, b) => bytesOf(b.entries) - bytesOf(a.entries));
+  // On a failure the pool is closed before the error goes up: no worker may still be writing
+  // while restore removes what was written.
+  await Promise.all(groups.map((g) => pool.run({ key: g.key, entries: g.entries, pgdata }, onBytes).catch((err: unknown) => {
+    // Say which backup of the chain the damaged bundle belongs to: the error's code stays.
+    if (!(err instanceof FsdrError) || g.backup === m.id) throw err;
+    const whose = ` (a bundle of backup ${g.backup}, which incremental ${m.id} reads ${g.entries.length} file pieces from)`;
+    // An integrity failure stays one (restore explains it as tampering when the versions say so).
+    if (err instanceof IntegrityError) {
+      err.message += whose;
+      throw err;
+    }
+    throw new FsdrError(err.code, `${err.message}${whose}`, {
+      hint: err.hint ?? `restore another backup (--backup) or from a replica repository (--repository); fsdr verify --backup ${m.id} lists every damaged object`, cause: err,
+    });
+  }))).catch(async (err: unknown) => {
     await pool.close();
-  }
+    throw err;
+  });
   await writeFile(join(pgdata, 'backup_label'), m.backupLabel, { mode: 0o600 });
   if (m.tablespaceMap.trim()) {
     const map = m.tablespaces.map((t) => `${t.oid} ${tablespaceDir(pgdata, t.oid)}`).join('\n') + '\n';
