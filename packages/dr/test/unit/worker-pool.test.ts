@@ -27,3 +27,15 @@ test('when every worker has died, queued and later tasks fail instead of hanging
     await pool.close();
   }
 });
+
+test('anyReady: false until a worker has loaded and installed serveTasks, then true', async () => {
+  const pool = new WorkerPool<Msg, number>(script, {}, 1);
+  try {
+    assert.equal(pool.anyReady, false);
+    for (let i = 0; i < 500 && !pool.anyReady; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(pool.anyReady, true);
+    assert.equal(await pool.run({ do: 'echo', value: 7 }), 7);
+  } finally {
+    await pool.close();
+  }
+});
