@@ -38,7 +38,7 @@ export function addBackupCommands(program: Command): void {
     .option('--json', 'print the manifest summary as JSON')
     .addHelpText('after', '\nExamples:\n  fsdr backup\n  fsdr backup --type incr --json\n')
     .action(action(async (o: { type: 'full' | 'incr'; json?: boolean }, cmd: Command) => {
-      const cfg = cfgOf(cmd);
+      const cfg = await cfgOf(cmd);
       const { runBackup } = await import('../commands/backup/backup.js');
       const m = await runBackup(cfg, { type: o.type, processes: cfg.backup.processes, bundleBytes: cfg.backup.bundleSizeMiB * 1048576 });
       const summary = { id: m.id, type: m.type, prior: m.prior, timeline: m.timeline, startLsn: m.startLsn, stopLsn: m.stopLsn, startTime: m.startTime, stopTime: m.stopTime, ...m.totals };
@@ -61,7 +61,7 @@ export function addBackupCommands(program: Command): void {
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExamples:\n  fsdr restore --pgdata /var/lib/postgresql/15/restored --port 5433 --target-time 2026-11-27T14:05:00Z\n  fsdr restore --pgdata /srv/pg-copy --latest --json\n  fsdr restore --pgdata /srv/pg-new --latest --target-timeline 1 --archive   # the new primary\n')
     .action(action(async (o: Record<string, unknown>, cmd: Command) => {
-      const cfg = cfgOf(cmd);
+      const cfg = await cfgOf(cmd);
       const { runRestore } = await import('../commands/restore/restore.js');
       const r = await runRestore(cfg, {
         pgdata: o.pgdata as string, port: o.port as number, target: target(o), backup: o.backup as string | undefined,
@@ -87,7 +87,7 @@ export function addBackupCommands(program: Command): void {
     .action(action(async (o: { backup?: string; repo: string; immutability?: boolean; asOf?: string; json?: boolean }, cmd: Command) => {
       if (o.immutability) {
         const { verifyImmutability } = await import('../commands/verify/immutability.js');
-        const r = await verifyImmutability(cfgOf(cmd), o.repo);
+        const r = await verifyImmutability((await cfgOf(cmd)), o.repo);
         print(!!o.json, r, () => [
           `checked ${r.checked} objects of repository ${r.repository}`,
           ...r.insufficient.map((x) => `NOT LOCKED ${x.key}: ${x.problem}`),
@@ -97,7 +97,7 @@ export function addBackupCommands(program: Command): void {
         return;
       }
       const { runVerify } = await import('../commands/verify/verify.js');
-      const r = await runVerify(cfgOf(cmd), { backup: o.backup, repository: o.repo, asOf: parseAsOf(o.asOf) });
+      const r = await runVerify((await cfgOf(cmd)), { backup: o.backup, repository: o.repo, asOf: parseAsOf(o.asOf) });
       print(!!o.json, r, () => [
         `verified ${r.backups.length} backup(s), ${r.dumps.length} dump(s), ${r.objectsChecked} objects, ${(r.bytesChecked / 1048576).toFixed(1)} MiB, ${r.walChecked} WAL files`,
         ...r.faults.map((f) => `FAULT ${f.object}: ${f.problem}`),

@@ -37,7 +37,10 @@ export function buildProgram(): Command {
     .action(action(async (opts: { json?: boolean }, cmd: Command) => {
       const { redactedConfig } = await import('../config/redact.js');
       const { stringify } = await import('yaml');
-      const r = { source: cfgOf(cmd).source, config: redactedConfig(cfgOf(cmd)) };
+      // Always validated from the file (never the cache): checking it is the point.
+      const { loadConfig } = await import('../config/load.js');
+      const cfg = loadConfig(cmd.optsWithGlobals().config as string | undefined);
+      const r = { source: cfg.source, config: redactedConfig(cfg) };
       print(!!opts.json, r, () => `# ${r.source}: valid\n${stringify(r.config).trimEnd()}`);
     }));
 
@@ -48,7 +51,7 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExample:\n  fsdr --config /etc/fsdr.yaml init\n')
     .action(action(async (opts: { json?: boolean }, cmd: Command) => {
       const { clusterIdentity, initRepository } = await import('../commands/init/init.js');
-      const cfg = cfgOf(cmd);
+      const cfg = await cfgOf(cmd);
       const id = await clusterIdentity(cfg);
       const results: Awaited<ReturnType<typeof initRepository>>[] = [];
       for (const name of Object.keys(cfg.repositories)) results.push(await initRepository(cfg, name, id));
@@ -61,7 +64,7 @@ export function buildProgram(): Command {
     .addHelpText('after', "\nExample (postgresql.conf):\n  archive_command = 'FSDR_CONFIG=/etc/fsdr.yaml fsdr wal-push %p'\n")
     .action(action(async (path: string, _o: unknown, cmd: Command) => {
       const { walPush } = await import('../commands/wal-push/wal-push.js');
-      await walPush(cfgOf(cmd), path);
+      await walPush((await cfgOf(cmd)), path);
     }));
 
   program
@@ -73,7 +76,7 @@ export function buildProgram(): Command {
     .action(async (name: string, dest: string, o: { repo: string; asOf?: string }, cmd: Command) => {
       try {
         const { walFetch } = await import('../commands/wal-fetch/wal-fetch.js');
-        if (!(await walFetch(cfgOf(cmd), name, dest, o.repo, parseAsOf(o.asOf)))) process.exit(1);
+        if (!(await walFetch((await cfgOf(cmd)), name, dest, o.repo, parseAsOf(o.asOf)))) process.exit(1);
       } catch (err) {
         fail(err, RESTORE_COMMAND_FATAL);
       }
@@ -84,7 +87,7 @@ export function buildProgram(): Command {
     .description('background pusher started by wal-push when archive.async is on')
     .requiredOption('--pg-wal <dir>', 'the cluster\'s pg_wal directory')
     .action(action(async (opts: { pgWal: string }, cmd: Command) => {
-      const cfg = cfgOf(cmd);
+      const cfg = await cfgOf(cmd);
       const { Repository } = await import('../repository/repository.js');
       const { runAsyncPusher } = await import('../commands/wal-push/async-pusher.js');
       const { spoolDir } = await import('../commands/wal-push/spool.js');
@@ -108,7 +111,7 @@ export function buildProgram(): Command {
     .option('--pgdata <dir>', 'the recovering instance: exit once its recovery has ended')
     .option('--await-start', 'the instance is about to be started (by restore): wait for it')
     .action(action(async (opts: { from: string; repo: string; pgdata?: string; awaitStart?: boolean }, cmd: Command) => {
-      const cfg = cfgOf(cmd);
+      const cfg = await cfgOf(cmd);
       // Below the server it feeds: replay (one core) is the recovery's critical path, and decoding
       // ahead of it only needs what replay leaves. Set before the worker threads exist, which
       // inherit it (Linux nice values are per thread). Measured: replay 15 % slower without.
@@ -142,7 +145,7 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExample:\n  fsdr info --json | jq .wal.timelines\n  fsdr info --as-of 2026-11-27T03:00:00Z\n')
     .action(action(async (opts: { repo: string; asOf?: string; json?: boolean }, cmd: Command) => {
       const { repositoryInfo, formatInfo } = await import('../commands/info/info.js');
-      const r = await repositoryInfo(cfgOf(cmd), opts.repo, parseAsOf(opts.asOf));
+      const r = await repositoryInfo((await cfgOf(cmd)), opts.repo, parseAsOf(opts.asOf));
       print(!!opts.json, r, () => formatInfo(r));
     }));
 

@@ -33,7 +33,7 @@ export function addRecoverCommand(program: Command): void {
     .option('--json', 'print the report as JSON')
     .addHelpText('after', '\nExamples:\n  fsdr recover --pgdata /srv/pg-new --target-time 2026-11-27T14:05:00Z --dns-name api.fs.example.com\n  fsdr recover --pgdata /srv/pg-check --latest --no-switch --json\n  fsdr recover --pgdata /srv/pg-new --latest   # stack.switch: rewrites the app\'s connection file\n')
     .action(action(async (o: Record<string, unknown>, cmd: Command) => {
-      const cfg = cfgOf(cmd);
+      const cfg = await cfgOf(cmd);
       const { runRecover } = await import('../commands/recover/recover.js');
       const json = !!o.json;
       const r = await runRecover(cfg, {

@@ -1,7 +1,8 @@
 // Worker thread of the fetch pool: opens the repository and reads repo.json once, then fetches,
 // decodes and checks each WAL file it is sent.
 import { workerData } from 'node:worker_threads';
-import { reviveConfig, type Config } from '../../config/load.js';
+import type { Config } from '../../config/load.js';
+import { reviveConfig } from '../../config/revive.js';
 import { Repository } from '../../repository/repository.js';
 import { serveTasks } from '../../util/worker-main.js';
 import type { FetchTask } from './fetch-pool.js';
