@@ -1,5 +1,6 @@
 // Facts about a running cluster, read over a libpq connection (pg).
-import pg from 'pg';
+import type pg from 'pg';
+import { pgDriver } from './pg-driver.js';
 import { PostgresError, SessionLostError } from '../errors.js';
 
 export interface ClusterIdentity {
@@ -26,7 +27,7 @@ const watches = new WeakMap<pg.Client, Watch>();
  * 'error' event nobody listens to kills the process (the agent with it) with a stack trace.
  */
 export function newClient(config: pg.ClientConfig, applicationName: string): pg.Client {
-  const client = new pg.Client({ application_name: applicationName, ...config });
+  const client = new pgDriver.Client({ application_name: applicationName, ...config });
   let reject!: (err: Error) => void;
   const w: Watch = { name: applicationName, lost: new Promise<never>((_, r) => (reject = r)) };
   w.lost.catch(() => undefined); // a loss nobody is waiting for is not an unhandled rejection

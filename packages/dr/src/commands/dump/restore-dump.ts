@@ -5,7 +5,8 @@
 // the digest matched, so an archive that fails its check commits nothing of its database.
 import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import pg from 'pg';
+import type pg from 'pg';
+import { pgDriver } from '../../postgres/pg-driver.js';
 import type { Config } from '../../config/load.js';
 import { FsdrError, PostgresError } from '../../errors.js';
 import { clientBinDir, requireAtLeast, toolPath } from '../../postgres/client-tools.js';
@@ -101,7 +102,7 @@ export async function runRestoreDump(cfg: Config, opts: RestoreDumpOptions): Pro
       }
       for (const db of chosen) {
         const exists = (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [db.name])).rowCount;
-        if (!exists) await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(db.name)}`);
+        if (!exists) await admin.query(`CREATE DATABASE ${pgDriver.escapeIdentifier(db.name)}`);
         const c = clientConnection(opts.connection, db.name);
         const args = ['--no-owner', '--single-transaction', '-d', c.url, ...opts.tables.flatMap((t) => ['-t', t])];
         // The archive was written through a pipe, so it has no data offsets: pg_restore -j would
