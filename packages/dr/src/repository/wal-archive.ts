@@ -31,13 +31,18 @@ export class WalArchive {
   /** `stored` learns the digest of the bytes the repository now holds under this name. */
   async push(w: WalName, path: string, stored?: (s: StoredWal) => void): Promise<PushOutcome> {
     const key = walKey(w);
-    try {
-      // Written once: the storage refuses an existing key (fs atomically, S3 by a check first).
-      const r = await this.objects.putFile(key, path);
-      stored?.({ sha256: r.sha256, size: r.size });
-      return 'archived';
-    } catch (err) {
-      if (!(err instanceof ObjectExistsError)) throw err;
+    // PostgreSQL pushes a segment again after a crash between archiving it and recording that; on
+    // a local repository a stat says so before 16 MiB are compressed and encrypted for nothing.
+    const known = this.objects.storage.features.localHead && (await this.objects.storage.head(key)) !== undefined;
+    if (!known) {
+      try {
+        // Written once: the storage refuses an existing key (fs atomically, S3 by a conditional PUT).
+        const r = await this.objects.putFile(key, path);
+        stored?.({ sha256: r.sha256, size: r.size });
+        return 'archived';
+      } catch (err) {
+        if (!(err instanceof ObjectExistsError)) throw err;
+      }
     }
     const [mine, theirs] = await Promise.all([sha256OfFile(path), this.objects.sha256Of(key)]);
     if (mine !== theirs) throw new WalDuplicateError(w.name, this.objects.storage.description);

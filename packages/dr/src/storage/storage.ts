@@ -28,6 +28,11 @@ export interface StorageFeatures {
   conditionalPut: boolean;
   versioning: boolean;
   objectLock: boolean;
+  /**
+   * head() answers locally in microseconds (a stat), so asking before an expensive write is free;
+   * on S3 it is a round trip, and the conditional PUT answers the same question.
+   */
+  localHead: boolean;
 }
 
 /** An object read into the caller's buffer (see Storage.reader). */

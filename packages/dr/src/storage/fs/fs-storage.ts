@@ -22,7 +22,7 @@ async function fsyncDir(dir: string): Promise<void> {
 
 export class FsStorage implements Storage {
   readonly kind = 'fs';
-  readonly features: StorageFeatures = { conditionalPut: true, versioning: false, objectLock: false };
+  readonly features: StorageFeatures = { conditionalPut: true, versioning: false, objectLock: false, localHead: true };
   readonly description: string;
 
   constructor(private readonly root: string) {

@@ -43,7 +43,7 @@ export class S3Storage implements VersionedStorage {
   constructor(private readonly cfg: S3RepositoryConfig, private readonly name = 'primary') {
     this.prefix = cfg.prefix.replace(/^\/+|\/+$/g, '');
     this.description = `s3://${cfg.bucket}${this.prefix ? '/' + this.prefix : ''}`;
-    this.features = { conditionalPut: true, versioning: true, objectLock: !!cfg.objectLock };
+    this.features = { conditionalPut: true, versioning: true, objectLock: !!cfg.objectLock, localHead: false };
     this.client = new S3Client({
       region: cfg.region,
       endpoint: cfg.endpoint,
