@@ -7,7 +7,7 @@ import { lagSeconds, missingOn } from '../replication/replicator.js';
 import type { Repository } from '../repository/repository.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { ArchivedWal } from '../repository/wal-archive.js';
-import type { BackupManifest } from '../repository/manifest.js';
+import type { BackupSummary } from '../repository/manifest.js';
 import { DRILL_KINDS, type DrillKind } from '../repository/drill-catalog.js';
 import { describeError } from '../errors.js';
 import { walHoles, type WalHoles } from './wal-holes.js';
@@ -90,7 +90,7 @@ export async function measureExposure(cfg: Config, repo: Repository, now = new D
   }
   if (newestWal) e.lastWalArchivedAt = new Date(newestWal).toISOString();
   const { manifests } = await repo.backups.listReadable();
-  let m: BackupManifest | undefined;
+  let m: BackupSummary | undefined;
   if (manifests.length) {
     m = manifests[manifests.length - 1]!;
     e.lastBackupAt = m.stopTime;

@@ -2,7 +2,7 @@
 // point a recovery from the newest backup reaches along the timeline 'latest' would follow. A hole
 // after that backup caps recovery before it, so the RPO exposure is measured from there, not from
 // the newest segment (which a recovery would never reach).
-import type { BackupManifest } from '../repository/manifest.js';
+import type { BackupSummary } from '../repository/manifest.js';
 import { coverage, latestTimeline, type HistoryEntry } from '../repository/timelines.js';
 import type { ArchivedWal } from '../repository/wal-archive.js';
 import { parseWalName, segmentFromNumber, segmentNumber } from '../postgres/wal-name.js';
@@ -16,7 +16,7 @@ export interface WalHoles {
   recoverableUntil?: Date;
 }
 
-export function walHoles(files: ArchivedWal[], histories: Map<number, HistoryEntry[]>, newest: BackupManifest | undefined, segSize: number): WalHoles {
+export function walHoles(files: ArchivedWal[], histories: Map<number, HistoryEntry[]>, newest: BackupSummary | undefined, segSize: number): WalHoles {
   const gaps = summariseWal(files, segSize).timelines.flatMap((t) => t.gaps.map((g) => ({
     timeline: t.timeline, from: g.from, to: g.to,
     segments: segmentNumber(parseWalName(g.to)!, segSize) - segmentNumber(parseWalName(g.from)!, segSize) + 1,

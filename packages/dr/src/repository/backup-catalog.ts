@@ -3,7 +3,7 @@
 import { Readable } from 'node:stream';
 import { IntegrityError } from '../errors.js';
 import { BACKUP_PREFIX, backupManifestKey, parseBackupManifestKey } from './layout.js';
-import type { BackupManifest } from './manifest.js';
+import type { BackupManifest, BackupSummary } from './manifest.js';
 import type { ObjectStore } from './object-store.js';
 
 export class BackupCatalog {
@@ -44,13 +44,15 @@ export class BackupCatalog {
    * Every manifest that can be read, and the ones that cannot (with why): one damaged manifest
    * must not stop a restore from another backup, but must never be skipped silently either.
    * Retention keeps using list(), which fails on any: deleting on a partial view is unsafe.
+   * Summaries only (read(id) has the files): memory stays one manifest's, however many backups.
    */
-  async listReadable(): Promise<{ manifests: BackupManifest[]; unreadable: Array<{ id: string; error: Error }> }> {
-    const manifests: BackupManifest[] = [];
+  async listReadable(): Promise<{ manifests: BackupSummary[]; unreadable: Array<{ id: string; error: Error }> }> {
+    const manifests: BackupSummary[] = [];
     const unreadable: Array<{ id: string; error: Error }> = [];
     for (const id of await this.ids()) {
       try {
-        manifests.push(await this.read(id));
+        const { files: _files, ...summary } = await this.read(id);
+        manifests.push(summary);
       } catch (err) {
         // Damage is reported per manifest; an unreachable store or a wrong key fails the whole listing.
         if (!(err instanceof IntegrityError)) throw err;

@@ -97,3 +97,10 @@ export async function freshId(make: (at: Date) => string, used: (id: string) => 
     await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
   }
 }
+
+/**
+ * A manifest without its file list: what choosing a backup, windows and reports need. A manifest
+ * of a large cluster is mostly its files (and their block maps), so listings keep only this and
+ * hold one manifest's file list at a time, not every backup's.
+ */
+export type BackupSummary = Omit<BackupManifest, 'files'>;

@@ -80,8 +80,13 @@ export class ObjectStore {
   }
 
   async getBuffer(key: string): Promise<Buffer> {
+    // Through the pull decoder (its buffers and zstd context reused): the stream pipeline makes a
+    // zstd context and a few MiB of buffers per object, which listing many manifests piled up as
+    // native garbage (12 manifests: +27 MiB external memory, measured).
     const parts: Buffer[] = [];
-    for await (const c of await this.open(key)) parts.push(c as Buffer);
+    await this.readInto(key, async (plain) => {
+      parts.push(Buffer.from(plain));
+    });
     return Buffer.concat(parts);
   }
 

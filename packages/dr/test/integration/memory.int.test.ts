@@ -2,17 +2,29 @@
 // relation is ~390 MiB, with two workers, and of wal-push of a 16 MiB segment (all threads counted:
 // the processes measure themselves at exit, test/helpers/max-rss-hook.ts).
 //
-// The issue's targets are 128 MiB (backup, restore) and 60 MiB (wal-push); not all are met yet, so
-// the bounds below are what the reused-buffer encoder and young collections reach, with a margin,
-// and each fails on the code before them. Measured here before -> after: backup 210 -> 132-136,
-// restore 205 -> 151-167, wal-push 87 -> 61-63, re-push of an archived segment 86-89 -> 74-77 MiB.
-// The pull decoder (ObjectCodec.decodeInto, reading a directory repository into its own buffer)
-// took restore to 128-134 MiB and, with young collections timed before each frame is allocated,
-// re-push to 67-68 (main before it: 74-79).
-const BACKUP_BOUND = 150;
+// The issue's targets: 128 MiB for backup and restore, whatever the size, and 60 MiB for wal-push.
+// History of the figures measured here: backup 210 -> 132-136 (reused-buffer encoder, young
+// collections) -> 115-116 (validated config from the cache, so no yaml and zod; pg loaded without
+// undici; 2 MiB young generation per worker); restore 205 -> 128-134 (pull decoder) -> 105-108;
+// wal-push 87 -> 57-62; re-push of an archived segment 86 -> 67 -> 56-61 (a stat before encoding).
+// A restore chooses among every backup: with each manifest's file list kept (and decoded through
+// a stream pipeline) 12 full backups of this cluster took it to 132-139 MiB; summaries and the
+// pull decoder keep that at 118.
+// Not met yet: block maps live in the manifest JSON (about 21 bytes per 8 KiB block), and parsing
+// manifests of several MiB leaves V8's old space grown on the main thread. An incremental backup
+// (which reads the previous manifest) and the restore of one peak at 148-162 MiB here, and even
+// the restore of the full backup, once the repository holds those incrementals' manifests, at
+// 129-137 (105-108 in a repository of full backups only). The bounds below are today's figures
+// with a margin; meeting 128 needs the block maps out of the manifest (streamed objects of their
+// own). wal-push is not within 60 in every run (57-62 MiB): its bound keeps a margin too.
+const BACKUP_BOUND = 128;
 const RESTORE_BOUND = 145;
-const PUSH_BOUND = 70;
-const REPUSH_BOUND = 72;
+const INCR_BACKUP_BOUND = 175;
+const INCR_RESTORE_BOUND = 175;
+const PUSH_BOUND = 64;
+const REPUSH_BOUND = 64;
+/** Incremental backups after the full one: the restores choose among them all. */
+const INCREMENTALS = 4;
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -43,19 +55,35 @@ after(async () => {
 
 const mib = (b: number) => `${(b / MiB).toFixed(1)} MiB`;
 
-test(`backup and restore of a 390 MiB relation with 2 workers stay within ${BACKUP_BOUND} / ${RESTORE_BOUND} MiB RSS`, async () => {
+async function restorePeak(name: string, extra: string[]): Promise<number> {
+  const dest = join(ws.dir, name);
+  const r = await fsdrMaxRss(['--config', cfg, 'restore', '--pgdata', dest, '--port', '5999', '--target-immediate', '--no-start', '--json', ...extra]);
+  assert.equal(r.code, 0, r.stderr);
+  return r.maxRss;
+}
+
+test(`backup and restore of a 390 MiB relation with 2 workers stay within ${BACKUP_BOUND} / ${RESTORE_BOUND} MiB RSS (incremental: ${INCR_BACKUP_BOUND} / ${INCR_RESTORE_BOUND})`, async () => {
   const rel = (await pg.query(`SELECT pg_relation_filepath('big') AS p`)).rows[0].p as string;
   assert.ok(statSync(join(pg.pgdata, rel)).size > 300 * MiB);
   const b = await fsdrMaxRss(['--config', cfg, 'backup', '--type', 'full', '--json']);
   assert.equal(b.code, 0, b.stderr);
-  const dest = join(ws.dir, 'restored');
-  const r = await fsdrMaxRss(['--config', cfg, 'restore', '--pgdata', dest, '--port', '5999', '--target-immediate', '--no-start', '--json']);
-  assert.equal(r.code, 0, r.stderr);
+  const full = (JSON.parse(b.stdout) as { id: string }).id;
+  let incr = b;
+  for (let i = 0; i < INCREMENTALS; i++) {
+    await pg.query(`UPDATE big SET t = t || 'x' WHERE i % 997 = ${i}`);
+    await pg.query('CHECKPOINT');
+    incr = await fsdrMaxRss(['--config', cfg, 'backup', '--type', 'incr', '--json']);
+    assert.equal(incr.code, 0, incr.stderr);
+  }
+  const r = await restorePeak('restored-full', ['--backup', full]);
+  const ri = await restorePeak('restored', []);
   // The restore checked every file's sha256; the big relation is all there.
-  assert.equal(statSync(join(dest, rel)).size, statSync(join(pg.pgdata, rel)).size);
-  console.log(`peak RSS: fsdr backup ${mib(b.maxRss)}, restore ${mib(r.maxRss)}`);
+  assert.equal(statSync(join(ws.dir, 'restored', rel)).size, statSync(join(pg.pgdata, rel)).size);
+  console.log(`peak RSS: fsdr backup ${mib(b.maxRss)}, restore ${mib(r)}; incremental backup ${mib(incr.maxRss)}, restore of it ${mib(ri)}`);
   assert.ok(b.maxRss <= BACKUP_BOUND * MiB, `fsdr backup peaked at ${mib(b.maxRss)}`);
-  assert.ok(r.maxRss <= RESTORE_BOUND * MiB, `fsdr restore peaked at ${mib(r.maxRss)}`);
+  assert.ok(r <= RESTORE_BOUND * MiB, `fsdr restore peaked at ${mib(r)}`);
+  assert.ok(incr.maxRss <= INCR_BACKUP_BOUND * MiB, `fsdr backup --type incr peaked at ${mib(incr.maxRss)}`);
+  assert.ok(ri <= INCR_RESTORE_BOUND * MiB, `fsdr restore of an incremental peaked at ${mib(ri)}`);
 });
 
 test(`wal-push of a 16 MiB segment stays within ${PUSH_BOUND} MiB RSS (re-push ${REPUSH_BOUND})`, async () => {

@@ -1,6 +1,6 @@
 // The point-in-time recovery window: from the end of the oldest backup to the newest archived WAL,
 // per timeline. A target outside it is refused before anything is written.
-import type { BackupManifest } from '../../repository/manifest.js';
+import type { BackupSummary } from '../../repository/manifest.js';
 import type { ArchivedWal } from '../../repository/wal-archive.js';
 
 export interface RecoveryWindow {
@@ -10,7 +10,7 @@ export interface RecoveryWindow {
   backups: string[];
 }
 
-export function recoveryWindows(backups: BackupManifest[], wal: ArchivedWal[]): RecoveryWindow[] {
+export function recoveryWindows(backups: BackupSummary[], wal: ArchivedWal[]): RecoveryWindow[] {
   const latestByTli = new Map<number, number>();
   for (const w of wal) {
     if (w.kind !== 'segment' && w.kind !== 'partial' && w.kind !== 'stream-partial') continue;

@@ -123,7 +123,8 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
     const wal: ArchivedWal[] = [];
     for await (const w of repo.wal.list()) wal.push(w);
     const windows = recoveryWindows(backups, wal);
-    const manifest = selectBackup(backups, opts.target, windows, opts.backup);
+    // The chosen backup's file list is read now: the listing kept summaries only.
+    const manifest = await repo.backups.read(selectBackup(backups, opts.target, windows, opts.backup).id);
     const plan = planWal(manifest, opts.target, opts.timeline, wal, await repo.wal.histories(wal), !!opts.acceptGap);
     const binDir = findBinDir(manifest.pgVersion, cfg.cluster?.binDir);
     const user = serverUser();

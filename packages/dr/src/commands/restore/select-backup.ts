@@ -1,6 +1,6 @@
 // Which backup a restore starts from: the one asked for, or the newest that ended before the target.
 import { FsdrError } from '../../errors.js';
-import type { BackupManifest } from '../../repository/manifest.js';
+import type { BackupSummary } from '../../repository/manifest.js';
 import { parseLsn } from '../../postgres/lsn.js';
 import { describeWindows, type RecoveryWindow } from './recovery-window.js';
 
@@ -20,7 +20,7 @@ export class TargetOutsideWindowError extends FsdrError {
   }
 }
 
-export function selectBackup(backups: BackupManifest[], target: RecoveryTarget, windows: RecoveryWindow[], requested?: string): BackupManifest {
+export function selectBackup<B extends BackupSummary>(backups: B[], target: RecoveryTarget, windows: RecoveryWindow[], requested?: string): B {
   if (!backups.length) throw new FsdrError('FSDR_NO_BACKUP', 'the repository holds no complete backup', { hint: 'take one with fsdr backup' });
   if (requested) {
     const b = backups.find((x) => x.id === requested);

@@ -107,6 +107,16 @@ export function startExtractPool(source: { config: Config; repository: string; a
   return new WorkerPool(new URL('./extract-worker.js', import.meta.url), source, processes);
 }
 
+/**
+ * What a worker needs of a piece to place and check it. A block-mapped piece's digests (`blocks`,
+ * ~21 bytes per 8 KiB block) are for the next incremental only: a worker that received them
+ * would hold a copy of every block map of the bundles it decodes.
+ */
+function placement(f: ManifestFile): ManifestFile {
+  const { blocks: _blocks, ...piece } = f;
+  return piece;
+}
+
 export async function writeDataDirectory(pool: ExtractPool, m: BackupManifest, pgdata: string, onBytes: (n: number) => void): Promise<void> {
   for (const t of m.tablespaces) await mkdir(tablespaceDir(pgdata, t.oid), { recursive: true, mode: 0o700 });
   for (const d of m.directories) await mkdir(destPath(pgdata, d.path), { recursive: true, mode: d.mode & 0o777 });
@@ -120,7 +130,7 @@ export async function writeDataDirectory(pool: ExtractPool, m: BackupManifest, p
   groups.sort((a, b) => bytesOf(b.entries) - bytesOf(a.entries));
   // On a failure the pool is closed before the error goes up: no worker may still be writing
   // while restore removes what was written.
-  await Promise.all(groups.map((g) => pool.run({ key: g.key, entries: g.entries, pgdata }, onBytes).catch((err: unknown) => {
+  await Promise.all(groups.map((g) => pool.run({ key: g.key, entries: g.entries.map(placement), pgdata }, onBytes).catch((err: unknown) => {
     // Say which backup of the chain the damaged bundle belongs to: the error's code stays.
     if (!(err instanceof FsdrError) || g.backup === m.id) throw err;
     const whose = ` (a bundle of backup ${g.backup}, which incremental ${m.id} reads ${g.entries.length} file pieces from)`;
