@@ -130,6 +130,7 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
     const user = serverUser();
     for (const t of manifest.tablespaces) checkEmpty(tablespaceDir(pgdata, t.oid));
     await checkBundlesPresent(repo.storage, manifest);
+    log().debug({ backup: manifest.id, ms: Date.now() - t0 }, 'restore: backup chosen, its bundles present');
 
     const created = !existsSync(pgdata);
     const logFile = restoreLogFile(pgdata);
@@ -149,6 +150,7 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
         flush.add(n);
       });
       progress.finish();
+      log().debug({ backup: manifest.id, ms: Date.now() - t0 }, 'restore: files written');
       fastIn = await freshPrefetchDir(cfg);
       const settings = recoverySettings(opts.target, { configPath: cfg.source, repository: repoName, asOf, fastIn, port: opts.port, socketDir: pgdata, archive: opts.archive, timeline: plan.setting, extra: opts.set });
       await writeRecoveryConfig(pgdata, settings, `fsdr restore of backup ${manifest.id} at ${new Date().toISOString()}`);
@@ -162,6 +164,7 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
       // files are flushed, and has the first segments decoded when PostgreSQL asks for them.
       if (opts.start && fastIn && !asOf) prefetching = prefetchFirstSegments(cfg, fastIn, manifest, repoName, pgdata, user);
       await flush.finish();
+      log().debug({ backup: manifest.id, ms: Date.now() - t0 }, 'restore: files flushed');
     } catch (err) {
       // Nothing half-written stays behind.
       if (prefetching) stopPrefetcher(await prefetching);

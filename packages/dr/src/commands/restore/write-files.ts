@@ -1,8 +1,7 @@
 // Rebuilds a data directory from a manifest: directories first, then every bundle decoded once,
 // in parallel, each file's bytes written and checked against its sha256. Tablespace files go to
 // <pgdata>_tblspc/<oid>, which the rewritten tablespace_map points PostgreSQL at.
-import { constants } from 'node:fs';
-import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { BundleSplitter } from '../../repository/bundle-reader.js';
 import { FsdrError, IntegrityError } from '../../errors.js';
@@ -12,6 +11,7 @@ import type { ObjectStore } from '../../repository/object-store.js';
 import type { Config } from '../../config/load.js';
 import type { Storage } from '../../storage/storage.js';
 import { WorkerPool } from '../../util/worker-pool.js';
+import { OpenAhead, type FileToOpen } from './open-ahead.js';
 
 /** Where a restore puts the tablespaces: beside the data directory, one folder per tablespace oid. */
 export function tablespaceRoot(pgdata: string): string {
@@ -29,22 +29,29 @@ function destPath(pgdata: string, rel: string): string {
 }
 
 export async function extractBundle(objects: ObjectStore, key: string, entries: ManifestFile[], pgdata: string, onBytes: (n: number) => void): Promise<void> {
+  // The destination files in the order the bundle holds them (an incremental's runs of blocks of
+  // one file follow each other in a bundle: one file, written through one handle).
+  const files: FileToOpen[] = [];
+  const fileOf = new Map<ManifestFile, number>();
+  for (const e of [...entries].sort((x, y) => x.offset - y.offset)) {
+    if (files.at(-1)?.path !== destPath(pgdata, e.path)) files.push({ path: destPath(pgdata, e.path), mode: e.mode });
+    fileOf.set(e, files.length - 1);
+  }
+  const opener = new OpenAhead(files);
   let fh: FileHandle | undefined;
-  let openPath: string | undefined;
+  let current = -1;
   let position = 0;
   // Written bytes are counted once the bundle's trailer matched (a damaged bundle counts none).
   let written = 0;
   const splitter = new BundleSplitter(key, entries, {
     begin: async (f) => {
-      // An incremental's runs of blocks of one file follow each other in a bundle: keep it open.
-      if (fh && openPath !== f.path) {
-        await fh.close();
+      const i = fileOf.get(f)!;
+      if (i !== current) {
+        if (fh) opener.release(fh);
         fh = undefined;
+        fh = await opener.take(i);
+        current = i;
       }
-      // Pieces of one large file are written by several workers at their own offsets: create
-      // without truncating (the data directory is new and empty; restore checked that).
-      fh ??= await open(destPath(pgdata, f.path), constants.O_WRONLY | constants.O_CREAT, f.mode & 0o777);
-      openPath = f.path;
       position = f.fileOffset ?? 0;
     },
     // Each piece (at most the decoder's 256 KiB buffer) is written as it comes, before it is reused.
@@ -59,11 +66,15 @@ export async function extractBundle(objects: ObjectStore, key: string, entries: 
   try {
     await objects.readInto(key, (plain) => splitter.write(plain));
     await splitter.end();
-    await fh?.close();
+    if (fh) opener.release(fh);
     fh = undefined;
+    await opener.finish();
     onBytes(written);
-  } finally {
-    await fh?.close().catch(() => undefined);
+  } catch (err) {
+    // No open, write or close of this bundle may still be running when the failure goes up.
+    if (fh) opener.release(fh);
+    await opener.abort();
+    throw err;
   }
 }
 
@@ -95,7 +106,12 @@ export async function checkBundlesPresent(storage: Storage, m: BackupManifest): 
   }
 }
 
-const bytesOf = (entries: ManifestFile[]): number => entries.reduce((n, e) => n + e.size, 0);
+/**
+ * What decoding a bundle costs, in bytes: its data, and per file about what 256 KiB of data costs
+ * (each file is an open, a close and a write round trip at least).
+ */
+const FILE_COST_BYTES = 256 * 1024;
+const costOf = (entries: ManifestFile[]): number => entries.reduce((n, e) => n + e.size + FILE_COST_BYTES, 0);
 
 export type ExtractPool = WorkerPool<{ key: string; entries: ManifestFile[]; pgdata: string }, void>;
 
@@ -126,8 +142,9 @@ export async function writeDataDirectory(pool: ExtractPool, m: BackupManifest, p
     for (const e of g.entries) await mkdir(dirname(destPath(pgdata, e.path)), { recursive: true, mode: 0o700 });
   }
   // Bundles are decoded in worker threads (decrypt, decompress and hash run on every core), the
-  // largest first: a large one taken last would leave the other workers idle while it finishes.
-  groups.sort((a, b) => bytesOf(b.entries) - bytesOf(a.entries));
+  // costliest first: a large one taken last would leave the other workers idle while it finishes,
+  // and so would the bundle of a thousand small files, which is few bytes but many round trips.
+  groups.sort((a, b) => costOf(b.entries) - costOf(a.entries));
   // On a failure the pool is closed before the error goes up: no worker may still be writing
   // while restore removes what was written.
   await Promise.all(groups.map((g) => pool.run({ key: g.key, entries: g.entries.map(placement), pgdata }, onBytes).catch((err: unknown) => {
