@@ -12,15 +12,15 @@
 // pull decoder keep that at 118.
 // Not met yet: block maps live in the manifest JSON (about 21 bytes per 8 KiB block), and parsing
 // manifests of several MiB leaves V8's old space grown on the main thread. An incremental backup
-// (which reads the previous manifest) and the restore of one peak at 148-162 MiB here, and even
+// (which reads the previous manifest) and the restore of one peak at 148-168 MiB here, and even
 // the restore of the full backup, once the repository holds those incrementals' manifests, at
 // 129-137 (105-108 in a repository of full backups only). The bounds below are today's figures
 // with a margin; meeting 128 needs the block maps out of the manifest (streamed objects of their
 // own). wal-push is not within 60 in every run (57-62 MiB): its bound keeps a margin too.
 const BACKUP_BOUND = 128;
 const RESTORE_BOUND = 145;
-const INCR_BACKUP_BOUND = 175;
-const INCR_RESTORE_BOUND = 175;
+const INCR_BACKUP_BOUND = 190;
+const INCR_RESTORE_BOUND = 190;
 const PUSH_BOUND = 64;
 const REPUSH_BOUND = 64;
 /** Incremental backups after the full one: the restores choose among them all. */
