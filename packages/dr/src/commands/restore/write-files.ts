@@ -137,10 +137,14 @@ export async function writeDataDirectory(pool: ExtractPool, m: BackupManifest, p
   for (const t of m.tablespaces) await mkdir(tablespaceDir(pgdata, t.oid), { recursive: true, mode: 0o700 });
   for (const d of m.directories) await mkdir(destPath(pgdata, d.path), { recursive: true, mode: d.mode & 0o777 });
   const groups = [...bundlesOf(m).values()];
+  // Each file's directory, once (an incremental lists thousands of pieces of a few files: one
+  // mkdir each was a thread-pool round trip apiece before any bundle was decoded).
+  const dirs = new Set<string>();
   for (const g of groups) {
     g.entries.sort((a, b) => a.offset - b.offset);
-    for (const e of g.entries) await mkdir(dirname(destPath(pgdata, e.path)), { recursive: true, mode: 0o700 });
+    for (const e of g.entries) dirs.add(dirname(destPath(pgdata, e.path)));
   }
+  for (const d of dirs) await mkdir(d, { recursive: true, mode: 0o700 });
   // Bundles are decoded in worker threads (decrypt, decompress and hash run on every core), the
   // costliest first: a large one taken last would leave the other workers idle while it finishes,
   // and so would the bundle of a thousand small files, which is few bytes but many round trips.
