@@ -11,7 +11,7 @@ export function addArchiveCommand(program: Command): void {
     .addHelpText('after', "\nExample:\n  fsdr --config /etc/fsdr.yaml archive-command\n  # archive_command = '/opt/fsdr/bin/fsdr-archive.sh /var/lib/fsdr/spool/archive-status/0a1b… %p /usr/bin/node /opt/fsdr/bin/fsdr.js --config /etc/fsdr.yaml wal-push'\n")
     .action(action(async (o: { json?: boolean }, cmd: Command) => {
       const { archiveCommandFor } = await import('../commands/wal-push/archive-command.js');
-      const r = await archiveCommandFor((await cfgOf(cmd)));
+      const r = await archiveCommandFor(await cfgOf(cmd));
       print(!!o.json, r, () => r.setting);
     }));
 }

@@ -87,7 +87,7 @@ export function addBackupCommands(program: Command): void {
     .action(action(async (o: { backup?: string; repo: string; immutability?: boolean; asOf?: string; json?: boolean }, cmd: Command) => {
       if (o.immutability) {
         const { verifyImmutability } = await import('../commands/verify/immutability.js');
-        const r = await verifyImmutability((await cfgOf(cmd)), o.repo);
+        const r = await verifyImmutability(await cfgOf(cmd), o.repo);
         print(!!o.json, r, () => [
           `checked ${r.checked} objects of repository ${r.repository}`,
           ...r.insufficient.map((x) => `NOT LOCKED ${x.key}: ${x.problem}`),
@@ -97,7 +97,7 @@ export function addBackupCommands(program: Command): void {
         return;
       }
       const { runVerify } = await import('../commands/verify/verify.js');
-      const r = await runVerify((await cfgOf(cmd)), { backup: o.backup, repository: o.repo, asOf: parseAsOf(o.asOf) });
+      const r = await runVerify(await cfgOf(cmd), { backup: o.backup, repository: o.repo, asOf: parseAsOf(o.asOf) });
       print(!!o.json, r, () => [
         `verified ${r.backups.length} backup(s), ${r.dumps.length} dump(s), ${r.objectsChecked} objects, ${(r.bytesChecked / 1048576).toFixed(1)} MiB, ${r.walChecked} WAL files`,
         ...r.faults.map((f) => `FAULT ${f.object}: ${f.problem}`),

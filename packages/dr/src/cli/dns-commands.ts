@@ -25,7 +25,7 @@ export function addDnsCommands(program: Command): void {
     .addHelpText('after', '\nExamples:\n  fsdr dns show api.featuresignals.example\n  fsdr dns show api.featuresignals.example --type CNAME --provider route53 --json\n')
     .action(action(async (name: string, o: { type: 'A' | 'AAAA' | 'CNAME'; provider?: string; json?: boolean }, cmd: Command) => {
       const { dnsShow, formatAnswer } = await import('../commands/dns/dns.js');
-      const r = await dnsShow((await cfgOf(cmd)), { name, type: o.type, provider: o.provider });
+      const r = await dnsShow(await cfgOf(cmd), { name, type: o.type, provider: o.provider });
       print(!!o.json, r, () => `${r.name} ${r.type}: ${formatAnswer(r)} at ${r.provider}`);
     }));
   dns
@@ -38,7 +38,7 @@ export function addDnsCommands(program: Command): void {
     .addHelpText('after', '\nExamples:\n  fsdr dns set api.featuresignals.example 10.0.1.20\n  fsdr dns set api.featuresignals.example lb.eu-west-1.example --type CNAME --ttl 60 --json\n')
     .action(action(async (name: string, address: string, o: { type?: 'A' | 'AAAA' | 'CNAME'; ttl?: number; provider?: string; json?: boolean }, cmd: Command) => {
       const { dnsSet, formatAnswer } = await import('../commands/dns/dns.js');
-      const r = await dnsSet((await cfgOf(cmd)), { name, address, type: o.type, ttl: o.ttl, provider: o.provider });
+      const r = await dnsSet(await cfgOf(cmd), { name, address, type: o.type, ttl: o.ttl, provider: o.provider });
       print(!!o.json, r, () => `${r.name} ${r.type} at ${r.provider}\n  old: ${formatAnswer(r.old)}\n  new: ${formatAnswer(r.new)}`);
     }));
 }

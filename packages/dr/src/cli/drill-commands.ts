@@ -18,7 +18,7 @@ export function addDrillCommands(program: Command): void {
     .action(action(async (o: { repo: string; workDir?: string; keep?: boolean; json?: boolean }, cmd: Command) => {
       const { runDrillVerify } = await import('../commands/drill/drill.js');
       const { formatDrill } = await import('../commands/drill/format-drill.js');
-      const r = await runDrillVerify((await cfgOf(cmd)), { repository: o.repo, keep: o.keep, workDir: o.workDir });
+      const r = await runDrillVerify(await cfgOf(cmd), { repository: o.repo, keep: o.keep, workDir: o.workDir });
       const e = r.evidence;
       print(!!o.json, e, () => formatDrill(e) + (r.kept ? `\n  kept: ${r.kept.pgdata}, port ${r.kept.port} (stop it with pg_ctl -D ${r.kept.pgdata} stop)` : ''));
       if (e.failure) {
@@ -40,7 +40,7 @@ export function addDrillCommands(program: Command): void {
       if (o.targetTime && o.latest) throw new FsdrError('FSDR_USAGE', 'give one recovery target: --target-time or --latest', { exitCode: 2 });
       const { runDrillRestore } = await import('../commands/drill/drill-restore.js');
       const { formatDrill } = await import('../commands/drill/format-drill.js');
-      const e = await runDrillRestore((await cfgOf(cmd)), {
+      const e = await runDrillRestore(await cfgOf(cmd), {
         repository: o.repo, target: o.targetTime ? { kind: 'time', value: o.targetTime } : { kind: 'latest' }, keep: o.keep, workDir: o.workDir,
         readyTimeoutMs: o.readyTimeout * 1000,
       });
@@ -60,7 +60,7 @@ export function addDrillCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  fsdr --config /etc/fsdr.yaml drill instance --wait-rejoin\n  # drill 20261203T062900Z-instance-1a2b3c (instance): PASSED … detection 2.1 s  promotion 2.4 s  client reconnect 2.8 s  /ready+golden 5.9 s\n')
     .action(action(async (o: { connection?: string; warmup: number; timeout: number; waitRejoin?: boolean; json?: boolean }, cmd: Command) => {
       const { runInstanceDrill, formatInstanceDrill } = await import('../commands/drill/drill-instance.js');
-      const r = await runInstanceDrill((await cfgOf(cmd)), { connection: o.connection, warmupMs: o.warmup * 1000, timeoutMs: o.timeout * 1000, waitRejoin: !!o.waitRejoin });
+      const r = await runInstanceDrill(await cfgOf(cmd), { connection: o.connection, warmupMs: o.warmup * 1000, timeoutMs: o.timeout * 1000, waitRejoin: !!o.waitRejoin });
       print(!!o.json, r, () => formatInstanceDrill(r));
       if (r.failure) {
         throw new FsdrError('FSDR_DRILL_FAILED', `drill ${r.id} failed at step ${r.failure.step}: ${r.failure.message}`, { hint: `the evidence is in the repository: fsdr drill show ${r.id}` });
@@ -79,7 +79,7 @@ export function addDrillCommands(program: Command): void {
     .action(action(async (o: { peerConfig?: string; serve?: number; confirm?: boolean; readyTimeout: number; catchUpTimeout: number; json?: boolean }, cmd: Command) => {
       const { runDrillFailover } = await import('../commands/drill/drill-failover.js');
       const { formatDrill } = await import('../commands/drill/format-drill.js');
-      const e = await runDrillFailover((await cfgOf(cmd)), {
+      const e = await runDrillFailover(await cfgOf(cmd), {
         peerConfig: o.peerConfig, serveSeconds: o.serve, confirm: !!o.confirm, readyTimeoutMs: o.readyTimeout * 1000, catchUpTimeoutMs: o.catchUpTimeout * 1000,
         onStep: o.json ? undefined : (s) => process.stdout.write(`  ${s.ok ? 'ok  ' : 'FAIL'} ${s.name.padEnd(10)} ${s.seconds.toFixed(2).padStart(8)} s\n`),
       });
@@ -102,7 +102,7 @@ export function addDrillCommands(program: Command): void {
     .addHelpText('after', '\nExamples:\n  fsdr drill tabletop --format md > agenda.md\n  fsdr drill tabletop --participants "ana,bo,chen"\n')
     .action(action(async (o: { participants?: string; repo: string; format: 'text' | 'md'; json?: boolean }, cmd: Command) => {
       const { runTabletop, formatTabletop } = await import('../commands/drill/tabletop.js');
-      const e = await runTabletop((await cfgOf(cmd)), { participants: o.participants?.split(','), repository: o.repo });
+      const e = await runTabletop(await cfgOf(cmd), { participants: o.participants?.split(','), repository: o.repo });
       print(!!o.json, e, () => formatTabletop(e, o.format === 'md'));
     }));
   drill
@@ -113,7 +113,7 @@ export function addDrillCommands(program: Command): void {
     .action(action(async (o: { repo: string; json?: boolean }, cmd: Command) => {
       const { listDrills } = await import('../commands/drill/drill-list.js');
       const { formatDrillList } = await import('../commands/drill/format-drill.js');
-      const list = await listDrills((await cfgOf(cmd)), o.repo);
+      const list = await listDrills(await cfgOf(cmd), o.repo);
       print(!!o.json, list, () => formatDrillList(list));
     }));
   drill
@@ -124,7 +124,7 @@ export function addDrillCommands(program: Command): void {
     .action(action(async (id: string, o: { repo: string; json?: boolean }, cmd: Command) => {
       const { showDrill } = await import('../commands/drill/drill-list.js');
       const { formatDrill } = await import('../commands/drill/format-drill.js');
-      const e = await showDrill((await cfgOf(cmd)), id, o.repo);
+      const e = await showDrill(await cfgOf(cmd), id, o.repo);
       print(!!o.json, e, () => formatDrill(e));
     }));
 }

@@ -14,7 +14,7 @@ export function addDumpCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  fsdr dump --json\n')
     .action(action(async (o: { json?: boolean }, cmd: Command) => {
       const { runDump } = await import('../commands/dump/dump.js');
-      const m = await runDump((await cfgOf(cmd)));
+      const m = await runDump(await cfgOf(cmd));
       print(!!o.json, m, () => `dump ${m.id} complete: ${m.databases.map((d) => `${d.name} (${(d.size / 1048576).toFixed(1)} MiB)`).join(', ')} + globals`);
     }));
 
@@ -30,7 +30,7 @@ export function addDumpCommands(program: Command): void {
     .addHelpText('after', '\nExamples:\n  fsdr restore-dump --connection postgres://postgres@127.0.0.1:5433/postgres\n  fsdr restore-dump --connection postgres://postgres@10.0.0.5/postgres --database featuresignals --table flags\n')
     .action(action(async (o: { connection: string; dump?: string; database: string[]; table: string[]; repo: string; json?: boolean }, cmd: Command) => {
       const { runRestoreDump } = await import('../commands/dump/restore-dump.js');
-      const r = await runRestoreDump((await cfgOf(cmd)), { connection: o.connection, dump: o.dump, databases: o.database, tables: o.table, repository: o.repo });
+      const r = await runRestoreDump(await cfgOf(cmd), { connection: o.connection, dump: o.dump, databases: o.database, tables: o.table, repository: o.repo });
       print(!!o.json, r, () => `restored dump ${r.dump}: ${r.databases.join(', ')}`);
     }));
 }
@@ -44,7 +44,7 @@ export function addReplicateCommand(program: Command): void {
     .addHelpText('after', '\nExample:\n  fsdr replicate --repo standby --json\n')
     .action(action(async (o: { repo?: string; json?: boolean }, cmd: Command) => {
       const { runReplicate } = await import('../commands/replicate/replicate.js');
-      const r = await runReplicate((await cfgOf(cmd)), o.repo);
+      const r = await runReplicate(await cfgOf(cmd), o.repo);
       print(!!o.json, r, () => r.map((x) => `${x.replica}: copied ${x.copied} objects (${(x.bytes / 1048576).toFixed(1)} MiB), lag ${x.lagBeforeSeconds.toFixed(0)}s -> ${x.lagAfterSeconds.toFixed(0)}s`).join('\n'));
     }));
 }
@@ -61,7 +61,7 @@ export function addExpireCommand(program: Command): void {
     .action(action(async (o: { dryRun?: boolean; now?: string; repo: string; json?: boolean }, cmd: Command) => {
       const { runExpire } = await import('../commands/expire/expire.js');
       const now = o.now ? new Date(o.now) : undefined;
-      const r = await runExpire((await cfgOf(cmd)), { dryRun: !!o.dryRun, now, repository: o.repo });
+      const r = await runExpire(await cfgOf(cmd), { dryRun: !!o.dryRun, now, repository: o.repo });
       print(!!o.json, r, () => [
         `${r.dryRun ? 'would expire' : 'expired'} (cutoff ${r.cutoff}): ${r.expireBackups.length} backup(s) ${r.expireBackups.join(' ')}, ${r.expireDumps.length} dump(s), ${r.expireWal.length} WAL file(s)`,
         `kept: ${r.keepBackups.length} backup(s) ${r.keepBackups.join(' ')}, ${r.keepDumps.length} dump(s)`,
@@ -84,7 +84,7 @@ export function addAgentCommand(program: Command): void {
     .addHelpText('after', '\nExample:\n  FSDR_CONFIG=/etc/fsdr.yaml FSDR_AGENT_TOKEN=... fsdr agent\n  curl -H "Authorization: Bearer $FSDR_AGENT_TOKEN" http://127.0.0.1:9187/status\n')
     .action(action(async (_o: unknown, cmd: Command) => {
       const { Agent } = await import('../agent/agent.js');
-      const agent = new Agent((await cfgOf(cmd)));
+      const agent = new Agent(await cfgOf(cmd));
       const { url } = await agent.start();
       process.stderr.write(`fsdr agent listening on ${url}\n`);
       await new Promise<void>((resolve) => {

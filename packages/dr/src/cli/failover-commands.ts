@@ -23,7 +23,7 @@ function addFenceCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  fsdr --config /etc/fsdr.yaml fence status\n')
     .action(action(async (o: { json?: boolean }, cmd: Command) => {
       const { runFenceStatus, formatFenceStatus } = await import('../commands/fence/fence.js');
-      const st = await runFenceStatus((await cfgOf(cmd)));
+      const st = await runFenceStatus(await cfgOf(cmd));
       print(!!o.json, st, () => formatFenceStatus(st));
       if (st.fenced) process.exitCode = 3;
     }));
@@ -34,7 +34,7 @@ function addFenceCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  fsdr --config /etc/fsdr.yaml fence enforce\n')
     .action(action(async (o: { json?: boolean }, cmd: Command) => {
       const { runFenceEnforce } = await import('../commands/fence/fence.js');
-      const r = await runFenceEnforce((await cfgOf(cmd)));
+      const r = await runFenceEnforce(await cfgOf(cmd));
       print(!!o.json, r, () => (!r.fenced ? `region ${r.state!.self} may write: nothing to do` : r.readOnly ? `region ${r.state!.self} is fenced: the cluster refuses writes (${r.readOnly.already ? 'already' : `${r.readOnly.terminated} session(s) ended`})` : `region ${r.state!.self} is fenced (its cluster is a standby or not configured)`));
     }));
 }
@@ -66,7 +66,7 @@ function addStandbyCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  fsdr --config /etc/fsdr-us.yaml standby status --json\n')
     .action(action(async (o: { json?: boolean }, cmd: Command) => {
       const { standbyStatus, formatStandbyStatus } = await import('../commands/standby/standby.js');
-      const s = await standbyStatus((await cfgOf(cmd)));
+      const s = await standbyStatus(await cfgOf(cmd));
       print(!!o.json, s, () => formatStandbyStatus(s));
     }));
   standby
@@ -76,7 +76,7 @@ function addStandbyCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  fsdr --config /etc/fsdr-us.yaml standby stop\n')
     .action(action(async (o: { json?: boolean }, cmd: Command) => {
       const { standbyStop } = await import('../commands/standby/standby.js');
-      const r = await standbyStop((await cfgOf(cmd)));
+      const r = await standbyStop(await cfgOf(cmd));
       print(!!o.json, r, () => `standby at ${r.pgdata} stopped${r.stackStopped ? ', and its warm FeatureSignals server' : ''}`);
     }));
 
@@ -93,7 +93,7 @@ function addStandbyCommands(program: Command): void {
     .action(action(async (o: { to: string; confirm?: boolean; planned?: boolean; readyTimeout: number; catchUpTimeout: number; json?: boolean }, cmd: Command) => {
       const { runFailover } = await import('../commands/failover/failover.js');
       const { formatPlan } = await import('../commands/failover/format-failover.js');
-      const r = await runFailover((await cfgOf(cmd)), {
+      const r = await runFailover(await cfgOf(cmd), {
         to: o.to, confirm: !!o.confirm, planned: !!o.planned, readyTimeoutMs: o.readyTimeout * 1000, catchUpTimeoutMs: o.catchUpTimeout * 1000,
         onStep: o.json ? undefined : (s) => process.stdout.write(`${s.ok ? 'ok  ' : 'FAIL'} ${s.name} (${s.seconds.toFixed(1)} s)\n`),
       });

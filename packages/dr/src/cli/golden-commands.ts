@@ -13,7 +13,7 @@ export function addGoldenCommands(program: Command): void {
     .action(action(async (o: { json?: boolean }, cmd: Command) => {
       const { runGoldenCapture, summariseGolden } = await import('../commands/golden/golden.js');
       const { formatGolden } = await import('../commands/golden/format-golden.js');
-      const s = summariseGolden(await runGoldenCapture((await cfgOf(cmd))));
+      const s = summariseGolden(await runGoldenCapture(await cfgOf(cmd)));
       print(!!o.json, s, () => formatGolden(s));
     }));
   golden
@@ -24,7 +24,7 @@ export function addGoldenCommands(program: Command): void {
     .action(action(async (o: { repo: string; json?: boolean }, cmd: Command) => {
       const { listGolden } = await import('../commands/golden/golden.js');
       const { formatGoldenList } = await import('../commands/golden/format-golden.js');
-      const list = await listGolden((await cfgOf(cmd)), o.repo);
+      const list = await listGolden(await cfgOf(cmd), o.repo);
       print(!!o.json, list, () => formatGoldenList(list));
     }));
   golden
@@ -36,7 +36,7 @@ export function addGoldenCommands(program: Command): void {
     .action(action(async (id: string, o: { repo: string; json?: boolean; record?: boolean }, cmd: Command) => {
       const { showGolden, summariseGolden } = await import('../commands/golden/golden.js');
       const { formatGolden } = await import('../commands/golden/format-golden.js');
-      const c = await showGolden((await cfgOf(cmd)), id, o.repo);
+      const c = await showGolden(await cfgOf(cmd), id, o.repo);
       if (o.record) return print(true, c.record, () => '');
       const s = summariseGolden(c);
       print(!!o.json, s, () => formatGolden(s));

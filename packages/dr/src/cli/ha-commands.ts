@@ -18,7 +18,7 @@ export function addHaCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  fsdr --config /etc/fsdr.yaml ha config --node pg-a --out /etc/patroni/pg-a.yml && patroni /etc/patroni/pg-a.yml\n')
     .action(action(async (o: { node?: string; out?: string; json?: boolean }, cmd: Command) => {
       const { haConfig } = await import('../commands/ha/ha-config.js');
-      const r = await haConfig((await cfgOf(cmd)), o);
+      const r = await haConfig(await cfgOf(cmd), o);
       const shown = { node: r.node, path: r.path, yaml: r.path ? undefined : r.yaml };
       print(!!o.json, shown, () => (r.path ? `wrote ${r.path} (node ${r.node}, mode 0600)` : r.yaml.trimEnd()));
     }));
@@ -29,7 +29,7 @@ export function addHaCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  fsdr --config /etc/fsdr.yaml ha status --json | jq .leader\n')
     .action(action(async (o: { json?: boolean }, cmd: Command) => {
       const { haStatus, formatHaStatus } = await import('../commands/ha/ha-status.js');
-      const st = await haStatus((await cfgOf(cmd)));
+      const st = await haStatus(await cfgOf(cmd));
       print(!!o.json, st, () => formatHaStatus(st));
       if (st.problems.length) process.exitCode = 3;
     }));
@@ -47,7 +47,7 @@ export function addHaCommands(program: Command): void {
     .addHelpText('after', '\nExample (patroni.yml, written by fsdr ha config):\n  create_replica_methods: [fsdr, basebackup]\n  fsdr: { command: "node fsdr.js --config /etc/fsdr.yaml ha create-replica", no_leader: true }\n')
     .action(action(async (o: { datadir: string; timeout: number }, cmd: Command) => {
       const { createReplica } = await import('../commands/ha/create-replica.js');
-      const r = await createReplica((await cfgOf(cmd)), { datadir: o.datadir, timeoutMs: o.timeout * 1000 });
+      const r = await createReplica(await cfgOf(cmd), { datadir: o.datadir, timeoutMs: o.timeout * 1000 });
       process.stdout.write(`replica ${r.datadir} restored from backup ${r.backup} in ${r.seconds.toFixed(1)}s\n`);
     }));
 }

@@ -64,7 +64,7 @@ export function buildProgram(): Command {
     .addHelpText('after', "\nExample (postgresql.conf):\n  archive_command = 'FSDR_CONFIG=/etc/fsdr.yaml fsdr wal-push %p'\n")
     .action(action(async (path: string, _o: unknown, cmd: Command) => {
       const { walPush } = await import('../commands/wal-push/wal-push.js');
-      await walPush((await cfgOf(cmd)), path);
+      await walPush(await cfgOf(cmd), path);
     }));
 
   program
@@ -76,7 +76,7 @@ export function buildProgram(): Command {
     .action(async (name: string, dest: string, o: { repo: string; asOf?: string }, cmd: Command) => {
       try {
         const { walFetch } = await import('../commands/wal-fetch/wal-fetch.js');
-        if (!(await walFetch((await cfgOf(cmd)), name, dest, o.repo, parseAsOf(o.asOf)))) process.exit(1);
+        if (!(await walFetch(await cfgOf(cmd), name, dest, o.repo, parseAsOf(o.asOf)))) process.exit(1);
       } catch (err) {
         fail(err, RESTORE_COMMAND_FATAL);
       }
@@ -145,7 +145,7 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExample:\n  fsdr info --json | jq .wal.timelines\n  fsdr info --as-of 2026-11-27T03:00:00Z\n')
     .action(action(async (opts: { repo: string; asOf?: string; json?: boolean }, cmd: Command) => {
       const { repositoryInfo, formatInfo } = await import('../commands/info/info.js');
-      const r = await repositoryInfo((await cfgOf(cmd)), opts.repo, parseAsOf(opts.asOf));
+      const r = await repositoryInfo(await cfgOf(cmd), opts.repo, parseAsOf(opts.asOf));
       print(!!opts.json, r, () => formatInfo(r));
     }));
 

@@ -19,7 +19,7 @@ export function addRunbookCommand(program: Command): void {
     .addHelpText('after', '\nExamples:\n  fsdr runbook --format html --out /srv/runbook.html\n  fsdr runbook --target-time 2026-11-27T14:05:00Z --pgdata /srv/pg-new --port 5433\n')
     .action(action(async (o: { format: 'md' | 'html'; out?: string; targetTime?: string; pgdata?: string; port?: number; serverUrl?: string; state: boolean }, cmd: Command) => {
       const { generateRunbook } = await import('../commands/runbook/runbook.js');
-      const text = await generateRunbook((await cfgOf(cmd)), o);
+      const text = await generateRunbook(await cfgOf(cmd), o);
       if (o.out) writeFileSync(o.out, text);
       else process.stdout.write(text);
     }));
