@@ -40,9 +40,39 @@ export function parseDigests(s: string): Buffer[] {
   return out;
 }
 
+/**
+ * Block digests back to back in one buffer. A piece of 64 MiB has 8192 blocks: one Buffer per
+ * digest was 8192 objects that lived as long as the piece, long enough to reach V8's old space,
+ * so every backup worker carried megabytes of them until a full collection.
+ */
+export class DigestList {
+  private buf: Buffer;
+  /** digests held */
+  count = 0;
+
+  constructor(capacity = 64) {
+    this.buf = Buffer.allocUnsafe(Math.max(1, capacity) * BLOCK_DIGEST_BYTES);
+  }
+
+  push(digest: Buffer): void {
+    const at = this.count * BLOCK_DIGEST_BYTES;
+    if (at + BLOCK_DIGEST_BYTES > this.buf.length) {
+      const grown = Buffer.allocUnsafe(this.buf.length * 2);
+      this.buf.copy(grown, 0, 0, at);
+      this.buf = grown;
+    }
+    digest.copy(this.buf, at, 0, BLOCK_DIGEST_BYTES);
+    this.count++;
+  }
+
+  /** Digests [from, to) as the manifest stores them (base64). */
+  format(from = 0, to = this.count): string {
+    return this.buf.toString('base64', from * BLOCK_DIGEST_BYTES, to * BLOCK_DIGEST_BYTES);
+  }
+}
+
 /** Where an earlier backup holds one block. */
 export interface PriorBlock {
-  digest: Buffer;
   length: number;
   backup: string;
   bundle: number;
@@ -51,22 +81,70 @@ export interface PriorBlock {
 }
 
 /**
- * The prior backup's blocks of one file, by block index. Undefined when the file has no usable
- * map there (not mapped, another block size, a piece not on a block boundary): copy it whole.
+ * The prior backup's blocks of one file: its pieces in file order, each with its digests in one
+ * buffer, looked up by block index (no object per block).
  */
-export function priorBlocks(pieces: ManifestFile[], blockSize: number, priorBlockSize: number | undefined): Array<PriorBlock | undefined> | undefined {
-  if (priorBlockSize !== blockSize || !pieces.length || pieces.some((p) => p.blocks === undefined)) return undefined;
-  const out: Array<PriorBlock | undefined> = [];
-  for (const p of pieces) {
-    const start = p.fileOffset ?? 0;
-    if (start % blockSize) return undefined;
-    const digests = parseDigests(p.blocks!);
-    if (digests.length !== Math.ceil(p.size / blockSize)) return undefined;
-    digests.forEach((digest, i) => {
-      out[start / blockSize + i] = { digest, length: Math.min(blockSize, p.size - i * blockSize), backup: p.backup, bundle: p.bundle, offset: p.offset + i * blockSize };
-    });
+export class PriorMap {
+  private constructor(
+    private readonly pieces: ManifestFile[],
+    /** first block index of each piece */
+    private readonly firsts: number[],
+    private readonly digests: Buffer[],
+    private readonly blockSize: number,
+  ) {}
+
+  /**
+   * Undefined when the file has no usable map there (not mapped, another block size, a piece not
+   * on a block boundary, a digest count that does not fit the size): copy it whole.
+   */
+  static of(pieces: ManifestFile[], blockSize: number, priorBlockSize: number | undefined): PriorMap | undefined {
+    if (priorBlockSize !== blockSize || !pieces.length || pieces.some((p) => p.blocks === undefined)) return undefined;
+    const sorted = [...pieces].sort((a, b) => (a.fileOffset ?? 0) - (b.fileOffset ?? 0));
+    const firsts: number[] = [];
+    const digests: Buffer[] = [];
+    for (const p of sorted) {
+      const start = p.fileOffset ?? 0;
+      if (start % blockSize) return undefined;
+      const d = Buffer.from(p.blocks!, 'base64');
+      if (d.length !== Math.ceil(p.size / blockSize) * BLOCK_DIGEST_BYTES) return undefined;
+      firsts.push(start / blockSize);
+      digests.push(d);
+    }
+    return new PriorMap(sorted, firsts, digests, blockSize);
   }
-  return out;
+
+  /** Where block `index` was, or undefined if no prior piece holds it. */
+  at(index: number): PriorBlock | undefined {
+    const k = this.pieceOf(index);
+    if (k < 0) return undefined;
+    const p = this.pieces[k]!;
+    const i = index - this.firsts[k]!;
+    return { length: Math.min(this.blockSize, p.size - i * this.blockSize), backup: p.backup, bundle: p.bundle, offset: p.offset + i * this.blockSize };
+  }
+
+  /** The prior copy of block `index` when it is the same as `bytes` (whose digest is `digest`). */
+  same(index: number, bytes: Buffer, digest: Buffer): PriorBlock | undefined {
+    const k = this.pieceOf(index);
+    if (k < 0) return undefined;
+    const i = index - this.firsts[k]!;
+    const p = this.pieces[k]!;
+    if (Math.min(this.blockSize, p.size - i * this.blockSize) !== bytes.length) return undefined;
+    if (this.digests[k]!.compare(digest, 0, BLOCK_DIGEST_BYTES, i * BLOCK_DIGEST_BYTES, (i + 1) * BLOCK_DIGEST_BYTES) !== 0) return undefined;
+    return this.at(index);
+  }
+
+  private pieceOf(index: number): number {
+    let lo = 0;
+    let hi = this.firsts.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const first = this.firsts[mid]!;
+      if (index < first) hi = mid - 1;
+      else if (index >= first + this.digests[mid]!.length / BLOCK_DIGEST_BYTES) lo = mid + 1;
+      else return mid;
+    }
+    return -1;
+  }
 }
 
 /** What one piece of a mapped file became: runs of blocks, each stored now or referenced. */
@@ -89,7 +167,8 @@ export interface Extent {
  */
 export class ExtentBuilder {
   private readonly done: Extent[] = [];
-  private cur: { e: Omit<Extent, 'sha256' | 'blocks'>; hash: Hash; digests: Buffer[] } | undefined;
+  private readonly digests = new DigestList();
+  private cur: { e: Omit<Extent, 'sha256' | 'blocks'>; hash: Hash; first: number } | undefined;
 
   /** `prior` set: the block is the same as there (referenced); unset: stored at `bundleOffset`. */
   add(fileOffset: number, bytes: Buffer, digest: Buffer, prior: PriorBlock | undefined, bundleOffset: number): void {
@@ -102,18 +181,18 @@ export class ExtentBuilder {
       this.cur = {
         e: prior ? { fileOffset, size: 0, backup: prior.backup, bundle: prior.bundle, offset: prior.offset } : { fileOffset, size: 0, offset: bundleOffset },
         hash: createHash('sha256'),
-        digests: [],
+        first: this.digests.count,
       };
     }
     const run = this.cur!;
     run.e.size += bytes.length;
     run.hash.update(bytes);
-    run.digests.push(digest);
+    this.digests.push(digest);
   }
 
   private close(): void {
     if (!this.cur) return;
-    this.done.push({ ...this.cur.e, sha256: this.cur.hash.digest('hex'), blocks: formatDigests(this.cur.digests) });
+    this.done.push({ ...this.cur.e, sha256: this.cur.hash.digest('hex'), blocks: this.digests.format(this.cur.first) });
     this.cur = undefined;
   }
 
@@ -121,9 +200,4 @@ export class ExtentBuilder {
     this.close();
     return this.done;
   }
-}
-
-/** Whether a block read now may be taken from the prior backup instead of stored again. */
-export function sameBlock(prior: PriorBlock | undefined, bytes: Buffer, digest: Buffer): prior is PriorBlock {
-  return prior !== undefined && prior.length === bytes.length && prior.digest.equals(digest);
 }

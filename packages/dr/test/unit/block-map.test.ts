@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { blockDigest, blockMapped, ExtentBuilder, formatDigests, isRelationFile, parseDigests, priorBlocks, BLOCK_DIGEST_BYTES } from '../../src/repository/block-map.js';
+import { blockDigest, blockMapped, DigestList, ExtentBuilder, formatDigests, isRelationFile, parseDigests, PriorMap, BLOCK_DIGEST_BYTES } from '../../src/repository/block-map.js';
 import type { ManifestFile } from '../../src/repository/manifest.js';
 import { carriedOver, mapBlocks, partition } from '../../src/commands/backup/backup.js';
 import { writeBundle, type FilePiece } from '../../src/commands/backup/bundle-writer.js';
@@ -43,22 +43,38 @@ test('the prior map places every block of every piece, and refuses what it canno
   const piece = (fileOffset: number, size: number, backup: string, bundle: number, offset: number, blocks?: string): ManifestFile => ({ path: 'base/5/1', size, ...(fileOffset ? { fileOffset } : {}), mode: 0o600, mtimeMs: 0, sha256: '', backup, bundle, offset, blocks });
   const a = dig(2);
   const b = dig(3);
-  const pieces = [piece(0, 2 * bs, 'F', 0, 100, formatDigests(a)), piece(2 * bs, 2 * bs + 5, 'I', 4, 7, formatDigests(b))];
-  const m = priorBlocks(pieces, bs, bs)!;
-  assert.equal(m.length, 5);
-  assert.deepEqual(m.map((x) => [x!.backup, x!.bundle, x!.offset, x!.length]), [['F', 0, 100, bs], ['F', 0, 100 + bs, bs], ['I', 4, 7, bs], ['I', 4, 7 + bs, bs], ['I', 4, 7 + 2 * bs, 5]]);
-  assert.ok(m[3]!.digest.equals(b[1]!));
-  assert.equal(priorBlocks(pieces, bs, 8 * KB), undefined, 'another block size');
-  assert.equal(priorBlocks([pieces[0]!, { ...pieces[1]!, blocks: undefined }], bs, bs), undefined, 'a piece without a map');
-  assert.equal(priorBlocks([piece(100, bs, 'F', 0, 0, formatDigests(dig(1)))], bs, bs), undefined, 'not on a block boundary');
-  assert.equal(priorBlocks([piece(0, 2 * bs, 'F', 0, 0, formatDigests(dig(1)))], bs, bs), undefined, 'digest count does not match the size');
+  // Listed out of order, as a manifest sorted by path and offset need not be per file.
+  const pieces = [piece(2 * bs, 2 * bs + 5, 'I', 4, 7, formatDigests(b)), piece(0, 2 * bs, 'F', 0, 100, formatDigests(a))];
+  const m = PriorMap.of(pieces, bs, bs)!;
+  assert.deepEqual([0, 1, 2, 3, 4].map((i) => { const x = m.at(i)!; return [x.backup, x.bundle, x.offset, x.length]; }), [['F', 0, 100, bs], ['F', 0, 100 + bs, bs], ['I', 4, 7, bs], ['I', 4, 7 + bs, bs], ['I', 4, 7 + 2 * bs, 5]]);
+  assert.equal(m.at(5), undefined, 'beyond the prior file');
+  const block = (n: number) => Buffer.alloc(n);
+  assert.deepEqual(m.same(3, block(bs), b[1]!), m.at(3), 'same digest and length: the prior copy');
+  assert.equal(m.same(3, block(bs), b[0]!), undefined, 'another digest');
+  assert.equal(m.same(4, block(bs), b[2]!), undefined, 'the prior block was 5 bytes, not a whole block');
+  assert.deepEqual(m.same(4, block(5), b[2]!), m.at(4));
+  assert.equal(m.same(9, block(bs), b[2]!), undefined);
+  assert.equal(PriorMap.of(pieces, bs, 8 * KB), undefined, 'another block size');
+  assert.equal(PriorMap.of([pieces[1]!, { ...pieces[0]!, blocks: undefined }], bs, bs), undefined, 'a piece without a map');
+  assert.equal(PriorMap.of([piece(100, bs, 'F', 0, 0, formatDigests(dig(1)))], bs, bs), undefined, 'not on a block boundary');
+  assert.equal(PriorMap.of([piece(0, 2 * bs, 'F', 0, 0, formatDigests(dig(1)))], bs, bs), undefined, 'digest count does not match the size');
+});
+
+test('a digest list holds 16 bytes per block in one buffer, grows, and formats any range', () => {
+  const d = Array.from({ length: 100 }, (_, i) => blockDigest(Buffer.from([i])));
+  const l = new DigestList(1);
+  for (const x of d) l.push(x);
+  assert.equal(l.count, 100);
+  assert.equal(l.format(), formatDigests(d));
+  assert.equal(l.format(10, 20), formatDigests(d.slice(10, 20)));
+  assert.equal(l.format(5, 5), '');
 });
 
 test('extents: consecutive new blocks and back-to-back reused blocks are one run each', () => {
   const bs = 4;
   const blk = (s: string) => Buffer.from(s);
   const b = new ExtentBuilder();
-  const prior = (offset: number, bundle = 0) => ({ digest: Buffer.alloc(16), length: bs, backup: 'F', bundle, offset });
+  const prior = (offset: number, bundle = 0) => ({ length: bs, backup: 'F', bundle, offset });
   b.add(0, blk('aaaa'), blockDigest(blk('aaaa')), prior(0), 0);
   b.add(4, blk('bbbb'), blockDigest(blk('bbbb')), prior(4), 0);
   b.add(8, blk('cccc'), blockDigest(blk('cccc')), undefined, 0);

@@ -8,7 +8,7 @@ import type { ChunkSource } from '../../codec/object-codec.js';
 import type { ManifestBundle, ManifestFile } from '../../repository/manifest.js';
 import type { ObjectStore } from '../../repository/object-store.js';
 import { backupBundleKey } from '../../repository/layout.js';
-import { blockDigest, ExtentBuilder, formatDigests, priorBlocks, sameBlock, type PriorBlock } from '../../repository/block-map.js';
+import { blockDigest, DigestList, ExtentBuilder, PriorMap } from '../../repository/block-map.js';
 import type { PgdataFile } from './walk-pgdata.js';
 
 // 1 MiB reads (the encoder's buffer): few syscalls, and no allocation per chunk (allocation churn,
@@ -48,8 +48,9 @@ interface Open {
   size: number;
   eof: boolean;
   hash: Hash;
-  digests: Buffer[];
-  delta?: { prior: Array<PriorBlock | undefined>; runs: ExtentBuilder };
+  /** block digests of a mapped piece read whole */
+  digests?: DigestList;
+  delta?: { prior: PriorMap | undefined; runs: ExtentBuilder };
 }
 
 /**
@@ -88,8 +89,9 @@ class PiecesSource implements ChunkSource {
       return undefined;
     }
     const bs = p.blockSize;
-    const delta = bs && p.prior ? { prior: priorBlocks(p.prior, bs, bs) ?? [], runs: new ExtentBuilder() } : undefined;
-    this.cur = { p, fh, size: 0, eof: false, hash: createHash('sha256'), digests: [], delta };
+    const delta = bs && p.prior ? { prior: PriorMap.of(p.prior, bs, bs), runs: new ExtentBuilder() } : undefined;
+    const digests = bs && !delta ? new DigestList(Math.ceil(p.length / bs)) : undefined;
+    this.cur = { p, fh, size: 0, eof: false, hash: createHash('sha256'), digests, delta };
     return this.cur;
   }
 
@@ -111,7 +113,7 @@ class PiecesSource implements ChunkSource {
     if (n === 0) return 0;
     const chunk = buf.subarray(0, n);
     c.hash.update(chunk);
-    if (bs) for (let i = 0; i < n; i += bs) c.digests.push(blockDigest(chunk.subarray(i, i + bs)));
+    if (c.digests) for (let i = 0; i < n; i += bs!) c.digests.push(blockDigest(chunk.subarray(i, i + bs!)));
     c.size += n;
     this.onBytes(n);
     this.offset += n;
@@ -131,8 +133,8 @@ class PiecesSource implements ChunkSource {
         const block = buf.subarray(i, Math.min(i + bs, n));
         const at = c.p.start + c.size + i;
         const digest = blockDigest(block);
-        const was = d.prior[at / bs];
-        if (sameBlock(was, block, digest)) {
+        const was = d.prior?.same(at / bs, block, digest);
+        if (was) {
           d.runs.add(at, block, digest, was, 0);
         } else {
           // Digested before it moves: the block goes to the front, over blocks already handled.
@@ -157,7 +159,7 @@ class PiecesSource implements ChunkSource {
     const f = p.file;
     if (!c.delta) {
       const start = this.offset - c.size;
-      this.written.push({ path: f.path, size: c.size, ...(p.start ? { fileOffset: p.start } : {}), mode: f.mode, mtimeMs: f.mtimeMs, sha256: c.hash.digest('hex'), backup: this.backupId, bundle: this.index, offset: start, ...(p.blockSize ? { blocks: formatDigests(c.digests) } : {}) });
+      this.written.push({ path: f.path, size: c.size, ...(p.start ? { fileOffset: p.start } : {}), mode: f.mode, mtimeMs: f.mtimeMs, sha256: c.hash.digest('hex'), backup: this.backupId, bundle: this.index, offset: start, ...(c.digests ? { blocks: c.digests.format() } : {}) });
       return;
     }
     const extents = c.delta.runs.finish();
