@@ -1,10 +1,33 @@
 // The backups of a repository. What exists is learned by listing: a backup is complete exactly
-// when its manifest exists (no catalog file is ever updated in place).
+// when its manifest exists (no catalog file is ever updated in place). Each backup also has a
+// summary (the manifest without its files, and the manifest's SHA-256), written just before the
+// manifest: listings read summaries, and the manifest read afterwards must be the one summarised.
+// Backups written before summaries existed are listed from their manifests.
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { IntegrityError } from '../errors.js';
-import { BACKUP_PREFIX, backupManifestKey, parseBackupManifestKey } from './layout.js';
+import { ObjectNotFoundError } from '../storage/errors.js';
+import { BACKUP_PREFIX, backupManifestKey, backupSummaryKey, parseBackupManifestKey } from './layout.js';
 import type { BackupManifest, BackupSummary } from './manifest.js';
 import type { ObjectStore } from './object-store.js';
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function parse<T extends { id: string }>(key: string, id: string, bytes: Buffer): T {
+  let v: T;
+  try {
+    v = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new IntegrityError(key, 'is not valid JSON');
+  }
+  if (v.id !== id) throw new IntegrityError(key, `names backup ${v.id} (moved or replaced)`);
+  return v;
+}
+
+function summarise(m: BackupManifest, manifestSha256?: string): BackupSummary {
+  const { files: _files, ...summary } = m;
+  return manifestSha256 ? { ...summary, manifestSha256 } : summary;
+}
 
 export class BackupCatalog {
   constructor(private readonly objects: ObjectStore) {}
@@ -21,16 +44,46 @@ export class BackupCatalog {
 
   /** A manifest; `versionId` reads an earlier version (one hidden by a delete marker). */
   async read(id: string, versionId?: string): Promise<BackupManifest> {
+    return (await this.readWithDigest(id, versionId)).manifest;
+  }
+
+  private async readWithDigest(id: string, versionId?: string): Promise<{ manifest: BackupManifest; sha256: string }> {
     const key = backupManifestKey(id);
     const bytes = versionId ? await this.objects.getVersionBuffer(key, versionId) : await this.objects.getBuffer(key);
-    let m: BackupManifest;
-    try {
-      m = JSON.parse(bytes.toString('utf8'));
-    } catch {
-      throw new IntegrityError(key, 'is not valid JSON');
+    return { manifest: parse<BackupManifest>(key, id, bytes), sha256: sha256(bytes) };
+  }
+
+  /**
+   * The manifest of a backup chosen from a listing: it must be the manifest that summary
+   * describes (a summary listed, then a different manifest read, would restore another backup).
+   */
+  async readListed(s: BackupSummary): Promise<BackupManifest> {
+    const { manifest, sha256: digest } = await this.readWithDigest(s.id);
+    if (s.manifestSha256 && s.manifestSha256 !== digest) {
+      throw new IntegrityError(backupManifestKey(s.id), `does not match its summary (${backupSummaryKey(s.id)} names another manifest: replaced or rolled back)`);
     }
-    if (m.id !== id) throw new IntegrityError(key, `names backup ${m.id} (moved or replaced)`);
-    return m;
+    return manifest;
+  }
+
+  /** The summary object of a backup; undefined for a backup written before summaries existed. */
+  async readSummary(id: string): Promise<BackupSummary | undefined> {
+    const key = backupSummaryKey(id);
+    let bytes: Buffer;
+    try {
+      bytes = await this.objects.getBuffer(key);
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) return undefined;
+      throw err;
+    }
+    const s = parse<BackupSummary>(key, id, bytes);
+    if (!s.manifestSha256) throw new IntegrityError(key, 'names no manifest digest');
+    return s;
+  }
+
+  /** verify: a backup's summary, when it has one, describes its manifest exactly. */
+  async checkSummary(id: string): Promise<void> {
+    const s = await this.readSummary(id);
+    if (s) await this.readListed(s);
   }
 
   /** Every complete backup's manifest, oldest first. */
@@ -41,18 +94,22 @@ export class BackupCatalog {
   }
 
   /**
-   * Every manifest that can be read, and the ones that cannot (with why): one damaged manifest
+   * Every backup that can be read, and the ones that cannot (with why): one damaged manifest
    * must not stop a restore from another backup, but must never be skipped silently either.
    * Retention keeps using list(), which fails on any: deleting on a partial view is unsafe.
-   * Summaries only (read(id) has the files): memory stays one manifest's, however many backups.
+   * Summaries only (readListed(s) has the files): memory stays one manifest's, however many backups.
+   * A summary that is damaged is only a lost shortcut: the manifest is read instead (verify reports it).
    */
   async listReadable(): Promise<{ manifests: BackupSummary[]; unreadable: Array<{ id: string; error: Error }> }> {
     const manifests: BackupSummary[] = [];
     const unreadable: Array<{ id: string; error: Error }> = [];
     for (const id of await this.ids()) {
       try {
-        const { files: _files, ...summary } = await this.read(id);
-        manifests.push(summary);
+        const s = await this.readSummary(id).catch((err: unknown) => {
+          if (err instanceof IntegrityError) return undefined;
+          throw err;
+        });
+        manifests.push(s ?? summarise(await this.read(id)));
       } catch (err) {
         // Damage is reported per manifest; an unreachable store or a wrong key fails the whole listing.
         if (!(err instanceof IntegrityError)) throw err;
@@ -62,7 +119,10 @@ export class BackupCatalog {
     return { manifests, unreadable };
   }
 
+  /** The summary, then the manifest: the manifest stays the last object, the mark of a complete backup. */
   async write(m: BackupManifest): Promise<void> {
-    await this.objects.put(backupManifestKey(m.id), Readable.from([Buffer.from(JSON.stringify(m))]));
+    const json = Buffer.from(JSON.stringify(m));
+    await this.objects.put(backupSummaryKey(m.id), Readable.from([Buffer.from(JSON.stringify(summarise(m, sha256(json))))]));
+    await this.objects.put(backupManifestKey(m.id), Readable.from([json]));
   }
 }

@@ -26,6 +26,14 @@ export function backupManifestKey(id: string): string {
   return `${BACKUP_PREFIX}${id}/manifest.json`;
 }
 
+/**
+ * A backup's summary: its manifest without the file list, and the manifest's SHA-256. Listings
+ * read these (a few KiB) instead of every manifest (MiB each for an incremental of a large cluster).
+ */
+export function backupSummaryKey(id: string): string {
+  return `${BACKUP_PREFIX}${id}/summary.json`;
+}
+
 export function backupBundleKey(id: string, index: number): string {
   return `${BACKUP_PREFIX}${id}/bundle-${String(index).padStart(5, '0')}`;
 }

@@ -103,4 +103,7 @@ export async function freshId(make: (at: Date) => string, used: (id: string) => 
  * of a large cluster is mostly its files (and their block maps), so listings keep only this and
  * hold one manifest's file list at a time, not every backup's.
  */
-export type BackupSummary = Omit<BackupManifest, 'files'>;
+export type BackupSummary = Omit<BackupManifest, 'files'> & {
+  /** SHA-256 of the manifest's JSON, when read from a summary object: the manifest must match it. */
+  manifestSha256?: string;
+};

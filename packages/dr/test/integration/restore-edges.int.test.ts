@@ -10,6 +10,10 @@ import type { PostgresHandle } from '@featuresignals/testkit';
 import { freePort } from '@featuresignals/testkit';
 import { parse as parseYaml } from 'yaml';
 import pg_ from 'pg';
+import { Readable } from 'node:stream';
+import { loadConfig } from '../../src/config/load.js';
+import { backupSummaryKey } from '../../src/repository/layout.js';
+import { Repository } from '../../src/repository/repository.js';
 import { archivingCluster } from '../helpers/cluster.js';
 import { fsdrOk, giveToPostgres, makeWorkspace, runFsdr, type Workspace } from '../helpers/fsdr.js';
 import { switchWal, waitArchived } from '../helpers/pg-load.js';
@@ -107,14 +111,21 @@ test('a start that fails leaves the directory as it was (empty) and the tablespa
   await stopRestored(bad.pgdata);
 });
 
+/** Flips one byte in the middle of a repository object (fails authentication). */
+function damage(...key: string[]): void {
+  const file = join(ws.repoDir, ...key);
+  const bytes = readFileSync(file);
+  bytes[Math.floor(bytes.length / 2)]! ^= 0x40;
+  writeFileSync(file, bytes);
+}
+
 test('one unreadable manifest does not block restoring another backup; info names it', async () => {
   await new Promise((r) => setTimeout(r, 1100));
   const second = JSON.parse(await fsdrOk(['--config', cfg, 'backup', '--json'])).id;
   await waitArchived(pg, await switchWal(pg));
-  const manifestFile = join(ws.repoDir, 'backups', firstBackup, 'manifest.json');
-  const bytes = readFileSync(manifestFile);
-  bytes[Math.floor(bytes.length / 2)]! ^= 0x40;
-  writeFileSync(manifestFile, bytes);
+  // Listings read summaries; with the summary damaged too, the listing reads the manifest, and fails.
+  damage('backups', firstBackup, 'manifest.json');
+  damage('backups', firstBackup, 'summary.json');
   const info = JSON.parse(await fsdrOk(['--config', cfg, 'info', '--json']));
   assert.deepEqual(info.unreadableBackups.map((u: { id: string }) => u.id), [firstBackup]);
   assert.deepEqual(info.backups.map((b: { id: string }) => b.id), [second]);
@@ -126,6 +137,57 @@ test('one unreadable manifest does not block restoring another backup; info name
   const named = await restore('named-bad', ['--latest', '--backup', firstBackup]);
   assert.equal(named.run.code, 1);
   assert.match(named.run.stderr, new RegExp(`backups/${firstBackup}/manifest.json`));
+});
+
+test('a damaged manifest behind an intact summary: verify names it, restore --latest passes it over for the one before', async () => {
+  const ids = JSON.parse(await fsdrOk(['--config', cfg, 'info', '--json'])).backups.map((b: { id: string }) => b.id) as string[];
+  const before = ids[ids.length - 1]!;
+  await new Promise((r) => setTimeout(r, 1100));
+  const newest = JSON.parse(await fsdrOk(['--config', cfg, 'backup', '--json'])).id as string;
+  await pg.query("INSERT INTO status (marker) VALUES ('after-newest-backup')");
+  await waitArchived(pg, await switchWal(pg));
+  damage('backups', newest, 'manifest.json');
+  // The summary still lists it: the listing cannot know, verify does.
+  const info = JSON.parse(await fsdrOk(['--config', cfg, 'info', '--json']));
+  assert.ok(info.backups.some((b: { id: string }) => b.id === newest));
+  const v = await runFsdr(['--config', cfg, 'verify', '--backup', newest, '--json']);
+  assert.equal(v.code, 1);
+  assert.ok(JSON.parse(v.stdout).faults.some((f: { object: string }) => f.object === `backups/${newest}/manifest.json`), v.stdout);
+  const want = await expected();
+  const r = await restore('passed-over', ['--latest']);
+  assert.equal(r.run.code, 0, r.run.stderr);
+  assert.match(r.run.stderr, new RegExp(`backup ${newest} is unreadable and was not considered`));
+  assert.equal(JSON.parse(r.run.stdout).backup, before);
+  assert.deepEqual(await actual(r.port), want, 'the WAL after the earlier backup carries everything');
+  await stopRestored(r.pgdata);
+  const named = await restore('named-damaged', ['--latest', '--backup', newest]);
+  assert.equal(named.run.code, 1);
+  assert.match(named.run.stderr, new RegExp(`backups/${newest}/manifest.json`));
+  assert.ok(!existsSync(named.pgdata) || readdirSync(named.pgdata).length === 0, 'nothing half-written');
+});
+
+test('a manifest that is not the one its summary describes (replaced or rolled back) is refused by restore and named by verify', async () => {
+  const second = (JSON.parse(await fsdrOk(['--config', cfg, 'info', '--json'])).backups as Array<{ id: string }>)[0]!.id;
+  const repo = await Repository.open(loadConfig(cfg));
+  const key = backupSummaryKey(second);
+  const original = await repo.objects.getBuffer(key);
+  const summary = JSON.parse(original.toString('utf8'));
+  // What a summary written for another manifest of this backup looks like: a different digest.
+  await repo.storage.delete([key]);
+  await repo.objects.put(key, Readable.from([Buffer.from(JSON.stringify({ ...summary, manifestSha256: '0'.repeat(64) }))]));
+  try {
+    const r = await restore('summary-mismatch', ['--latest', '--backup', second]);
+    assert.equal(r.run.code, 1);
+    assert.match(r.run.stderr, new RegExp(`backups/${second}/manifest.json: does not match its summary`));
+    const v = await runFsdr(['--config', cfg, 'verify', '--backup', second, '--json']);
+    assert.equal(v.code, 1);
+    assert.ok(JSON.parse(v.stdout).faults.some((f: { object: string }) => f.object === key), v.stdout);
+  } finally {
+    await repo.storage.delete([key]);
+    await repo.objects.put(key, Readable.from([Buffer.from(JSON.stringify(summary))]));
+    await repo.close();
+  }
+  assert.equal((await runFsdr(['--config', cfg, 'verify', '--backup', second])).code, 0);
 });
 
 test('failures that name their cause: a missing restore point, an aborted target transaction, a damaged WAL object', async () => {

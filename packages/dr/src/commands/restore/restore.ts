@@ -18,9 +18,9 @@ import { Progress } from '../../util/progress.js';
 import { EarlyFlush } from '../../util/early-flush.js';
 import { log } from '../../util/log.js';
 import { prefetchFirstSegments, stopPrefetcher } from './prefetch-first.js';
-import { recoveryWindows } from './recovery-window.js';
 import { recoverySettings, retireRecoveryConfig, writeRecoveryConfig, type FastIn } from './recovery-settings.js';
-import { selectBackup, type RecoveryTarget } from './select-backup.js';
+import type { RecoveryTarget } from './select-backup.js';
+import { readChosenBackup } from './choose-backup.js';
 import { planWal, recoveryEnd, RecoveryShortError, type TimelineChoice, type WalPlan } from './wal-plan.js';
 import { checkBundlesPresent, startExtractPool, tablespaceDir, tablespaceRoot, writeDataDirectory } from './write-files.js';
 
@@ -122,9 +122,8 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
     for (const u of unreadable) log().warn({ backup: u.id, err: u.error.message }, `backup ${u.id} is unreadable and was not considered: ${u.error.message}`);
     const wal: ArchivedWal[] = [];
     for await (const w of repo.wal.list()) wal.push(w);
-    const windows = recoveryWindows(backups, wal);
     // The chosen backup's file list is read now: the listing kept summaries only.
-    const manifest = await repo.backups.read(selectBackup(backups, opts.target, windows, opts.backup).id);
+    const manifest = await readChosenBackup(repo, backups, wal, opts.target, opts.backup);
     const plan = planWal(manifest, opts.target, opts.timeline, wal, await repo.wal.histories(wal), !!opts.acceptGap);
     const binDir = findBinDir(manifest.pgVersion, cfg.cluster?.binDir);
     const user = serverUser();

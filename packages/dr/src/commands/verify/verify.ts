@@ -105,6 +105,8 @@ export async function runVerify(cfg: Config, opts: { backup?: string; repository
       await check(report, `backups/${id}/manifest.json`, async () => {
         m = await repo.backups.read(id);
       });
+      // What listings (and so restore) choose by must describe this manifest exactly.
+      if (m) await check(report, `backups/${id}/summary.json`, () => repo.backups.checkSummary(id));
       if (!m) continue;
       const groups = new Map<string, ManifestFile[]>();
       for (const f of m.files) {
