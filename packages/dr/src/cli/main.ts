@@ -15,6 +15,7 @@ import { addRecoverCommand } from './recover-commands.js';
 import { addFailoverCommands } from './failover-commands.js';
 import { addArchiveCommand } from './archive-commands.js';
 import { addHaCommands } from './ha-commands.js';
+import { keepYoungGenerationSmall } from '../util/young-gc.js';
 
 /** The prefetcher's nice value (archive-get-async). */
 const PREFETCH_NICE = 10;
@@ -169,5 +170,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // Before any manifest is parsed: a grown young generation is RSS kept for the whole run.
+  keepYoungGenerationSmall();
   await buildProgram().parseAsync(argv);
 }

@@ -22,6 +22,7 @@ import { WorkerPool } from '../../util/worker-pool.js';
 import { walkPgdata, type PgdataFile } from './walk-pgdata.js';
 import { blockMapped } from '../../repository/block-map.js';
 import { assertMayWrite } from '../../failover/fence.js';
+import { collectNow } from '../../util/young-gc.js';
 
 export interface BackupOptions {
   type: 'full' | 'incr';
@@ -145,6 +146,9 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
     }
     const groups = partition(toCopy, opts.bundleBytes);
     mapBlocks(groups, blockSize, opts.blockMinBytes ?? cfg.backup.blockMinFileKiB * 1024, priorFiles, prior?.blockSize);
+    // The prior manifest's text and parse are garbage now (MiB for an incremental): free them
+    // before the workers' buffers join them.
+    collectNow();
     const progress = new Progress(`backup ${backupId}`, toCopy.reduce((a, f) => a + f.size, 0), opts.quiet);
     const files: ManifestFile[] = [...reused];
     const bundles: ManifestBundle[] = [];

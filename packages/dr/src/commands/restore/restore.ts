@@ -17,6 +17,7 @@ import type { ArchivedWal } from '../../repository/wal-archive.js';
 import { Progress } from '../../util/progress.js';
 import { EarlyFlush } from '../../util/early-flush.js';
 import { log } from '../../util/log.js';
+import { favourMemory } from '../../util/young-gc.js';
 import { prefetchFirstSegments, stopPrefetcher } from './prefetch-first.js';
 import { recoverySettings, retireRecoveryConfig, writeRecoveryConfig, type FastIn } from './recovery-settings.js';
 import type { RecoveryTarget } from './select-backup.js';
@@ -105,6 +106,7 @@ async function removeRestored(pgdata: string, manifest: { tablespaces: Array<{ o
 
 export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<RestoreResult> {
   const t0 = Date.now();
+  favourMemory();
   const pgdata = resolve(opts.pgdata);
   checkEmpty(pgdata);
   const repoName = opts.repository ?? 'primary';
