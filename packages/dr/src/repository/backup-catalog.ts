@@ -4,7 +4,6 @@
 // manifest: listings read summaries, and the manifest read afterwards must be the one summarised.
 // Backups written before summaries existed are listed from their manifests.
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { IntegrityError } from '../errors.js';
 import { ObjectNotFoundError } from '../storage/errors.js';
 import { BACKUP_PREFIX, backupManifestKey, backupSummaryKey, parseBackupManifestKey } from './layout.js';
@@ -13,10 +12,10 @@ import type { ObjectStore } from './object-store.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-function parse<T extends { id: string }>(key: string, id: string, bytes: Buffer): T {
+function parse<T extends { id: string }>(key: string, id: string, text: string): T {
   let v: T;
   try {
-    v = JSON.parse(bytes.toString('utf8'));
+    v = JSON.parse(text);
   } catch {
     throw new IntegrityError(key, 'is not valid JSON');
   }
@@ -49,8 +48,12 @@ export class BackupCatalog {
 
   private async readWithDigest(id: string, versionId?: string): Promise<{ manifest: BackupManifest; sha256: string }> {
     const key = backupManifestKey(id);
-    const bytes = versionId ? await this.objects.getVersionBuffer(key, versionId) : await this.objects.getBuffer(key);
-    return { manifest: parse<BackupManifest>(key, id, bytes), sha256: sha256(bytes) };
+    if (versionId) {
+      const bytes = await this.objects.getVersionBuffer(key, versionId);
+      return { manifest: parse<BackupManifest>(key, id, bytes.toString('utf8')), sha256: sha256(bytes) };
+    }
+    const { text, sha256: digest } = await this.objects.getText(key);
+    return { manifest: parse<BackupManifest>(key, id, text), sha256: digest };
   }
 
   /**
@@ -68,14 +71,14 @@ export class BackupCatalog {
   /** The summary object of a backup; undefined for a backup written before summaries existed. */
   async readSummary(id: string): Promise<BackupSummary | undefined> {
     const key = backupSummaryKey(id);
-    let bytes: Buffer;
+    let text: string;
     try {
-      bytes = await this.objects.getBuffer(key);
+      ({ text } = await this.objects.getText(key));
     } catch (err) {
       if (err instanceof ObjectNotFoundError) return undefined;
       throw err;
     }
-    const s = parse<BackupSummary>(key, id, bytes);
+    const s = parse<BackupSummary>(key, id, text);
     if (!s.manifestSha256) throw new IntegrityError(key, 'names no manifest digest');
     return s;
   }
@@ -122,7 +125,7 @@ export class BackupCatalog {
   /** The summary, then the manifest: the manifest stays the last object, the mark of a complete backup. */
   async write(m: BackupManifest): Promise<void> {
     const json = Buffer.from(JSON.stringify(m));
-    await this.objects.put(backupSummaryKey(m.id), Readable.from([Buffer.from(JSON.stringify(summarise(m, sha256(json))))]));
-    await this.objects.put(backupManifestKey(m.id), Readable.from([json]));
+    await this.objects.putBuffer(backupSummaryKey(m.id), Buffer.from(JSON.stringify(summarise(m, sha256(json)))));
+    await this.objects.putBuffer(backupManifestKey(m.id), json);
   }
 }
