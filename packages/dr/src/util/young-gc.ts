@@ -65,7 +65,8 @@ export function keepYoungGenerationSmall(): void {
  * plan is made), so that the RSS it used is free again before the bulk of the work starts.
  */
 export function collectNow(): void {
-  exposeGc()?.({ type: 'major' });
+  // Without arguments: on Node 20, gc({ type: 'major' }) collected next to nothing (measured).
+  exposeGc()?.();
 }
 
 /**
