@@ -1,6 +1,8 @@
 // Block maps of large relation files (block-level incremental, as pgBackRest's repo-block): a
 // mapped piece records one digest per block, so the next incremental stores only the blocks whose
-// digest changed and points at the earlier bundle (and offset) for every other block. Pure.
+// digest changed and points at the earlier bundle (and offset) for every other block. The digests
+// are kept in one map object per backup task (layout.backupBlockMapKey), not in the manifest;
+// manifests written before that carry them inline (`blocks`). Pure: block-map-reader.ts loads them.
 import { createHash, type Hash } from 'node:crypto';
 import type { ManifestFile } from './manifest.js';
 
@@ -19,6 +21,11 @@ export function isRelationFile(path: string): boolean {
   return RELATION.test(path);
 }
 
+/** Whether a manifest piece has block digests: a map pointer, or inline in an older manifest. */
+export function hasBlockMap(p: ManifestFile): boolean {
+  return p.blockMap !== undefined || p.blocks !== undefined;
+}
+
 /** Whether a file of this size and path is stored with a block map (large relation files only). */
 export function blockMapped(path: string, size: number, minBytes: number): boolean {
   return minBytes > 0 && size >= minBytes && isRelationFile(path);
@@ -28,7 +35,7 @@ export function blockDigest(bytes: Buffer): Buffer {
   return createHash('sha256').update(bytes).digest().subarray(0, BLOCK_DIGEST_BYTES);
 }
 
-/** The digests of a piece, concatenated, as stored in the manifest (base64). */
+/** The digests of a piece, concatenated, as older manifests stored them inline (base64). */
 export function formatDigests(digests: Buffer[]): string {
   return Buffer.concat(digests).toString('base64');
 }
@@ -65,7 +72,12 @@ export class DigestList {
     this.count++;
   }
 
-  /** Digests [from, to) as the manifest stores them (base64). */
+  /** The digests held, back to back (a view: valid until the next push). */
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.count * BLOCK_DIGEST_BYTES);
+  }
+
+  /** Digests [from, to) as older manifests stored them inline (base64). */
   format(from = 0, to = this.count): string {
     return this.buf.toString('base64', from * BLOCK_DIGEST_BYTES, to * BLOCK_DIGEST_BYTES);
   }
@@ -78,6 +90,11 @@ export interface PriorBlock {
   bundle: number;
   /** offset of the block in that bundle's plaintext */
   offset: number;
+}
+
+/** The digests an older manifest carries inline (undefined for a piece that points at a map object). */
+export function inlineDigests(p: ManifestFile): Buffer | undefined {
+  return p.blocks === undefined ? undefined : Buffer.from(p.blocks, 'base64');
 }
 
 /**
@@ -97,16 +114,17 @@ export class PriorMap {
    * Undefined when the file has no usable map there (not mapped, another block size, a piece not
    * on a block boundary, a digest count that does not fit the size): copy it whole.
    */
-  static of(pieces: ManifestFile[], blockSize: number, priorBlockSize: number | undefined): PriorMap | undefined {
-    if (priorBlockSize !== blockSize || !pieces.length || pieces.some((p) => p.blocks === undefined)) return undefined;
+  static of(pieces: ManifestFile[], blockSize: number, priorBlockSize: number | undefined, digestsOf: (p: ManifestFile, count: number) => Buffer | undefined = inlineDigests): PriorMap | undefined {
+    if (priorBlockSize !== blockSize || !pieces.length || pieces.some((p) => !hasBlockMap(p))) return undefined;
     const sorted = [...pieces].sort((a, b) => (a.fileOffset ?? 0) - (b.fileOffset ?? 0));
     const firsts: number[] = [];
     const digests: Buffer[] = [];
     for (const p of sorted) {
       const start = p.fileOffset ?? 0;
       if (start % blockSize) return undefined;
-      const d = Buffer.from(p.blocks!, 'base64');
-      if (d.length !== Math.ceil(p.size / blockSize) * BLOCK_DIGEST_BYTES) return undefined;
+      const count = Math.ceil(p.size / blockSize);
+      const d = digestsOf(p, count);
+      if (!d || d.length !== count * BLOCK_DIGEST_BYTES) return undefined;
       firsts.push(start / blockSize);
       digests.push(d);
     }
@@ -152,7 +170,8 @@ export interface Extent {
   fileOffset: number;
   size: number;
   sha256: string;
-  blocks: string;
+  /** the run's first digest in the task's map (its digests follow, one per block) */
+  first: number;
   /** stored in this bundle at `offset`, or held by an earlier backup's bundle */
   backup?: string;
   bundle?: number;
@@ -163,12 +182,13 @@ export interface Extent {
  * Builds the extents of a mapped piece from its blocks in file order: consecutive blocks that are
  * new form one run at consecutive offsets of this bundle; consecutive reused blocks form one run
  * while they sit back to back in one earlier bundle. Each run's full SHA-256 is over the bytes
- * read now.
+ * read now; every block's digest goes to the task's map, in file order.
  */
 export class ExtentBuilder {
   private readonly done: Extent[] = [];
-  private readonly digests = new DigestList();
-  private cur: { e: Omit<Extent, 'sha256' | 'blocks'>; hash: Hash; first: number } | undefined;
+  private cur: { e: Omit<Extent, 'sha256'>; hash: Hash } | undefined;
+
+  constructor(private readonly map: DigestList) {}
 
   /** `prior` set: the block is the same as there (referenced); unset: stored at `bundleOffset`. */
   add(fileOffset: number, bytes: Buffer, digest: Buffer, prior: PriorBlock | undefined, bundleOffset: number): void {
@@ -178,21 +198,21 @@ export class ExtentBuilder {
       : c.e.backup === undefined && c.e.offset + c.e.size === bundleOffset);
     if (!continues) {
       this.close();
+      const first = this.map.count;
       this.cur = {
-        e: prior ? { fileOffset, size: 0, backup: prior.backup, bundle: prior.bundle, offset: prior.offset } : { fileOffset, size: 0, offset: bundleOffset },
+        e: prior ? { fileOffset, size: 0, first, backup: prior.backup, bundle: prior.bundle, offset: prior.offset } : { fileOffset, size: 0, first, offset: bundleOffset },
         hash: createHash('sha256'),
-        first: this.digests.count,
       };
     }
     const run = this.cur!;
     run.e.size += bytes.length;
     run.hash.update(bytes);
-    this.digests.push(digest);
+    this.map.push(digest);
   }
 
   private close(): void {
     if (!this.cur) return;
-    this.done.push({ ...this.cur.e, sha256: this.cur.hash.digest('hex'), blocks: this.digests.format(this.cur.first) });
+    this.done.push({ ...this.cur.e, sha256: this.cur.hash.digest('hex') });
     this.cur = undefined;
   }
 

@@ -38,6 +38,15 @@ export function backupBundleKey(id: string, index: number): string {
   return `${BACKUP_PREFIX}${id}/bundle-${String(index).padStart(5, '0')}`;
 }
 
+/**
+ * The block digests of the mapped pieces one backup task (bundle `index`) listed, 16 bytes each,
+ * back to back; manifest pieces point into it (ManifestFile.blockMap). Read by the next
+ * incremental only: restore never needs it.
+ */
+export function backupBlockMapKey(id: string, index: number): string {
+  return `${BACKUP_PREFIX}${id}/map-${String(index).padStart(5, '0')}`;
+}
+
 /** The backup id of a manifest key, or undefined for any other key. */
 export function parseBackupManifestKey(key: string): string | undefined {
   const m = /^backups\/([^/]+)\/manifest\.json$/.exec(key);

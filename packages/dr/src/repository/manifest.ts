@@ -29,6 +29,13 @@ export interface ManifestFile {
    * incremental, a file's pieces are runs of blocks, each stored by this backup or by an earlier one.
    */
   blocks?: string;
+  /**
+   * Where a block-mapped piece's digests are, in manifests written since they left the manifest
+   * (which then grew by 21 bytes per block: 2.7 MiB per GiB of relations): the block map object of
+   * task `bundle` of backup `backup` (layout.backupBlockMapKey), from digest `first`, one digest per
+   * block of the manifest's blockSize. An unchanged piece keeps pointing at the map it was listed in.
+   */
+  blockMap?: { backup: string; bundle: number; first: number };
 }
 
 export interface ManifestBundle {

@@ -25,7 +25,7 @@ import { serverUser } from '../../src/postgres/os-user.js';
 import type { FsdrError } from '../../src/errors.js';
 import type { BackupManifest } from '../../src/repository/manifest.js';
 import { Repository } from '../../src/repository/repository.js';
-import { backupBundleKey } from '../../src/repository/layout.js';
+import { backupBlockMapKey, backupBundleKey } from '../../src/repository/layout.js';
 
 let ws: Workspace;
 let pg: PostgresHandle;
@@ -119,13 +119,27 @@ test('an incremental after ~1 % of pages changed stores ≤ 5 % of the full back
   assert.equal(shown.blocks.files, incr.blockFiles);
   const report = await runVerify(loadConfig(cfg), { backup: incr.id });
   assert.deepEqual(report.faults, []);
+
+  // The block digests are in map objects, not the manifest; verify checks each one.
+  assert.ok(table.every((f) => f.blocks === undefined && f.blockMap?.backup === incr.id), 'each run points into a map of the incremental');
+  const mapFile = join(ws.repoDir, backupBlockMapKey(incr.id, table[0]!.blockMap!.bundle));
+  const original = readFileSync(mapFile);
+  const bad = Buffer.from(original);
+  bad[Math.floor(bad.length / 2)]! ^= 0x01;
+  writeFileSync(mapFile, bad);
+  try {
+    const damaged = await runVerify(loadConfig(cfg), { backup: incr.id });
+    assert.deepEqual(damaged.faults.map((f) => f.object), [backupBlockMapKey(incr.id, table[0]!.blockMap!.bundle)]);
+  } finally {
+    writeFileSync(mapFile, original);
+  }
 });
 
 test('the incremental restores bit-identical, recovers the same rows, clean under pg_amcheck and pg_checksums', async () => {
   const files = join(ws.dir, 'incr-files');
   await runRestore(loadConfig(cfg), restoreOpts(files, await freePort(), false));
   // Every block-mapped file as the stopped source has it (nothing wrote to them after the backup).
-  const mapped = [...new Set((await manifestOf(incr.id)).files.filter((f) => f.blocks !== undefined).map((f) => f.path))];
+  const mapped = [...new Set((await manifestOf(incr.id)).files.filter((f) => f.blockMap !== undefined).map((f) => f.path))];
   await pg.stopServer('fast');
   try {
     for (const p of mapped) assert.ok(readFileSync(join(files, p)).equals(readFileSync(join(pg.pgdata, p))), `${p} differs from the source`);
@@ -148,8 +162,8 @@ test('the incremental restores bit-identical, recovers the same rows, clean unde
 test('a tampered or missing bundle of the chain fails the restore by name, and nothing is left behind', async () => {
   const m = await manifestOf(incr.id);
   const bundleFile = (backup: string, bundle: number) => join(ws.repoDir, backupBundleKey(backup, bundle));
-  const own = m.files.find((f) => f.backup === incr.id && f.blocks !== undefined && f.size > 0)!;
-  const theirs = m.files.find((f) => f.backup === full.id && f.blocks !== undefined)!;
+  const own = m.files.find((f) => f.backup === incr.id && f.blockMap !== undefined && f.size > 0)!;
+  const theirs = m.files.find((f) => f.backup === full.id && f.blockMap !== undefined)!;
 
   for (const [what, path] of [['changed blocks', bundleFile(incr.id, own.bundle)], ['referenced blocks', bundleFile(full.id, theirs.bundle)]] as const) {
     const original = readFileSync(path);

@@ -15,7 +15,7 @@ import { readBundleFiles } from '../../src/repository/bundle-reader.js';
 import { ObjectCodec } from '../../src/codec/object-codec.js';
 import { ObjectStore } from '../../src/repository/object-store.js';
 import { FsStorage } from '../../src/storage/fs/fs-storage.js';
-import { backupBundleKey } from '../../src/repository/layout.js';
+import { backupBlockMapKey, backupBundleKey } from '../../src/repository/layout.js';
 import { IntegrityError } from '../../src/errors.js';
 
 const KB = 1024;
@@ -73,7 +73,9 @@ test('a digest list holds 16 bytes per block in one buffer, grows, and formats a
 test('extents: consecutive new blocks and back-to-back reused blocks are one run each', () => {
   const bs = 4;
   const blk = (s: string) => Buffer.from(s);
-  const b = new ExtentBuilder();
+  const map = new DigestList();
+  map.push(blockDigest(blk('before')));
+  const b = new ExtentBuilder(map);
   const prior = (offset: number, bundle = 0) => ({ length: bs, backup: 'F', bundle, offset });
   b.add(0, blk('aaaa'), blockDigest(blk('aaaa')), prior(0), 0);
   b.add(4, blk('bbbb'), blockDigest(blk('bbbb')), prior(4), 0);
@@ -85,8 +87,10 @@ test('extents: consecutive new blocks and back-to-back reused blocks are one run
   const e = b.finish();
   assert.deepEqual(e.map((x) => [x.fileOffset, x.size, x.backup ?? 'new', x.bundle ?? -1, x.offset]), [[0, 8, 'F', 0, 0], [8, 8, 'new', -1, 0], [16, 4, 'F', 0, 16], [20, 4, 'F', 0, 40], [24, 2, 'F', 1, 44]]);
   assert.equal(e[0]!.sha256, sha(blk('aaaabbbb')), 'the full SHA-256 of the bytes read');
-  assert.equal(parseDigests(e[1]!.blocks).length, 2);
-  assert.equal(new ExtentBuilder().finish().length, 0);
+  assert.deepEqual(e.map((x) => x.first), [1, 3, 5, 6, 7], 'each run points at its first digest in the task map');
+  assert.equal(map.count, 8, 'every block digest, in file order, after what the map held');
+  assert.equal(map.format(3, 5), formatDigests([blockDigest(blk('cccc')), blockDigest(blk('dddd'))]));
+  assert.equal(new ExtentBuilder(new DigestList()).finish().length, 0);
 });
 
 test('partition + mapBlocks: large relation pieces are mapped, a usable prior map is attached per range', () => {
@@ -114,6 +118,9 @@ test('an unchanged file keeps its map only while the block size stays the same',
   assert.deepEqual(carriedOver(piece, 0o640, 16 * KB, 16 * KB), { ...piece, mode: 0o640 });
   assert.equal(carriedOver(piece, 0o600, 16 * KB, 32 * KB).blocks, undefined, 'another block size: no map carried');
   assert.equal('blocks' in carriedOver({ ...piece, blocks: undefined }, 0o600, 16 * KB, 16 * KB), false);
+  const pointing: ManifestFile = { ...piece, blocks: undefined, blockMap: { backup: 'F', bundle: 3, first: 40 } };
+  assert.deepEqual(carriedOver(pointing, 0o600, 16 * KB, 16 * KB).blockMap, { backup: 'F', bundle: 3, first: 40 }, 'still pointing at the map it was listed in');
+  assert.equal(carriedOver(pointing, 0o600, 16 * KB, 32 * KB).blockMap, undefined);
 });
 
 /** Rebuild a file from manifest pieces spread over bundles, through the decoder and checksums. */
@@ -147,7 +154,11 @@ test('a bundle written against the prior map stores only the changed blocks and 
     const full1 = await writeBundle(objects, 'F', 1, [{ file: file(), start: 128 * bs, length: size - 128 * bs, blockSize: bs }], () => {});
     const fullPieces = [...full0.files, ...full1.files];
     assert.equal(full0.bundle.size + full1.bundle.size, size);
-    assert.deepEqual(fullPieces.map((p) => parseDigests(p.blocks!).length), [128, 73]);
+    // The digests are not in the manifest's pieces: each points into its task's map object.
+    assert.deepEqual(fullPieces.map((p) => [p.blocks, p.blockMap]), [[undefined, { backup: 'F', bundle: 0, first: 0 }], [undefined, { backup: 'F', bundle: 1, first: 0 }]]);
+    const maps = [await objects.getBuffer(backupBlockMapKey('F', 0)), await objects.getBuffer(backupBlockMapKey('F', 1))];
+    assert.deepEqual(maps.map((m) => m.length / BLOCK_DIGEST_BYTES), [128, 73]);
+    assert.ok(maps[0]!.subarray(3 * 16, 4 * 16).equals(blockDigest(data.subarray(3 * bs, 4 * bs))));
 
     // Change three scattered blocks, one of them the partial last one, and grow the file by a block.
     for (const at of [3 * bs + 10, 150 * bs, size - 5]) data[at] = data[at]! ^ 0xff;
@@ -166,6 +177,21 @@ test('a bundle written against the prior map stores only the changed blocks and 
     const again = await writeBundle(objects, 'J', 0, [{ file: file(), start: 0, length: grown.length, blockSize: bs, prior: incr.files }], () => {});
     assert.equal(again.bundle.size, 0);
     assert.ok((await rebuild(objects, again.files, grown.length)).equals(grown));
+
+    assert.ok(incr.files.every((p) => p.blockMap?.backup === 'I' && p.blockMap.bundle === 0), 'every run, stored or referenced, points into the task map');
+
+    // A manifest written before maps left it (digests inline) is read the same way.
+    const inline = fullPieces.map(({ blockMap, ...p }, i) => ({ ...p, blocks: maps[i]!.toString('base64') }));
+    const fromInline = await writeBundle(objects, 'K', 0, [{ file: file(), start: 0, length: grown.length, blockSize: bs, prior: inline }], () => {});
+    assert.equal(fromInline.bundle.size, 3 * bs + 1234);
+    assert.ok((await rebuild(objects, fromInline.files, grown.length)).equals(grown));
+
+    // A map that is gone costs a whole copy (every block stored), never a wrong file.
+    await objects.storage.delete([backupBlockMapKey('I', 0)]);
+    const whole = await writeBundle(objects, 'L', 0, [{ file: file(), start: 0, length: grown.length, blockSize: bs, prior: incr.files }], () => {});
+    assert.equal(whole.bundle.size, grown.length);
+    assert.deepEqual(whole.unusableMaps, [{ key: backupBlockMapKey('I', 0), path: 'base/5/16384' }], 'reported, for the main thread to warn');
+    assert.ok((await rebuild(objects, whole.files, grown.length)).equals(grown));
 
     // A referenced block that does not match its piece's checksum is refused, naming the object.
     const forged = incr.files.map((p) => (p.backup === 'F' ? { ...p, offset: p.offset + bs } : p));

@@ -20,7 +20,7 @@ import { log } from '../../util/log.js';
 import type { FilePiece, writeBundle } from './bundle-writer.js';
 import { WorkerPool } from '../../util/worker-pool.js';
 import { walkPgdata, type PgdataFile } from './walk-pgdata.js';
-import { blockMapped } from '../../repository/block-map.js';
+import { blockMapped, hasBlockMap } from '../../repository/block-map.js';
 import { assertMayWrite } from '../../failover/fence.js';
 import { collectNow } from '../../util/young-gc.js';
 
@@ -52,8 +52,9 @@ function unchanged(f: PgdataFile, prior: Map<string, ManifestFile[]>, priorStart
  * backup's block size (a manifest has one), else none — the next change copies the file whole, mapped anew.
  */
 export function carriedOver(piece: ManifestFile, mode: number, priorBlockSize: number | undefined, blockSize: number): ManifestFile {
-  const { blocks, ...rest } = piece;
-  return blocks !== undefined && priorBlockSize === blockSize ? { ...rest, mode, blocks } : { ...rest, mode };
+  const { blocks, blockMap, ...rest } = piece;
+  if (priorBlockSize !== blockSize) return { ...rest, mode };
+  return { ...rest, mode, ...(blocks !== undefined ? { blocks } : {}), ...(blockMap ? { blockMap } : {}) };
 }
 
 /**
@@ -91,7 +92,7 @@ export function mapBlocks(groups: FilePiece[][], blockSize: number, minBytes: nu
     if (!blockMapped(p.file.path, p.file.size, minBytes) || p.start % blockSize) continue;
     p.blockSize = blockSize;
     const was = prior.get(p.file.path);
-    if (priorBlockSize !== blockSize || !was || was.some((w) => w.blocks === undefined)) continue;
+    if (priorBlockSize !== blockSize || !was || was.some((w) => !hasBlockMap(w))) continue;
     const end = p.start + p.length;
     p.prior = was.filter((w) => (w.fileOffset ?? 0) < end && (w.fileOffset ?? 0) + w.size > p.start);
   }
@@ -135,7 +136,12 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
 
     const blockSize = opts.blockSize ?? cfg.backup.blockSizeKiB * 1024;
     const priorFiles = new Map<string, ManifestFile[]>();
-    for (const f of prior?.files ?? []) priorFiles.set(f.path, [...(priorFiles.get(f.path) ?? []), f]);
+    for (const f of prior?.files ?? []) {
+      // Pushed, not copied: an incremental's file can be thousands of runs (copying was quadratic).
+      const pieces = priorFiles.get(f.path);
+      if (pieces) pieces.push(f);
+      else priorFiles.set(f.path, [f]);
+    }
     const priorStart = prior ? Date.parse(prior.startTime) : 0;
     const reused: ManifestFile[] = [];
     const toCopy: PgdataFile[] = [];
@@ -164,6 +170,7 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
           const r = await pool.run({ backupId, index, files: g }, (n) => progress.add(n));
           bundles.push(r.bundle);
           files.push(...r.files);
+          for (const u of r.unusableMaps) log().warn(u, `block map ${u.key} is missing or damaged: ${u.path} was copied whole (fsdr verify names what else is damaged)`);
         })),
         sessionLost(client),
       ]);
@@ -182,15 +189,17 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
 
     files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : (a.fileOffset ?? 0) - (b.fileOffset ?? 0)));
     bundles.sort((a, b) => a.index - b.index);
-    const mapped = files.filter((f) => f.blocks !== undefined);
+    const mapped = files.filter(hasBlockMap);
     // Blocks and whole files this backup takes from earlier backups' bundles.
     const borrowed = files.filter((f) => f.backup !== backupId);
+    // Unchanged mapped pieces point at the map an earlier backup wrote: retention keeps it too.
+    const mapsOf = files.flatMap((f) => (f.blockMap ? [f.blockMap.backup] : []));
     const manifest: BackupManifest = {
       format: MANIFEST_FORMAT,
       id: backupId,
       type: opts.type,
       prior: prior?.id,
-      references: [...new Set([backupId, ...borrowed.map((f) => f.backup)])].sort(),
+      references: [...new Set([backupId, ...borrowed.map((f) => f.backup), ...mapsOf])].sort(),
       systemIdentifier: id.systemIdentifier,
       pgVersion: id.pgVersion,
       pgVersionNum: id.pgVersionNum,

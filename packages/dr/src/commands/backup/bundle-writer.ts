@@ -1,13 +1,15 @@
 // One unit of work of a backup: read a run of file pieces from the data directory, one after
 // another, into a single repository object (a bundle), recording each piece's offset, size and sha256.
-// A block-mapped piece of an incremental stores only its changed blocks (block-map.ts).
+// A block-mapped piece of an incremental stores only its changed blocks (block-map.ts); the digests
+// of every mapped piece the task lists go to one map object beside the bundle, not the manifest.
 // Small files in bundles keep object counts (and S3 PUTs) low, as pgBackRest's repo-bundle does.
 import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { ChunkSource } from '../../codec/object-codec.js';
 import type { ManifestBundle, ManifestFile } from '../../repository/manifest.js';
 import type { ObjectStore } from '../../repository/object-store.js';
-import { backupBundleKey } from '../../repository/layout.js';
+import { backupBlockMapKey, backupBundleKey } from '../../repository/layout.js';
+import { BlockMapReader } from '../../repository/block-map-reader.js';
 import { blockDigest, DigestList, ExtentBuilder, PriorMap } from '../../repository/block-map.js';
 import type { PgdataFile } from './walk-pgdata.js';
 
@@ -48,8 +50,8 @@ interface Open {
   size: number;
   eof: boolean;
   hash: Hash;
-  /** block digests of a mapped piece read whole */
-  digests?: DigestList;
+  /** a mapped piece read whole: its first digest in the task's map */
+  first?: number;
   delta?: { prior: PriorMap | undefined; runs: ExtentBuilder };
 }
 
@@ -64,8 +66,12 @@ class PiecesSource implements ChunkSource {
   /** bytes handed to the encoder so far: the next piece's offset in the bundle */
   offset = 0;
   readonly written: ManifestFile[] = [];
+  /** the digests of every mapped piece listed, in order: the task's map object */
+  readonly map = new DigestList();
+  /** prior block maps that were missing or damaged, and the file each cost a whole copy of */
+  readonly unusableMaps: Array<{ key: string; path: string }> = [];
 
-  constructor(private readonly pieces: FilePiece[], private readonly backupId: string, private readonly index: number, private readonly onBytes: (n: number) => void) {}
+  constructor(private readonly pieces: FilePiece[], private readonly backupId: string, private readonly index: number, private readonly onBytes: (n: number) => void, private readonly maps: BlockMapReader) {}
 
   async read(buf: Buffer): Promise<number> {
     while (this.i < this.pieces.length) {
@@ -89,9 +95,14 @@ class PiecesSource implements ChunkSource {
       return undefined;
     }
     const bs = p.blockSize;
-    const delta = bs && p.prior ? { prior: PriorMap.of(p.prior, bs, bs), runs: new ExtentBuilder() } : undefined;
-    const digests = bs && !delta ? new DigestList(Math.ceil(p.length / bs)) : undefined;
-    this.cur = { p, fh, size: 0, eof: false, hash: createHash('sha256'), digests, delta };
+    let delta: Open['delta'];
+    if (bs && p.prior) {
+      // The main thread says so (a worker loads no logger): the file is copied whole instead.
+      for (const key of await this.maps.load(p.prior)) this.unusableMaps.push({ key, path: p.file.path });
+      delta = { prior: PriorMap.of(p.prior, bs, bs, this.maps.digestsOf), runs: new ExtentBuilder(this.map) };
+      this.maps.clear();
+    }
+    this.cur = { p, fh, size: 0, eof: false, hash: createHash('sha256'), ...(bs && !delta ? { first: this.map.count } : {}), delta };
     return this.cur;
   }
 
@@ -113,7 +124,7 @@ class PiecesSource implements ChunkSource {
     if (n === 0) return 0;
     const chunk = buf.subarray(0, n);
     c.hash.update(chunk);
-    if (c.digests) for (let i = 0; i < n; i += bs!) c.digests.push(blockDigest(chunk.subarray(i, i + bs!)));
+    if (c.first !== undefined) for (let i = 0; i < n; i += bs!) this.map.push(blockDigest(chunk.subarray(i, i + bs!)));
     c.size += n;
     this.onBytes(n);
     this.offset += n;
@@ -159,18 +170,22 @@ class PiecesSource implements ChunkSource {
     const f = p.file;
     if (!c.delta) {
       const start = this.offset - c.size;
-      this.written.push({ path: f.path, size: c.size, ...(p.start ? { fileOffset: p.start } : {}), mode: f.mode, mtimeMs: f.mtimeMs, sha256: c.hash.digest('hex'), backup: this.backupId, bundle: this.index, offset: start, ...(c.digests ? { blocks: c.digests.format() } : {}) });
+      this.written.push({ path: f.path, size: c.size, ...(p.start ? { fileOffset: p.start } : {}), mode: f.mode, mtimeMs: f.mtimeMs, sha256: c.hash.digest('hex'), backup: this.backupId, bundle: this.index, offset: start, ...(c.first !== undefined ? { blockMap: this.mapAt(c.first) } : {}) });
       return;
     }
     const extents = c.delta.runs.finish();
     // A file cut to nothing since the listing still has its (empty) entry, as a whole copy would.
-    if (!extents.length) extents.push({ fileOffset: p.start, size: 0, sha256: createHash('sha256').digest('hex'), blocks: '', offset: this.offset });
+    if (!extents.length) extents.push({ fileOffset: p.start, size: 0, sha256: createHash('sha256').digest('hex'), first: this.map.count, offset: this.offset });
     for (const e of extents) {
       this.written.push({
         path: f.path, size: e.size, ...(e.fileOffset ? { fileOffset: e.fileOffset } : {}), mode: f.mode, mtimeMs: f.mtimeMs, sha256: e.sha256,
-        backup: e.backup ?? this.backupId, bundle: e.bundle ?? this.index, offset: e.offset, blocks: e.blocks,
+        backup: e.backup ?? this.backupId, bundle: e.bundle ?? this.index, offset: e.offset, blockMap: this.mapAt(e.first),
       });
     }
+  }
+
+  private mapAt(first: number): NonNullable<ManifestFile['blockMap']> {
+    return { backup: this.backupId, bundle: this.index, first };
   }
 
   async close(): Promise<void> {
@@ -186,9 +201,11 @@ export async function writeBundle(
   index: number,
   pieces: FilePiece[],
   onBytes: (n: number) => void,
-): Promise<{ bundle: ManifestBundle; files: ManifestFile[] }> {
-  const source = new PiecesSource(pieces, backupId, index, onBytes);
+): Promise<{ bundle: ManifestBundle; files: ManifestFile[]; unusableMaps: Array<{ key: string; path: string }> }> {
+  const source = new PiecesSource(pieces, backupId, index, onBytes, new BlockMapReader(objects));
   // Each file's sha256 is in the manifest: the bundle itself needs no second digest.
   const r = await objects.putFrom(backupBundleKey(backupId, index), source, { digest: false });
-  return { bundle: { index, size: r.size, storedSize: r.storedSize, sha256: r.sha256 }, files: source.written };
+  // Every piece that points at the map needs it, even one of no blocks (a file cut to nothing).
+  if (source.written.some((f) => f.blockMap)) await objects.putBuffer(backupBlockMapKey(backupId, index), source.map.bytes());
+  return { bundle: { index, size: r.size, storedSize: r.storedSize, sha256: r.sha256 }, files: source.written, unusableMaps: source.unusableMaps };
 }

@@ -124,12 +124,12 @@ export function startExtractPool(source: { config: Config; repository: string; a
 }
 
 /**
- * What a worker needs of a piece to place and check it. A block-mapped piece's digests (`blocks`,
- * ~21 bytes per 8 KiB block) are for the next incremental only: a worker that received them
- * would hold a copy of every block map of the bundles it decodes.
+ * What a worker needs of a piece to place and check it. Block maps are for the next incremental
+ * only: an older manifest's inline digests (`blocks`, ~21 bytes per 8 KiB block) would have each
+ * worker hold a copy of every block map of the bundles it decodes.
  */
 function placement(f: ManifestFile): ManifestFile {
-  const { blocks: _blocks, ...piece } = f;
+  const { blocks: _blocks, blockMap: _map, ...piece } = f;
   return piece;
 }
 

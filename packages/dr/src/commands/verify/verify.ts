@@ -8,7 +8,8 @@ import { describeError, FsdrError, IntegrityError } from '../../errors.js';
 import { parseWalSegmentHeader, segmentHeaderProblem, WAL_HEADER_BYTES } from '../../postgres/wal-header.js';
 import { parseWalName, segmentFromNumber, segmentNumber, type WalName } from '../../postgres/wal-name.js';
 import type { RepoInfo } from '../../repository/repo-info.js';
-import { backupBundleKey, walKey } from '../../repository/layout.js';
+import { backupBlockMapKey, backupBundleKey, walKey } from '../../repository/layout.js';
+import { BLOCK_DIGEST_BYTES } from '../../repository/block-map.js';
 import type { BackupManifest, ManifestFile } from '../../repository/manifest.js';
 import { Repository } from '../../repository/repository.js';
 import type { ArchivedWal } from '../../repository/wal-archive.js';
@@ -98,6 +99,7 @@ export async function runVerify(cfg: Config, opts: { backup?: string; repository
     }
     const report: VerifyReport = { backups: [], dumps: [], objectsChecked: 0, bytesChecked: 0, walChecked: 0, faults: [], leftovers: [] };
     const bundlesDone = new Set<string>();
+    const mapsDone = new Set<string>();
     const walDone = new Set<string>();
     for (const id of opts.backup ? [opts.backup] : ids) {
       report.backups.push(id);
@@ -111,12 +113,30 @@ export async function runVerify(cfg: Config, opts: { backup?: string; repository
       const groups = new Map<string, ManifestFile[]>();
       for (const f of m.files) {
         const key = backupBundleKey(f.backup, f.bundle);
-        groups.set(key, [...(groups.get(key) ?? []), f]);
+        const entries = groups.get(key);
+        if (entries) entries.push(f);
+        else groups.set(key, [f]);
       }
       for (const [key, entries] of groups) {
         if (bundlesDone.has(key)) continue;
         bundlesDone.add(key);
         await check(report, key, () => verifyBundle(repo, key, entries, report));
+      }
+      // Block maps: not needed to restore, but the next incremental reads them (a damaged one
+      // costs a whole copy of its files there): each must be whole and hold what points into it.
+      const maps = new Map<string, number>();
+      for (const f of m.files) {
+        if (!f.blockMap || !m.blockSize) continue;
+        const key = backupBlockMapKey(f.blockMap.backup, f.blockMap.bundle);
+        maps.set(key, Math.max(maps.get(key) ?? 0, f.blockMap.first + Math.ceil(f.size / m.blockSize)));
+      }
+      for (const [key, need] of maps) {
+        if (mapsDone.has(key)) continue;
+        mapsDone.add(key);
+        await check(report, key, async () => {
+          const digests = (await repo.objects.getBuffer(key)).length / BLOCK_DIGEST_BYTES;
+          if (digests < need) throw new IntegrityError(key, `holds ${digests} block digests; the manifest points at ${need}`);
+        });
       }
       for (const seg of walNeeded(m)) {
         const w = parseWalName(seg)!;
