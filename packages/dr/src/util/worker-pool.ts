@@ -111,10 +111,15 @@ export class WorkerPool<M, R> {
   }
 
   async run(message: M, onProgress?: (bytes: number) => void): Promise<R> {
+    return this.runMade(() => message, onProgress);
+  }
+
+  /** As run, with the message made only when a worker takes it: a queued task holds no copy. */
+  async runMade(make: () => M, onProgress?: (bytes: number) => void): Promise<R> {
     const w = await this.acquire();
     return new Promise<R>((resolve, reject) => {
       this.tasks.set(w, { resolve, reject, onProgress });
-      w.postMessage(message);
+      w.postMessage(make());
     });
   }
 

@@ -152,8 +152,12 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
     }
     const groups = partition(toCopy, opts.bundleBytes);
     mapBlocks(groups, blockSize, opts.blockMinBytes ?? cfg.backup.blockMinFileKiB * 1024, priorFiles, prior?.blockSize);
-    // The prior manifest's text and parse are garbage now (MiB for an incremental): free them
-    // before the workers' buffers join them.
+    // The plan is made: of the prior manifest only the runs each task compares against are still
+    // needed, and they go to the workers with their tasks. Free the rest (MiB for an incremental's
+    // manifest) before the workers' buffers join it.
+    const priorId = prior?.id;
+    prior = undefined;
+    priorFiles.clear();
     collectNow();
     const progress = new Progress(`backup ${backupId}`, toCopy.reduce((a, f) => a + f.size, 0), opts.quiet);
     const files: ManifestFile[] = [...reused];
@@ -166,8 +170,9 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
       // PostgreSQL ends the backup with its session: stop copying at once (closing the pool
       // stops the workers), and no manifest is ever written for it.
       await Promise.race([
-        Promise.all(groups.map(async (g, index) => {
-          const r = await pool.run({ backupId, index, files: g }, (n) => progress.add(n));
+        Promise.all(groups.map((_, index) => index).map(async (index) => {
+          // Handed over when a worker takes it, and dropped here: the main thread keeps no copy.
+          const r = await pool.runMade(() => ({ backupId, index, files: groups[index]!.splice(0) }), (n) => progress.add(n));
           bundles.push(r.bundle);
           files.push(...r.files);
           for (const u of r.unusableMaps) log().warn(u, `block map ${u.key} is missing or damaged: ${u.path} was copied whole (fsdr verify names what else is damaged)`);
@@ -198,7 +203,7 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
       format: MANIFEST_FORMAT,
       id: backupId,
       type: opts.type,
-      prior: prior?.id,
+      prior: priorId,
       references: [...new Set([backupId, ...borrowed.map((f) => f.backup), ...mapsOf])].sort(),
       systemIdentifier: id.systemIdentifier,
       pgVersion: id.pgVersion,

@@ -14,4 +14,4 @@ const { config, repository } = workerData as { config: Config; repository?: stri
 const objects = await openObjectStore(reviveConfig(config), repository);
 serveTasks<{ backupId: string; index: number; files: FilePiece[] }, Awaited<ReturnType<typeof writeBundle>>>((m, progress) =>
   writeBundle(objects, m.backupId, m.index, m.files, progress),
-);
+{ collect: true });

@@ -13,4 +13,4 @@ import { extractBundle } from './write-files.js';
 enableYoungGc(2 << 20);
 const { config, repository, asOf } = workerData as { config: Config; repository?: string; asOf?: string };
 const objects = await openObjectStore(reviveConfig(config), repository, { asOf: asOf ? new Date(asOf) : undefined });
-serveTasks<{ key: string; entries: ManifestFile[]; pgdata: string }, void>((m, progress) => extractBundle(objects, m.key, m.entries, m.pgdata, progress));
+serveTasks<{ key: string; entries: ManifestFile[]; pgdata: string }, void>((m, progress) => extractBundle(objects, m.key, m.entries, m.pgdata, progress), { collect: true });
