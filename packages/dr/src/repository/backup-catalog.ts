@@ -9,6 +9,7 @@ import { ObjectNotFoundError } from '../storage/errors.js';
 import { BACKUP_PREFIX, backupManifestKey, backupSummaryKey, parseBackupManifestKey } from './layout.js';
 import type { BackupManifest, BackupSummary } from './manifest.js';
 import type { ObjectStore } from './object-store.js';
+import type { ChunkSource } from '../codec/object-codec.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -21,6 +22,44 @@ function parse<T extends { id: string }>(key: string, id: string, text: string):
   }
   if (v.id !== id) throw new IntegrityError(key, `names backup ${v.id} (moved or replaced)`);
   return v;
+}
+
+/** A manifest's JSON in pieces of about 64 KiB: its fields, then its files one by one. Deterministic. */
+export function* manifestJson(m: BackupManifest): Generator<Buffer> {
+  const { files, ...rest } = m;
+  const head = JSON.stringify(rest);
+  let out = `${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"files":[`;
+  for (let i = 0; i < files.length; i++) {
+    out += (i ? ',' : '') + JSON.stringify(files[i]);
+    if (out.length >= 65536) {
+      yield Buffer.from(out);
+      out = '';
+    }
+  }
+  yield Buffer.from(`${out}]}`);
+}
+
+/** The pull encoder's source over buffers made one at a time. */
+function chunkSource(chunks: Iterator<Buffer>): ChunkSource {
+  let cur: Buffer = Buffer.alloc(0);
+  let at = 0;
+  return {
+    read: async (buf) => {
+      let n = 0;
+      while (n < buf.length) {
+        if (at === cur.length) {
+          const next = chunks.next();
+          if (next.done) break;
+          cur = next.value;
+          at = 0;
+        }
+        const k = cur.copy(buf, n, at);
+        at += k;
+        n += k;
+      }
+      return n;
+    },
+  };
 }
 
 function summarise(m: BackupManifest, manifestSha256?: string): BackupSummary {
@@ -122,10 +161,16 @@ export class BackupCatalog {
     return { manifests, unreadable };
   }
 
-  /** The summary, then the manifest: the manifest stays the last object, the mark of a complete backup. */
+  /**
+   * The summary, then the manifest: the manifest stays the last object, the mark of a complete
+   * backup. The manifest's JSON is made twice, piece by piece (once for the digest the summary
+   * names, once to store): never one string of it, which for an incremental of 40,000 runs was
+   * 12 MB of text and as much again in bytes on the main thread.
+   */
   async write(m: BackupManifest): Promise<void> {
-    const json = Buffer.from(JSON.stringify(m));
-    await this.objects.putBuffer(backupSummaryKey(m.id), Buffer.from(JSON.stringify(summarise(m, sha256(json)))));
-    await this.objects.putBuffer(backupManifestKey(m.id), json);
+    const hash = createHash('sha256');
+    for (const chunk of manifestJson(m)) hash.update(chunk);
+    await this.objects.putBuffer(backupSummaryKey(m.id), Buffer.from(JSON.stringify(summarise(m, hash.digest('hex')))));
+    await this.objects.putFrom(backupManifestKey(m.id), chunkSource(manifestJson(m)));
   }
 }
