@@ -85,7 +85,8 @@ export class BackupCatalog {
     return (await this.readWithDigest(id, versionId)).manifest;
   }
 
-  private async readWithDigest(id: string, versionId?: string): Promise<{ manifest: BackupManifest; sha256: string }> {
+  /** A manifest and the SHA-256 of its stored JSON (what a summary names). */
+  async readWithDigest(id: string, versionId?: string): Promise<{ manifest: BackupManifest; sha256: string }> {
     const key = backupManifestKey(id);
     if (versionId) {
       const bytes = await this.objects.getVersionBuffer(key, versionId);
@@ -122,10 +123,10 @@ export class BackupCatalog {
     return s;
   }
 
-  /** verify: a backup's summary, when it has one, describes its manifest exactly. */
-  async checkSummary(id: string): Promise<void> {
+  /** verify: a backup's summary, when it has one, names the manifest read (its SHA-256). */
+  async checkSummary(id: string, manifestSha256: string): Promise<void> {
     const s = await this.readSummary(id);
-    if (s) await this.readListed(s);
+    if (s && s.manifestSha256 !== manifestSha256) throw new IntegrityError(backupSummaryKey(id), `names another manifest than ${backupManifestKey(id)} (one of them replaced or rolled back)`);
   }
 
   /** Every complete backup's manifest, oldest first. */

@@ -35,18 +35,6 @@ export function blockDigest(bytes: Buffer): Buffer {
   return createHash('sha256').update(bytes).digest().subarray(0, BLOCK_DIGEST_BYTES);
 }
 
-/** The digests of a piece, concatenated, as older manifests stored them inline (base64). */
-export function formatDigests(digests: Buffer[]): string {
-  return Buffer.concat(digests).toString('base64');
-}
-
-export function parseDigests(s: string): Buffer[] {
-  const all = Buffer.from(s, 'base64');
-  const out: Buffer[] = [];
-  for (let i = 0; i < all.length; i += BLOCK_DIGEST_BYTES) out.push(all.subarray(i, i + BLOCK_DIGEST_BYTES));
-  return out;
-}
-
 /**
  * Block digests back to back in one buffer. A piece of 64 MiB has 8192 blocks: one Buffer per
  * digest was 8192 objects that lived as long as the piece, long enough to reach V8's old space,
@@ -75,11 +63,6 @@ export class DigestList {
   /** The digests held, back to back (a view: valid until the next push). */
   bytes(): Buffer {
     return this.buf.subarray(0, this.count * BLOCK_DIGEST_BYTES);
-  }
-
-  /** Digests [from, to) as older manifests stored them inline (base64). */
-  format(from = 0, to = this.count): string {
-    return this.buf.toString('base64', from * BLOCK_DIGEST_BYTES, to * BLOCK_DIGEST_BYTES);
   }
 }
 

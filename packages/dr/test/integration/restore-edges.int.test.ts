@@ -188,6 +188,25 @@ test('a manifest that is not the one its summary describes (replaced or rolled b
     await repo.close();
   }
   assert.equal((await runFsdr(['--config', cfg, 'verify', '--backup', second])).code, 0);
+
+  // A damaged summary alone is a lost shortcut: listed from the manifest, restorable, named by verify.
+  const file = join(ws.repoDir, key);
+  const intact = readFileSync(file);
+  damage(key);
+  try {
+    const info = JSON.parse(await fsdrOk(['--config', cfg, 'info', '--json']));
+    assert.ok(info.backups.some((b: { id: string }) => b.id === second), 'listed from its manifest');
+    const v = await runFsdr(['--config', cfg, 'verify', '--backup', second, '--json']);
+    assert.equal(v.code, 1);
+    assert.deepEqual(JSON.parse(v.stdout).faults.map((f: { object: string }) => f.object), [key]);
+    const want = await expected();
+    const r = await restore('summary-damaged', ['--latest', '--backup', second]);
+    assert.equal(r.run.code, 0, r.run.stderr);
+    assert.deepEqual(await actual(r.port), want);
+    await stopRestored(r.pgdata);
+  } finally {
+    writeFileSync(file, intact);
+  }
 });
 
 test('failures that name their cause: a missing restore point, an aborted target transaction, a damaged WAL object', async () => {

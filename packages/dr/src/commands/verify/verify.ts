@@ -104,11 +104,12 @@ export async function runVerify(cfg: Config, opts: { backup?: string; repository
     for (const id of opts.backup ? [opts.backup] : ids) {
       report.backups.push(id);
       let m: BackupManifest | undefined;
+      let digest = '';
       await check(report, `backups/${id}/manifest.json`, async () => {
-        m = await repo.backups.read(id);
+        ({ manifest: m, sha256: digest } = await repo.backups.readWithDigest(id));
       });
       // What listings (and so restore) choose by must describe this manifest exactly.
-      if (m) await check(report, `backups/${id}/summary.json`, () => repo.backups.checkSummary(id));
+      if (m) await check(report, `backups/${id}/summary.json`, () => repo.backups.checkSummary(id, digest));
       if (!m) continue;
       const groups = new Map<string, ManifestFile[]>();
       for (const f of m.files) {
