@@ -7,9 +7,19 @@ import { createHash } from 'node:crypto';
 import { IntegrityError } from '../errors.js';
 import { ObjectNotFoundError } from '../storage/errors.js';
 import { BACKUP_PREFIX, backupManifestKey, backupSummaryKey, parseBackupManifestKey } from './layout.js';
-import type { BackupManifest, BackupSummary } from './manifest.js';
+import type { BackupManifest, BackupSummary, ManifestFile } from './manifest.js';
 import type { ObjectStore } from './object-store.js';
 import type { ChunkSource } from '../codec/object-codec.js';
+import { StringDecoder } from 'node:string_decoder';
+import { ManifestScanner, ManifestSyntaxError } from './manifest-scanner.js';
+import { BadPieceError, PackedPieces } from './packed-pieces.js';
+
+/** A manifest read for a restore or an incremental: its fields, and its pieces packed. */
+export interface PackedManifest {
+  manifest: Omit<BackupManifest, 'files'>;
+  files: PackedPieces;
+  sha256: string;
+}
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -24,19 +34,31 @@ function parse<T extends { id: string }>(key: string, id: string, text: string):
   return v;
 }
 
-/** A manifest's JSON in pieces of about 64 KiB: its fields, then its files one by one. Deterministic. */
-export function* manifestJson(m: BackupManifest): Generator<Buffer> {
-  const { files, ...rest } = m;
-  const head = JSON.stringify(rest);
+/**
+ * A manifest's JSON in pieces of about 64 KiB: its fields, then its files one by one (`files`, from
+ * packed pieces, say: the manifest is never one object or one string). Deterministic. Each piece
+ * is a view of one reused buffer, valid until the next is asked for (hashing and the encoder copy
+ * it at once): a new Buffer per piece was megabytes of native garbage for a large manifest.
+ */
+export function* manifestJson(m: Omit<BackupManifest, 'files'>, files: Iterable<ManifestFile>): Generator<Buffer> {
+  let scratch = Buffer.allocUnsafe(96 * 1024);
+  const piece = (text: string): Buffer => {
+    const need = Buffer.byteLength(text);
+    if (need > scratch.length) scratch = Buffer.allocUnsafe(need);
+    return scratch.subarray(0, scratch.write(text));
+  };
+  const head = JSON.stringify(m);
   let out = `${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"files":[`;
-  for (let i = 0; i < files.length; i++) {
-    out += (i ? ',' : '') + JSON.stringify(files[i]);
+  let first = true;
+  for (const f of files) {
+    out += (first ? '' : ',') + JSON.stringify(f);
+    first = false;
     if (out.length >= 65536) {
-      yield Buffer.from(out);
+      yield piece(out);
       out = '';
     }
   }
-  yield Buffer.from(`${out}]}`);
+  yield piece(`${out}]}`);
 }
 
 /** The pull encoder's source over buffers made one at a time. */
@@ -62,7 +84,7 @@ function chunkSource(chunks: Iterator<Buffer>): ChunkSource {
   };
 }
 
-function summarise(m: BackupManifest, manifestSha256?: string): BackupSummary {
+function summarise(m: Omit<BackupManifest, 'files'> & { files?: unknown }, manifestSha256?: string): BackupSummary {
   const { files: _files, ...summary } = m;
   return manifestSha256 ? { ...summary, manifestSha256 } : summary;
 }
@@ -97,15 +119,43 @@ export class BackupCatalog {
   }
 
   /**
-   * The manifest of a backup chosen from a listing: it must be the manifest that summary
+   * A manifest with its pieces packed (packed-pieces.ts), read as it is decoded: neither its text
+   * nor an object per piece is ever held. The pieces are usable only once this resolves (the
+   * object's authentication is checked at its end).
+   */
+  async readPacked(id: string): Promise<PackedManifest> {
+    const key = backupManifestKey(id);
+    const files = new PackedPieces();
+    const scanner = new ManifestScanner((f) => files.push(f as ManifestFile));
+    const decoder = new StringDecoder('utf8');
+    const hash = createHash('sha256');
+    let rest: BackupManifest;
+    try {
+      await this.objects.readInto(key, async (plain) => {
+        hash.update(plain);
+        scanner.write(decoder.write(plain));
+      });
+      scanner.write(decoder.end());
+      rest = scanner.end<BackupManifest>();
+    } catch (err) {
+      if (err instanceof ManifestSyntaxError || err instanceof BadPieceError) throw new IntegrityError(key, `is not a valid manifest: ${err.message}`);
+      throw err;
+    }
+    if (rest.id !== id) throw new IntegrityError(key, `names backup ${rest.id} (moved or replaced)`);
+    const { files: _none, ...manifest } = rest;
+    return { manifest, files, sha256: hash.digest('hex') };
+  }
+
+  /**
+   * The manifest of a backup chosen from a listing, packed: it must be the manifest that summary
    * describes (a summary listed, then a different manifest read, would restore another backup).
    */
-  async readListed(s: BackupSummary): Promise<BackupManifest> {
-    const { manifest, sha256: digest } = await this.readWithDigest(s.id);
-    if (s.manifestSha256 && s.manifestSha256 !== digest) {
+  async readListed(s: BackupSummary): Promise<PackedManifest> {
+    const m = await this.readPacked(s.id);
+    if (s.manifestSha256 && s.manifestSha256 !== m.sha256) {
       throw new IntegrityError(backupManifestKey(s.id), `does not match its summary (${backupSummaryKey(s.id)} names another manifest: replaced or rolled back)`);
     }
-    return manifest;
+    return m;
   }
 
   /** The summary object of a backup; undefined for a backup written before summaries existed. */
@@ -164,14 +214,14 @@ export class BackupCatalog {
 
   /**
    * The summary, then the manifest: the manifest stays the last object, the mark of a complete
-   * backup. The manifest's JSON is made twice, piece by piece (once for the digest the summary
-   * names, once to store): never one string of it, which for an incremental of 40,000 runs was
-   * 12 MB of text and as much again in bytes on the main thread.
+   * backup. The manifest's JSON is made twice, piece by piece from `files()` (once for the digest
+   * the summary names, once to store): never one string of it, which for an incremental of 40,000
+   * runs was 12 MB of text and as much again in bytes on the main thread.
    */
-  async write(m: BackupManifest): Promise<void> {
+  async write(m: Omit<BackupManifest, 'files'>, files: () => Iterable<ManifestFile>): Promise<void> {
     const hash = createHash('sha256');
-    for (const chunk of manifestJson(m)) hash.update(chunk);
+    for (const chunk of manifestJson(m, files())) hash.update(chunk);
     await this.objects.putBuffer(backupSummaryKey(m.id), Buffer.from(JSON.stringify(summarise(m, hash.digest('hex')))));
-    await this.objects.putFrom(backupManifestKey(m.id), chunkSource(manifestJson(m)));
+    await this.objects.putFrom(backupManifestKey(m.id), chunkSource(manifestJson(m, files())));
   }
 }

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blockDigest, blockMapped, DigestList, ExtentBuilder, isRelationFile, PriorMap, BLOCK_DIGEST_BYTES } from '../../src/repository/block-map.js';
 import type { ManifestFile } from '../../src/repository/manifest.js';
-import { carriedOver, mapBlocks, partition } from '../../src/commands/backup/backup.js';
+import { attachPrior, carryOver, mapBlocks, partition } from '../../src/commands/backup/backup.js';
+import { PackedPieces } from '../../src/repository/packed-pieces.js';
 import { writeBundle, type FilePiece } from '../../src/commands/backup/bundle-writer.js';
 import { readBundleFiles } from '../../src/repository/bundle-reader.js';
 import { ObjectCodec } from '../../src/codec/object-codec.js';
@@ -101,34 +102,54 @@ test('extents: consecutive new blocks and back-to-back reused blocks are one run
   assert.equal(new ExtentBuilder(new DigestList()).finish().length, 0);
 });
 
-test('partition + mapBlocks: large relation pieces are mapped, a usable prior map is attached per range', () => {
+/** Pieces packed, as a backup holds its prior manifest, with the index of each file's pieces. */
+function packedPrior(pieces: ManifestFile[]): { packed: PackedPieces; index: Map<string, number[]> } {
+  const packed = new PackedPieces();
+  const index = new Map<string, number[]>();
+  for (const p of pieces) {
+    index.set(p.path, [...(index.get(p.path) ?? []), packed.count]);
+    packed.push(p);
+  }
+  return { packed, index };
+}
+
+const SHA0 = '0'.repeat(64);
+
+test('partition + mapBlocks + attachPrior: large relation pieces are mapped, a usable prior map is attached per range', () => {
   const MB = 1 << 20;
   const f = (path: string, size: number) => ({ path, abs: `/pg/${path}`, size, mode: 0o600, mtimeMs: 0 });
   const groups = partition([f('base/5/1', 3 * MB), f('base/5/2', 100 * KB), f('pg_xact/0000', 2 * MB), f('base/5/3', 2 * MB)], MB);
-  const prior = new Map<string, ManifestFile[]>([
-    ['base/5/1', [0, 1, 2].map((i) => ({ path: 'base/5/1', size: MB, ...(i ? { fileOffset: i * MB } : {}), mode: 0o600, mtimeMs: 0, sha256: '', backup: 'F', bundle: i, offset: 0, blocks: formatDigests(Array.from({ length: 64 }, () => Buffer.alloc(16))) }))],
-    ['base/5/3', [{ path: 'base/5/3', size: 2 * MB, mode: 0o600, mtimeMs: 0, sha256: '', backup: 'F', bundle: 9, offset: 0 }]],
+  const { packed, index } = packedPrior([
+    ...[0, 1, 2].map((i) => ({ path: 'base/5/1', size: MB, ...(i ? { fileOffset: i * MB } : {}), mode: 0o600, mtimeMs: 0, sha256: SHA0, backup: 'F', bundle: i, offset: 0, blockMap: { backup: 'F', bundle: i, first: 0 } })),
+    { path: 'base/5/3', size: 2 * MB, mode: 0o600, mtimeMs: 0, sha256: SHA0, backup: 'F', bundle: 9, offset: 0 },
   ]);
-  mapBlocks(groups, 16 * KB, MB, prior, 16 * KB);
-  const pieces = groups.flat();
+  mapBlocks(groups, 16 * KB, MB);
+  assert.ok(groups.flat().every((p) => p.prior === undefined), 'no prior pieces until a worker takes the task');
+  const pieces = groups.flatMap((g) => attachPrior(g, packed, index, 16 * KB)).map((p) => ({ ...p, prior: p.prior ? [...new PackedPieces(p.prior)] : undefined }));
   const of = (p: string) => pieces.filter((x) => x.file.path === p);
-  assert.ok(of('base/5/1').every((p) => p.blockSize === 16 * KB && p.prior?.length === 1 && (p.prior[0]!.fileOffset ?? 0) === p.start));
+  assert.ok(of('base/5/1').every((p) => p.blockSize === 16 * KB && p.prior?.length === 1 && (p.prior[0]!.fileOffset ?? 0) === p.start && p.prior[0]!.blockMap?.bundle === p.start / MB));
   assert.ok(of('base/5/2').every((p) => p.blockSize === undefined), 'small: file-level');
   assert.ok(of('pg_xact/0000').every((p) => p.blockSize === undefined), 'not a relation: file-level');
   assert.ok(of('base/5/3').every((p) => p.blockSize === 16 * KB && p.prior === undefined), 'prior copy had no map: copied whole, mapped now');
   const again = partition([f('base/5/1', 3 * MB)], MB);
-  mapBlocks(again, 16 * KB, MB, prior, 8 * KB);
-  assert.ok(again.flat().every((p) => p.blockSize === 16 * KB && p.prior === undefined), 'block size changed: copied whole');
+  mapBlocks(again, 16 * KB, MB);
+  assert.ok(again.flatMap((g) => attachPrior(g, packed, index, 8 * KB)).every((p) => p.blockSize === 16 * KB && p.prior === undefined), 'block size changed: copied whole');
 });
 
 test('an unchanged file keeps its map only while the block size stays the same', () => {
-  const piece: ManifestFile = { path: 'base/5/1', size: 32 * KB, mode: 0o600, mtimeMs: 1, sha256: 'x', backup: 'F', bundle: 0, offset: 0, blocks: formatDigests([Buffer.alloc(16), Buffer.alloc(16)]) };
-  assert.deepEqual(carriedOver(piece, 0o640, 16 * KB, 16 * KB), { ...piece, mode: 0o640 });
-  assert.equal(carriedOver(piece, 0o600, 16 * KB, 32 * KB).blocks, undefined, 'another block size: no map carried');
-  assert.equal('blocks' in carriedOver({ ...piece, blocks: undefined }, 0o600, 16 * KB, 16 * KB), false);
+  const piece: ManifestFile = { path: 'base/5/1', size: 32 * KB, mode: 0o600, mtimeMs: 1, sha256: SHA0, backup: 'F', bundle: 0, offset: 0, blocks: formatDigests([Buffer.alloc(16), Buffer.alloc(16)]) };
   const pointing: ManifestFile = { ...piece, blocks: undefined, blockMap: { backup: 'F', bundle: 3, first: 40 } };
-  assert.deepEqual(carriedOver(pointing, 0o600, 16 * KB, 16 * KB).blockMap, { backup: 'F', bundle: 3, first: 40 }, 'still pointing at the map it was listed in');
-  assert.equal(carriedOver(pointing, 0o600, 16 * KB, 32 * KB).blockMap, undefined);
+  delete pointing.blocks;
+  const { packed } = packedPrior([piece, pointing]);
+  const carried = (i: number, mode: number, priorBs: number, bs: number) => {
+    const out = new PackedPieces();
+    carryOver(out, packed, i, mode, priorBs, bs);
+    return out.get(0);
+  };
+  assert.deepEqual(carried(0, 0o640, 16 * KB, 16 * KB), { ...piece, mode: 0o640 });
+  assert.equal(carried(0, 0o600, 16 * KB, 32 * KB).blocks, undefined, 'another block size: no map carried');
+  assert.deepEqual(carried(1, 0o600, 16 * KB, 16 * KB), pointing, 'still pointing at the map it was listed in');
+  assert.equal(carried(1, 0o600, 16 * KB, 32 * KB).blockMap, undefined);
 });
 
 /** Rebuild a file from manifest pieces spread over bundles, through the decoder and checksums. */

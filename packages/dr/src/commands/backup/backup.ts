@@ -12,17 +12,19 @@ import { parseWalName } from '../../postgres/wal-name.js';
 import { checkPgdata } from '../../postgres/pgdata-check.js';
 import { Readable } from 'node:stream';
 import { anyUnder, BACKUP_PREFIX, backupBundleKey, backupRunningKey } from '../../repository/layout.js';
-import { freshId, MANIFEST_FORMAT, newBackupId, type BackupManifest, type ManifestBundle, type ManifestFile } from '../../repository/manifest.js';
+import { freshId, MANIFEST_FORMAT, newBackupId, type BackupManifest, type ManifestBundle } from '../../repository/manifest.js';
+import type { PackedManifest } from '../../repository/backup-catalog.js';
+import { PackedPieces, type PackedData } from '../../repository/packed-pieces.js';
 import type { Repository } from '../../repository/repository.js';
 import { openClusterSession } from '../cluster-session.js';
 import { Progress } from '../../util/progress.js';
 import { log } from '../../util/log.js';
-import type { FilePiece, writeBundle } from './bundle-writer.js';
+import type { FilePiece } from './bundle-writer.js';
 import { WorkerPool } from '../../util/worker-pool.js';
 import { walkPgdata, type PgdataFile } from './walk-pgdata.js';
-import { blockMapped, hasBlockMap } from '../../repository/block-map.js';
+import { blockMapped } from '../../repository/block-map.js';
 import { assertMayWrite } from '../../failover/fence.js';
-import { collectNow } from '../../util/young-gc.js';
+import { collectNow, collectWhenGrown } from '../../util/young-gc.js';
 
 export interface BackupOptions {
   type: 'full' | 'incr';
@@ -36,25 +38,27 @@ export interface BackupOptions {
   blockMinBytes?: number;
 }
 
+/** The prior backup's pieces of each file (indices into its packed pieces, in file order). */
+type PriorIndex = Map<string, number[]>;
+
 /** Files unchanged since before the prior backup started can be taken from it (all their pieces). */
-function unchanged(f: PgdataFile, prior: Map<string, ManifestFile[]>, priorStartMs: number): ManifestFile[] | undefined {
-  const pieces = prior.get(f.path);
+function unchanged(f: PgdataFile, prior: PackedPieces, index: PriorIndex, priorStartMs: number): number[] | undefined {
+  const pieces = index.get(f.path);
   if (!pieces) return undefined;
-  const size = pieces.reduce((a, p) => a + p.size, 0);
-  if (size !== f.size || pieces[0]!.mtimeMs !== f.mtimeMs) return undefined;
+  const size = pieces.reduce((a, i) => a + prior.size(i), 0);
+  if (size !== f.size || prior.mtimeMs(pieces[0]!) !== f.mtimeMs) return undefined;
   // A file touched after the prior backup began may have been copied mid-change: copy it again.
   if (f.mtimeMs >= priorStartMs - 1000) return undefined;
   return pieces;
 }
 
 /**
- * An unchanged file's piece as this backup records it: its block map only while it is of this
- * backup's block size (a manifest has one), else none — the next change copies the file whole, mapped anew.
+ * An unchanged file's piece as this backup records it: the file's mode now, and its block map only
+ * while it is of this backup's block size (a manifest has one), else none — the next change copies
+ * the file whole, mapped anew. An unchanged piece keeps pointing at the map it was listed in.
  */
-export function carriedOver(piece: ManifestFile, mode: number, priorBlockSize: number | undefined, blockSize: number): ManifestFile {
-  const { blocks, blockMap, ...rest } = piece;
-  if (priorBlockSize !== blockSize) return { ...rest, mode };
-  return { ...rest, mode, ...(blocks !== undefined ? { blocks } : {}), ...(blockMap ? { blockMap } : {}) };
+export function carryOver(out: PackedPieces, prior: PackedPieces, i: number, mode: number, priorBlockSize: number | undefined, blockSize: number): void {
+  out.pushFrom(prior, i, { mode, maps: priorBlockSize === blockSize });
 }
 
 /**
@@ -82,20 +86,33 @@ export function partition(files: PgdataFile[], bundleBytes: number): FilePiece[]
   return bundles;
 }
 
-/**
- * Marks the pieces of large relation files block-mapped and, in an incremental, hands each the
- * prior backup's map over its range when that map is usable (same block size, every piece mapped):
- * then only its changed blocks are stored. Anything else is copied whole, as before.
- */
-export function mapBlocks(groups: FilePiece[][], blockSize: number, minBytes: number, prior: Map<string, ManifestFile[]>, priorBlockSize: number | undefined): void {
+/** Marks the pieces of large relation files block-mapped (those on a block boundary). */
+export function mapBlocks(groups: FilePiece[][], blockSize: number, minBytes: number): void {
   for (const p of groups.flat()) {
-    if (!blockMapped(p.file.path, p.file.size, minBytes) || p.start % blockSize) continue;
-    p.blockSize = blockSize;
-    const was = prior.get(p.file.path);
-    if (priorBlockSize !== blockSize || !was || was.some((w) => !hasBlockMap(w))) continue;
-    const end = p.start + p.length;
-    p.prior = was.filter((w) => (w.fileOffset ?? 0) < end && (w.fileOffset ?? 0) + w.size > p.start);
+    if (blockMapped(p.file.path, p.file.size, minBytes) && p.start % blockSize === 0) p.blockSize = blockSize;
   }
+}
+
+/** A piece as a worker is sent it: the prior pieces over its range packed (bundle-worker.ts unpacks them). */
+export type TaskPiece = Omit<FilePiece, 'prior'> & { prior?: PackedData };
+
+/**
+ * In an incremental, hands each mapped piece of a task the prior backup's pieces over its range
+ * when that map is usable (same block size, every piece mapped): then only its changed blocks are
+ * stored. Anything else is copied whole. Made when a worker takes the task, packed: the main
+ * thread never makes an object per prior piece (thousands per task after scattered changes).
+ */
+export function attachPrior(task: FilePiece[], prior: PackedPieces, index: PriorIndex, priorBlockSize: number | undefined): TaskPiece[] {
+  return task.map((p): TaskPiece => {
+    const { prior: _none, ...piece } = p;
+    if (!p.blockSize || priorBlockSize !== p.blockSize) return piece;
+    const was = index.get(p.file.path);
+    if (!was || was.some((i) => !prior.hasBlockMap(i))) return piece;
+    const end = p.start + p.length;
+    const over = new PackedPieces();
+    for (const i of was) if (prior.fileOffset(i) < end && prior.fileOffset(i) + prior.size(i) > p.start) over.pushFrom(prior, i);
+    return { ...piece, prior: over.data() };
+  });
 }
 
 async function waitForWal(repo: Repository, segment: string, timeoutMs: number): Promise<void> {
@@ -111,7 +128,40 @@ async function waitForWal(repo: Repository, segment: string, timeoutMs: number):
   }
 }
 
-export async function runBackup(cfg: Config, opts: BackupOptions): Promise<BackupManifest> {
+/** What the manifest says of its pieces as a whole, counted without making them. */
+function tally(files: PackedPieces, backupId: string) {
+  let bytes = 0;
+  let mapped = 0;
+  let blockNewBytes = 0;
+  const blockFiles = new Set<string>();
+  // Blocks and whole files this backup takes from earlier backups' bundles; unchanged mapped
+  // pieces point at the map an earlier backup wrote: retention keeps both.
+  const references = new Set<string>([backupId]);
+  const borrowedBundles = new Set<string>();
+  for (let i = 0; i < files.count; i++) {
+    const backup = files.backup(i);
+    bytes += files.size(i);
+    references.add(backup);
+    if (backup !== backupId) borrowedBundles.add(backupBundleKey(backup, files.bundle(i)));
+    const map = files.mapBackup(i);
+    if (map) references.add(map);
+    if (files.hasBlockMap(i)) {
+      mapped++;
+      blockFiles.add(files.path(i));
+      if (backup === backupId) blockNewBytes += files.size(i);
+    }
+  }
+  return { bytes, mapped, blockFiles: blockFiles.size, blockNewBytes, references: [...references].sort(), borrowedBundles };
+}
+
+/** A worker's result: the bundle, and the pieces it wrote, packed (bundle-worker.ts). */
+export interface BundleResult {
+  bundle: ManifestBundle;
+  files: PackedData;
+  unusableMaps: Array<{ key: string; path: string }>;
+}
+
+export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Omit<BackupManifest, 'files'>> {
   await assertMayWrite(cfg, 'backup');
   const session = await openClusterSession(cfg, 'backup');
   const { repo, client, id, cluster } = session;
@@ -119,14 +169,15 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
   let leased = false;
   try {
     await checkPgdata(client, cluster.pgdata, id);
-    let prior: BackupManifest | undefined;
+    let prior: PackedManifest | undefined;
     if (opts.type === 'incr') {
       // Before reading the prior manifest: tells a concurrent expire not to drop what we reuse.
       await repo.storage.put(backupRunningKey(backupId), Readable.from([Buffer.from(JSON.stringify({ startedAt: new Date().toISOString() }))]), { ifAbsent: true, unlocked: true });
       leased = true;
       const ids = await repo.backups.ids();
       if (!ids.length) throw new FsdrError('FSDR_NO_PRIOR_BACKUP', 'an incremental backup needs a prior backup, and there is none', { hint: 'take a full backup first: fsdr backup --type full' });
-      prior = await repo.backups.read(ids[ids.length - 1]!);
+      // Packed: a prior incremental lists a piece per run of blocks (packed-pieces.ts).
+      prior = await repo.backups.readPacked(ids[ids.length - 1]!);
     }
     const session = new BackupSession(client, id.pgVersionNum);
     const t0 = Date.now();
@@ -135,35 +186,34 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
     const listing = await walkPgdata(cluster.pgdata);
 
     const blockSize = opts.blockSize ?? cfg.backup.blockSizeKiB * 1024;
-    const priorFiles = new Map<string, ManifestFile[]>();
-    for (const f of prior?.files ?? []) {
+    const priorPieces = prior?.files ?? new PackedPieces();
+    const priorBlockSize = prior?.manifest.blockSize;
+    const priorIndex: PriorIndex = new Map();
+    for (let i = 0; i < priorPieces.count; i++) {
       // Pushed, not copied: an incremental's file can be thousands of runs (copying was quadratic).
-      const pieces = priorFiles.get(f.path);
-      if (pieces) pieces.push(f);
-      else priorFiles.set(f.path, [f]);
+      const path = priorPieces.path(i);
+      const pieces = priorIndex.get(path);
+      if (pieces) pieces.push(i);
+      else priorIndex.set(path, [i]);
     }
-    const priorStart = prior ? Date.parse(prior.startTime) : 0;
-    const reused: ManifestFile[] = [];
+    const priorStart = prior ? Date.parse(prior.manifest.startTime) : 0;
+    const priorId = prior?.manifest.id;
+    prior = undefined;
+    // This backup's pieces: those carried over now, those the workers write as they finish.
+    const files = new PackedPieces();
     const toCopy: PgdataFile[] = [];
     for (const f of listing.files) {
-      const p = prior ? unchanged(f, priorFiles, priorStart) : undefined;
-      if (p) reused.push(...p.map((piece) => carriedOver(piece, f.mode, prior!.blockSize, blockSize)));
+      const p = priorId ? unchanged(f, priorPieces, priorIndex, priorStart) : undefined;
+      if (p) for (const i of p) carryOver(files, priorPieces, i, f.mode, priorBlockSize, blockSize);
       else toCopy.push(f);
     }
     const groups = partition(toCopy, opts.bundleBytes);
-    mapBlocks(groups, blockSize, opts.blockMinBytes ?? cfg.backup.blockMinFileKiB * 1024, priorFiles, prior?.blockSize);
-    // The plan is made: of the prior manifest only the runs each task compares against are still
-    // needed, and they go to the workers with their tasks. Free the rest (MiB for an incremental's
-    // manifest) before the workers' buffers join it.
-    const priorId = prior?.id;
-    prior = undefined;
-    priorFiles.clear();
+    mapBlocks(groups, blockSize, opts.blockMinBytes ?? cfg.backup.blockMinFileKiB * 1024);
     collectNow();
     const progress = new Progress(`backup ${backupId}`, toCopy.reduce((a, f) => a + f.size, 0), opts.quiet);
-    const files: ManifestFile[] = [...reused];
     const bundles: ManifestBundle[] = [];
     // Bundles are written by worker threads: reading, hashing, zstd and AES-GCM on every core.
-    const pool = new WorkerPool<{ backupId: string; index: number; files: FilePiece[] }, Awaited<ReturnType<typeof writeBundle>>>(
+    const pool = new WorkerPool<{ backupId: string; index: number; files: TaskPiece[] }, BundleResult>(
       new URL('./bundle-worker.js', import.meta.url), { config: cfg }, Math.max(1, Math.min(opts.processes, groups.length)),
     );
     try {
@@ -171,10 +221,14 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
       // stops the workers), and no manifest is ever written for it.
       await Promise.race([
         Promise.all(groups.map((_, index) => index).map(async (index) => {
-          // Handed over when a worker takes it, and dropped here: the main thread keeps no copy.
-          const r = await pool.runMade(() => ({ backupId, index, files: groups[index]!.splice(0) }), (n) => progress.add(n));
+          // Made when a worker takes it, and dropped here: the main thread keeps no copy.
+          const task = () => ({ backupId, index, files: attachPrior(groups[index]!.splice(0), priorPieces, priorIndex, priorBlockSize) });
+          const r = await pool.runMade(task, (n) => progress.add(n));
           bundles.push(r.bundle);
-          files.push(...r.files);
+          const written = new PackedPieces(r.files);
+          for (let i = 0; i < written.count; i++) files.pushFrom(written, i);
+          // What came and went for this task (its message, the result) is garbage now.
+          collectWhenGrown(4 << 20);
           for (const u of r.unusableMaps) log().warn(u, `block map ${u.key} is missing or damaged: ${u.path} was copied whole (fsdr verify names what else is damaged)`);
         })),
         sessionLost(client),
@@ -182,6 +236,7 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
     } finally {
       await pool.close();
     }
+    priorIndex.clear();
     progress.finish();
     log().debug({ backupId, ms: Date.now() - t0 }, 'files copied');
 
@@ -192,19 +247,20 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
     await waitForWal(repo, stopWal, opts.archiveTimeoutMs ?? 120_000);
     log().debug({ backupId, ms: Date.now() - t0 }, 'stop WAL archived');
 
-    files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : (a.fileOffset ?? 0) - (b.fileOffset ?? 0)));
+    // The manifest lists pieces by path, then by offset in the file.
+    const order = Uint32Array.from({ length: files.count }, (_, i) => i).sort((a, b) => {
+      const pa = files.path(a);
+      const pb = files.path(b);
+      return pa < pb ? -1 : pa > pb ? 1 : files.fileOffset(a) - files.fileOffset(b);
+    });
     bundles.sort((a, b) => a.index - b.index);
-    const mapped = files.filter(hasBlockMap);
-    // Blocks and whole files this backup takes from earlier backups' bundles.
-    const borrowed = files.filter((f) => f.backup !== backupId);
-    // Unchanged mapped pieces point at the map an earlier backup wrote: retention keeps it too.
-    const mapsOf = files.flatMap((f) => (f.blockMap ? [f.blockMap.backup] : []));
-    const manifest: BackupManifest = {
+    const t = tally(files, backupId);
+    const manifest: Omit<BackupManifest, 'files'> = {
       format: MANIFEST_FORMAT,
       id: backupId,
       type: opts.type,
       prior: priorId,
-      references: [...new Set([backupId, ...borrowed.map((f) => f.backup), ...mapsOf])].sort(),
+      references: t.references,
       systemIdentifier: id.systemIdentifier,
       pgVersion: id.pgVersion,
       pgVersionNum: id.pgVersionNum,
@@ -221,27 +277,28 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Backu
       tablespaceMap: stop.tablespaceMap,
       directories: listing.directories,
       tablespaces: listing.tablespaces,
-      files,
       bundles,
-      ...(mapped.length ? { blockSize } : {}),
+      ...(t.mapped ? { blockSize } : {}),
       totals: {
-        files: new Set(files.map((f) => f.path)).size,
-        bytes: files.reduce((a, f) => a + f.size, 0),
+        files: files.pathList().length,
+        bytes: t.bytes,
         storedBytes: bundles.reduce((a, b) => a + b.storedSize, 0),
         newBytes: bundles.reduce((a, b) => a + b.size, 0),
-        ...(mapped.length ? { blockFiles: new Set(mapped.map((f) => f.path)).size, blockNewBytes: mapped.filter((f) => f.backup === backupId).reduce((a, f) => a + f.size, 0) } : {}),
+        ...(t.mapped ? { blockFiles: t.blockFiles, blockNewBytes: t.blockNewBytes } : {}),
       },
     };
     // An incremental reads bundles of earlier backups: if retention removed one while this backup
     // ran, fail now rather than write a manifest that cannot be restored.
-    for (const key of new Set(borrowed.map((f) => backupBundleKey(f.backup, f.bundle)))) {
+    for (const key of t.borrowedBundles) {
       if (!(await repo.storage.head(key))) {
         throw new FsdrError('FSDR_PRIOR_BUNDLE_GONE', `bundle ${key} of the prior backup disappeared during this incremental backup`, {
           hint: 'take a full backup (fsdr backup --type full); retention may have expired the prior backup meanwhile',
         });
       }
     }
-    await repo.backups.write(manifest);
+    await repo.backups.write(manifest, function* () {
+      for (const i of order) yield files.get(i);
+    });
     return manifest;
   } finally {
     if (leased) await repo.storage.delete([backupRunningKey(backupId)]).catch(() => undefined);

@@ -2,7 +2,7 @@
 import { workerData } from 'node:worker_threads';
 import type { Config } from '../../config/load.js';
 import { reviveConfig } from '../../config/revive.js';
-import type { ManifestFile } from '../../repository/manifest.js';
+import { PackedPieces, type PackedData } from '../../repository/packed-pieces.js';
 import { openObjectStore } from '../../repository/open-objects.js';
 import { serveTasks } from '../../util/worker-main.js';
 import { enableYoungGc } from '../../util/young-gc.js';
@@ -13,4 +13,5 @@ import { extractBundle } from './write-files.js';
 enableYoungGc(2 << 20);
 const { config, repository, asOf } = workerData as { config: Config; repository?: string; asOf?: string };
 const objects = await openObjectStore(reviveConfig(config), repository, { asOf: asOf ? new Date(asOf) : undefined });
-serveTasks<{ key: string; entries: ManifestFile[]; pgdata: string }, void>((m, progress) => extractBundle(objects, m.key, m.entries, m.pgdata, progress), { collect: true });
+// A bundle's pieces come packed: they become objects here, for this bundle only.
+serveTasks<{ key: string; pieces: PackedData; pgdata: string }, void>((m, progress) => extractBundle(objects, m.key, [...new PackedPieces(m.pieces)], m.pgdata, progress), { collect: true });

@@ -5,7 +5,7 @@
 import type { Config } from '../../config/load.js';
 import type { OsUser } from '../../postgres/os-user.js';
 import { parseWalName, segmentFromNumber, segmentNumber } from '../../postgres/wal-name.js';
-import type { BackupManifest } from '../../repository/manifest.js';
+import type { BackupSummary } from '../../repository/manifest.js';
 import { launchPrefetcher, prefetcherServing } from '../wal-fetch/launch-prefetcher.js';
 import { spoolDir } from '../wal-push/spool.js';
 import type { FastIn } from './recovery-settings.js';
@@ -18,7 +18,7 @@ const SERVING_WAIT_MS = 5_000;
  * spool (so a restore_command call never races its start). Returns its pid, or undefined when it
  * did not come up: recovery then works as without it (wal-fetch starts one on its first miss).
  */
-export async function prefetchFirstSegments(cfg: Config, fastIn: FastIn, m: BackupManifest, repoName: string, pgdata: string, user: OsUser | undefined): Promise<number | undefined> {
+export async function prefetchFirstSegments(cfg: Config, fastIn: FastIn, m: BackupSummary, repoName: string, pgdata: string, user: OsUser | undefined): Promise<number | undefined> {
   const start = parseWalName(m.startWal);
   if (!start || start.kind !== 'segment') return undefined;
   // The prefetcher fetches what follows `from`: the segment before the backup's first.

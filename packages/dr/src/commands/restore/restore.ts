@@ -125,12 +125,12 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
     const wal: ArchivedWal[] = [];
     for await (const w of repo.wal.list()) wal.push(w);
     // The chosen backup's file list is read now: the listing kept summaries only.
-    const manifest = await readChosenBackup(repo, backups, wal, opts.target, opts.backup);
+    const { manifest, files } = await readChosenBackup(repo, backups, wal, opts.target, opts.backup);
     const plan = planWal(manifest, opts.target, opts.timeline, wal, await repo.wal.histories(wal), !!opts.acceptGap);
     const binDir = findBinDir(manifest.pgVersion, cfg.cluster?.binDir);
     const user = serverUser();
     for (const t of manifest.tablespaces) checkEmpty(tablespaceDir(pgdata, t.oid));
-    await checkBundlesPresent(repo.storage, manifest);
+    await checkBundlesPresent(repo.storage, manifest, files);
     log().debug({ backup: manifest.id, ms: Date.now() - t0 }, 'restore: backup chosen, its bundles present');
 
     const created = !existsSync(pgdata);
@@ -146,7 +146,7 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
       // PostgreSQL refuses a data directory other than 0700 (or 0750 with group access), whoever made it.
       const rootMode = manifest.directories.find((d) => d.path === '.')?.mode;
       await chmod(pgdata, rootMode !== undefined && (rootMode & 0o050) === 0o050 ? 0o750 : 0o700);
-      await writeDataDirectory(pool, manifest, pgdata, (n) => {
+      await writeDataDirectory(pool, manifest, files, pgdata, (n) => {
         progress.add(n);
         flush.add(n);
       });

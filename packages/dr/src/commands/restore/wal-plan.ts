@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { FsdrError } from '../../errors.js';
 import { formatLsn, parseLsn } from '../../postgres/lsn.js';
 import { historyFileName, parseWalName, segmentFromNumber, segmentNumber } from '../../postgres/wal-name.js';
-import type { BackupManifest } from '../../repository/manifest.js';
+import type { BackupSummary } from '../../repository/manifest.js';
 import { coverage, latestTimeline, trailingStreamPartials, liveBranches, parseHistory, timelinePath, type Coverage, type HistoryEntry } from '../../repository/timelines.js';
 import type { ArchivedWal } from '../../repository/wal-archive.js';
 import type { RecoveryTarget } from './select-backup.js';
@@ -36,7 +36,7 @@ function describeBranches(bs: ReturnType<typeof liveBranches>): string {
   return bs.map((b) => `timeline ${b.timeline}${b.forkedFrom ? ` (forked from ${b.forkedFrom.timeline} at ${b.forkedFrom.lsn})` : ''} to ${b.lastSegment ?? 'its history file'}`).join('; ');
 }
 
-export function planWal(m: BackupManifest, target: RecoveryTarget, choice: TimelineChoice | undefined, wal: ArchivedWal[], histories: Map<number, HistoryEntry[]>, acceptGap: boolean): WalPlan {
+export function planWal(m: BackupSummary, target: RecoveryTarget, choice: TimelineChoice | undefined, wal: ArchivedWal[], histories: Map<number, HistoryEntry[]>, acceptGap: boolean): WalPlan {
   const segSize = m.walSegmentSize;
   // A streamed partial past the last full segment is replayed to its valid end (wal-fetch serves it).
   const present = new Set([...wal.filter((w) => w.kind === 'segment').map((w) => w.name), ...trailingStreamPartials(wal.map((w) => w.name), segSize)]);
