@@ -41,24 +41,32 @@ function parse<T extends { id: string }>(key: string, id: string, text: string):
  * it at once): a new Buffer per piece was megabytes of native garbage for a large manifest.
  */
 export function* manifestJson(m: Omit<BackupManifest, 'files'>, files: Iterable<ManifestFile>): Generator<Buffer> {
-  let scratch = Buffer.allocUnsafe(96 * 1024);
-  const piece = (text: string): Buffer => {
-    const need = Buffer.byteLength(text);
-    if (need > scratch.length) scratch = Buffer.allocUnsafe(need);
-    return scratch.subarray(0, scratch.write(text));
+  let scratch = Buffer.allocUnsafe(128 * 1024);
+  let at = 0;
+  // Each piece's JSON goes straight into the buffer: a string grown piece by piece lived long
+  // enough to reach V8's old space, megabytes of it for a manifest of 80,000 pieces.
+  const put = (text: string) => {
+    const need = at + Buffer.byteLength(text);
+    if (need > scratch.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, scratch.length * 2));
+      scratch.copy(grown, 0, 0, at);
+      scratch = grown;
+    }
+    at += scratch.write(text, at);
   };
   const head = JSON.stringify(m);
-  let out = `${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"files":[`;
+  put(`${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"files":[`);
   let first = true;
   for (const f of files) {
-    out += (first ? '' : ',') + JSON.stringify(f);
+    put((first ? '' : ',') + JSON.stringify(f));
     first = false;
-    if (out.length >= 65536) {
-      yield piece(out);
-      out = '';
+    if (at >= 65536) {
+      yield scratch.subarray(0, at);
+      at = 0;
     }
   }
-  yield piece(`${out}]}`);
+  put(']}');
+  yield scratch.subarray(0, at);
 }
 
 /** The pull encoder's source over buffers made one at a time. */

@@ -67,6 +67,7 @@ function num(v: unknown, what: string): number {
 
 /** Records per slab: the buffer grows a slab at a time, never by copying what it holds. */
 const SLAB = 512;
+const RELEASED = Buffer.alloc(0);
 
 export class PackedPieces {
   private readonly slabs: Buffer[] = [];
@@ -207,9 +208,26 @@ export class PackedPieces {
     for (let i = 0; i < this.count; i++) yield this.get(i);
   }
 
+  /**
+   * Frees the records of pieces before `index` (whole slabs only): a reader that goes through the
+   * pieces in order gives back what it is done with. Reading a released piece throws.
+   */
+  release(index: number): void {
+    // At or past the end: the last, partly filled slab too.
+    const end = index >= this.count ? this.slabs.length * SLAB : index;
+    for (let k = this.released; (k + 1) * SLAB <= end; k++) {
+      this.slabs[k] = RELEASED;
+      this.released = k + 1;
+    }
+  }
+
+  private released = 0;
+
   private slab(i: number): Buffer {
     if (!(i >= 0 && i < this.count)) throw new RangeError(`piece ${i} of ${this.count}`);
-    return this.slabs[Math.floor(i / SLAB)]!;
+    const s = this.slabs[Math.floor(i / SLAB)]!;
+    if (s === RELEASED) throw new RangeError(`piece ${i} was released`);
+    return s;
   }
 
   private off(i: number): number {
@@ -220,6 +238,7 @@ export class PackedPieces {
   private room(): Buffer {
     const k = Math.floor(this.count / SLAB);
     if (k === this.slabs.length) this.slabs.push(Buffer.alloc(SLAB * RECORD));
+    if (this.slabs[k] === RELEASED) throw new RangeError('pieces were released: nothing more can be added');
     return this.slabs[k]!;
   }
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blockDigest, blockMapped, DigestList, ExtentBuilder, isRelationFile, PriorMap, BLOCK_DIGEST_BYTES } from '../../src/repository/block-map.js';
 import type { ManifestFile } from '../../src/repository/manifest.js';
-import { attachPrior, carryOver, mapBlocks, partition } from '../../src/commands/backup/backup.js';
+import { attachPrior, carryOver, mapBlocks, partition, priorOver } from '../../src/commands/backup/backup.js';
 import { PackedPieces } from '../../src/repository/packed-pieces.js';
 import { writeBundle, type FilePiece } from '../../src/commands/backup/bundle-writer.js';
 import { readBundleFiles } from '../../src/repository/bundle-reader.js';
@@ -125,7 +125,7 @@ test('partition + mapBlocks + attachPrior: large relation pieces are mapped, a u
   ]);
   mapBlocks(groups, 16 * KB, MB);
   assert.ok(groups.flat().every((p) => p.prior === undefined), 'no prior pieces until a worker takes the task');
-  const pieces = groups.flatMap((g) => attachPrior(g, packed, index, 16 * KB)).map((p) => ({ ...p, prior: p.prior ? [...new PackedPieces(p.prior)] : undefined }));
+  const pieces = groups.flatMap((g) => attachPrior(g, packed, (p) => priorOver(p, packed, index, 16 * KB))).map((p) => ({ ...p, prior: p.prior ? [...new PackedPieces(p.prior)] : undefined }));
   const of = (p: string) => pieces.filter((x) => x.file.path === p);
   assert.ok(of('base/5/1').every((p) => p.blockSize === 16 * KB && p.prior?.length === 1 && (p.prior[0]!.fileOffset ?? 0) === p.start && p.prior[0]!.blockMap?.bundle === p.start / MB));
   assert.ok(of('base/5/2').every((p) => p.blockSize === undefined), 'small: file-level');
@@ -133,7 +133,7 @@ test('partition + mapBlocks + attachPrior: large relation pieces are mapped, a u
   assert.ok(of('base/5/3').every((p) => p.blockSize === 16 * KB && p.prior === undefined), 'prior copy had no map: copied whole, mapped now');
   const again = partition([f('base/5/1', 3 * MB)], MB);
   mapBlocks(again, 16 * KB, MB);
-  assert.ok(again.flatMap((g) => attachPrior(g, packed, index, 8 * KB)).every((p) => p.blockSize === 16 * KB && p.prior === undefined), 'block size changed: copied whole');
+  assert.ok(again.flatMap((g) => attachPrior(g, packed, (p) => priorOver(p, packed, index, 8 * KB))).every((p) => p.blockSize === 16 * KB && p.prior === undefined), 'block size changed: copied whole');
 });
 
 test('an unchanged file keeps its map only while the block size stays the same', () => {

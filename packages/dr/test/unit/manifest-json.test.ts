@@ -88,4 +88,11 @@ test('packed pieces: every field comes back, tables translate, maps and mode can
   const back = new PackedPieces({ ...d, records: new Uint8Array(d.records) as Buffer });
   assert.deepEqual([...back], [...b]);
   assert.deepEqual(back.pathList(), ['global/1', m.files[1499]!.path, m.files[3]!.path]);
+  // Records read in order are given back a slab at a time; a released one can never be read by mistake.
+  a.release(600);
+  assert.throws(() => a.get(0), /released/);
+  assert.throws(() => a.path(511), /released/);
+  assert.deepEqual(a.get(512), m.files[512], 'the slab still in use is whole');
+  a.release(1e9);
+  assert.throws(() => a.get(1499), /released/);
 });

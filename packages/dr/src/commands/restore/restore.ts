@@ -17,7 +17,7 @@ import type { ArchivedWal } from '../../repository/wal-archive.js';
 import { Progress } from '../../util/progress.js';
 import { EarlyFlush } from '../../util/early-flush.js';
 import { log } from '../../util/log.js';
-import { favourMemory } from '../../util/young-gc.js';
+import { collectNow, favourMemory } from '../../util/young-gc.js';
 import { prefetchFirstSegments, stopPrefetcher } from './prefetch-first.js';
 import { recoverySettings, retireRecoveryConfig, writeRecoveryConfig, type FastIn } from './recovery-settings.js';
 import type { RecoveryTarget } from './select-backup.js';
@@ -126,6 +126,8 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
     for await (const w of repo.wal.list()) wal.push(w);
     // The chosen backup's file list is read now: the listing kept summaries only.
     const { manifest, files } = await readChosenBackup(repo, backups, wal, opts.target, opts.backup);
+    // What reading it made (a parsed object per piece, its text) is dead: free it before the workers fill up.
+    collectNow();
     const plan = planWal(manifest, opts.target, opts.timeline, wal, await repo.wal.histories(wal), !!opts.acceptGap);
     const binDir = findBinDir(manifest.pgVersion, cfg.cluster?.binDir);
     const user = serverUser();
