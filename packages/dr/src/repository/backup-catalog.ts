@@ -11,6 +11,7 @@ import type { BackupManifest, BackupSummary, ManifestFile } from './manifest.js'
 import type { ObjectStore } from './object-store.js';
 import type { ChunkSource } from '../codec/object-codec.js';
 import { StringDecoder } from 'node:string_decoder';
+import { mapLimit } from '../util/map-limit.js';
 import { ManifestScanner, ManifestSyntaxError } from './manifest-scanner.js';
 import { BadPieceError, PackedPieces } from './packed-pieces.js';
 
@@ -204,13 +205,16 @@ export class BackupCatalog {
   async listReadable(): Promise<{ manifests: BackupSummary[]; unreadable: Array<{ id: string; error: Error }> }> {
     const manifests: BackupSummary[] = [];
     const unreadable: Array<{ id: string; error: Error }> = [];
-    for (const id of await this.ids()) {
+    const ids = await this.ids();
+    // Summaries are small: read several at once (a restore waits for this listing). A damaged
+    // one is only a lost shortcut; the manifests behind those are read one at a time below.
+    const summaries = await mapLimit(ids, 8, (id) => this.readSummary(id).catch((err: unknown) => {
+      if (err instanceof IntegrityError) return undefined;
+      throw err;
+    }));
+    for (const [k, id] of ids.entries()) {
       try {
-        const s = await this.readSummary(id).catch((err: unknown) => {
-          if (err instanceof IntegrityError) return undefined;
-          throw err;
-        });
-        manifests.push(s ?? summarise(await this.read(id)));
+        manifests.push(summaries[k] ?? summarise(await this.read(id)));
       } catch (err) {
         // Damage is reported per manifest; an unreachable store or a wrong key fails the whole listing.
         if (!(err instanceof IntegrityError)) throw err;

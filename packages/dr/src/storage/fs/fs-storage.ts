@@ -141,9 +141,11 @@ export class FsStorage implements Storage {
     };
     await walk(start);
     keys.sort();
-    for (const key of keys) {
-      const info = await this.head(key);
-      if (info) yield info;
+    // Stat a window of keys at once: one after another, a listing of backups/ (every bundle and
+    // map) took 33 ms of a restore's start on 130 files.
+    const WINDOW = 64;
+    for (let at = 0; at < keys.length; at += WINDOW) {
+      for (const info of await Promise.all(keys.slice(at, at + WINDOW).map((k) => this.head(k)))) if (info) yield info;
     }
   }
 
