@@ -2,7 +2,7 @@
 // across several bundles (so several workers copy it), and no byte is left out or counted twice.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { partition } from '../../src/commands/backup/backup.js';
+import { partition } from '../../src/commands/backup/plan.js';
 
 const f = (path: string, size: number) => ({ path, abs: `/pg/${path}`, size, mode: 0o600, mtimeMs: 0 });
 const MB = 1 << 20;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blockDigest, blockMapped, DigestList, ExtentBuilder, isRelationFile, PriorMap, BLOCK_DIGEST_BYTES } from '../../src/repository/block-map.js';
 import type { ManifestFile } from '../../src/repository/manifest.js';
-import { attachPrior, carryOver, mapBlocks, partition, priorOver } from '../../src/commands/backup/backup.js';
+import { attachPrior, carryOver, mapBlocks, partition, priorOver } from '../../src/commands/backup/plan.js';
 import { PackedPieces } from '../../src/repository/packed-pieces.js';
 import { writeBundle, type FilePiece } from '../../src/commands/backup/bundle-writer.js';
 import { readBundleFiles } from '../../src/repository/bundle-reader.js';

@@ -7,7 +7,8 @@ import { serveTasks } from '../../util/worker-main.js';
 import { enableYoungGc } from '../../util/young-gc.js';
 import { PackedPieces } from '../../repository/packed-pieces.js';
 import { writeBundle, type FilePiece } from './bundle-writer.js';
-import type { BundleResult, TaskPiece } from './backup.js';
+import type { BundleResult } from './backup.js';
+import type { TaskPiece } from './plan.js';
 
 // Bundles stream gigabytes through buffers: collect them young (util/young-gc.ts), every 2 MiB
 // (two frames of ciphertext; measured lower than 4 MiB).
