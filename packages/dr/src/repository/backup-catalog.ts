@@ -15,6 +15,11 @@ import { mapLimit } from '../util/map-limit.js';
 import { ManifestScanner, ManifestSyntaxError } from './manifest-scanner.js';
 import { BadPieceError, PackedPieces } from './packed-pieces.js';
 
+/** Where a manifest's pieces go as it is read (PackedPieces is one). */
+export interface PieceSink {
+  push(f: ManifestFile): void;
+}
+
 /** A manifest read for a restore or an incremental: its fields, and its pieces packed. */
 export interface PackedManifest {
   manifest: Omit<BackupManifest, 'files'>;
@@ -133,9 +138,18 @@ export class BackupCatalog {
    * object's authentication is checked at its end).
    */
   async readPacked(id: string): Promise<PackedManifest> {
-    const key = backupManifestKey(id);
     const files = new PackedPieces();
-    const scanner = new ManifestScanner((f) => files.push(f as ManifestFile));
+    return { ...(await this.readPieces(id, files)), files };
+  }
+
+  /**
+   * A manifest read as it is decoded, each of its pieces handed to `sink` (packed pieces, or a
+   * restore's per-bundle spool): the fields and the SHA-256 of its JSON are returned. What the
+   * sink got is usable only once this resolves (the object's authentication is checked at its end).
+   */
+  async readPieces(id: string, sink: PieceSink): Promise<{ manifest: Omit<BackupManifest, 'files'>; sha256: string }> {
+    const key = backupManifestKey(id);
+    const scanner = new ManifestScanner((f) => sink.push(f as ManifestFile));
     const decoder = new StringDecoder('utf8');
     const hash = createHash('sha256');
     let rest: BackupManifest;
@@ -152,19 +166,19 @@ export class BackupCatalog {
     }
     if (rest.id !== id) throw new IntegrityError(key, `names backup ${rest.id} (moved or replaced)`);
     const { files: _none, ...manifest } = rest;
-    return { manifest, files, sha256: hash.digest('hex') };
+    return { manifest, sha256: hash.digest('hex') };
   }
 
   /**
    * The manifest of a backup chosen from a listing, packed: it must be the manifest that summary
    * describes (a summary listed, then a different manifest read, would restore another backup).
    */
-  async readListed(s: BackupSummary): Promise<PackedManifest> {
-    const m = await this.readPacked(s.id);
+  async readListed<S extends PieceSink>(s: BackupSummary, sink: S): Promise<{ manifest: Omit<BackupManifest, 'files'>; files: S }> {
+    const m = await this.readPieces(s.id, sink);
     if (s.manifestSha256 && s.manifestSha256 !== m.sha256) {
       throw new IntegrityError(backupManifestKey(s.id), `does not match its summary (${backupSummaryKey(s.id)} names another manifest: replaced or rolled back)`);
     }
-    return m;
+    return { manifest: m.manifest, files: sink };
   }
 
   /** The summary object of a backup; undefined for a backup written before summaries existed. */

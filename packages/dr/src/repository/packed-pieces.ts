@@ -71,17 +71,20 @@ const RELEASED = Buffer.alloc(0);
 
 export class PackedPieces {
   private readonly slabs: Buffer[] = [];
+  /** records per slab: 512 (48 KiB) unless told (many small tables, such as a restore's per-bundle tails) */
+  private readonly perSlab: number;
   /** pieces held */
   count = 0;
   private readonly paths: Table;
   private readonly backups: Table;
   private readonly inline: string[];
 
-  constructor(data?: PackedData) {
+  constructor(data?: PackedData, opts: { slab?: number } = {}) {
+    this.perSlab = opts.slab ?? SLAB;
     if (data) {
       // From a worker message the buffer arrives as a plain Uint8Array: slabs are views of it.
       const all = Buffer.from(data.records.buffer, data.records.byteOffset, data.records.byteLength);
-      for (let at = 0; at < data.count * RECORD; at += SLAB * RECORD) this.slabs.push(all.subarray(at, at + SLAB * RECORD));
+      for (let at = 0; at < data.count * RECORD; at += this.perSlab * RECORD) this.slabs.push(all.subarray(at, at + this.perSlab * RECORD));
       this.count = data.count;
     }
     this.paths = new Table(data?.paths);
@@ -92,7 +95,7 @@ export class PackedPieces {
   /** What to send to a worker: the records in one buffer of their size, and the tables. */
   data(): PackedData {
     const records = Buffer.allocUnsafe(this.count * RECORD);
-    for (let k = 0; k < this.slabs.length; k++) this.slabs[k]!.copy(records, k * SLAB * RECORD, 0, Math.min(SLAB, this.count - k * SLAB) * RECORD);
+    for (let k = 0; k < this.slabs.length; k++) this.slabs[k]!.copy(records, k * this.perSlab * RECORD, 0, Math.min(this.perSlab, this.count - k * this.perSlab) * RECORD);
     return { records, count: this.count, paths: this.paths.list, backups: this.backups.list, inline: this.inline };
   }
 
@@ -214,8 +217,8 @@ export class PackedPieces {
    */
   release(index: number): void {
     // At or past the end: the last, partly filled slab too.
-    const end = index >= this.count ? this.slabs.length * SLAB : index;
-    for (let k = this.released; (k + 1) * SLAB <= end; k++) {
+    const end = index >= this.count ? this.slabs.length * this.perSlab : index;
+    for (let k = this.released; (k + 1) * this.perSlab <= end; k++) {
       this.slabs[k] = RELEASED;
       this.released = k + 1;
     }
@@ -225,19 +228,19 @@ export class PackedPieces {
 
   private slab(i: number): Buffer {
     if (!(i >= 0 && i < this.count)) throw new RangeError(`piece ${i} of ${this.count}`);
-    const s = this.slabs[Math.floor(i / SLAB)]!;
+    const s = this.slabs[Math.floor(i / this.perSlab)]!;
     if (s === RELEASED) throw new RangeError(`piece ${i} was released`);
     return s;
   }
 
   private off(i: number): number {
-    return (i % SLAB) * RECORD;
+    return (i % this.perSlab) * RECORD;
   }
 
   /** The slab the next record goes into. */
   private room(): Buffer {
-    const k = Math.floor(this.count / SLAB);
-    if (k === this.slabs.length) this.slabs.push(Buffer.alloc(SLAB * RECORD));
+    const k = Math.floor(this.count / this.perSlab);
+    if (k === this.slabs.length) this.slabs.push(Buffer.alloc(this.perSlab * RECORD));
     if (this.slabs[k] === RELEASED) throw new RangeError('pieces were released: nothing more can be added');
     return this.slabs[k]!;
   }

@@ -24,6 +24,7 @@ import type { RecoveryTarget } from './select-backup.js';
 import { readChosenBackup } from './choose-backup.js';
 import { planWal, recoveryEnd, RecoveryShortError, type TimelineChoice, type WalPlan } from './wal-plan.js';
 import { checkBundlesPresent, startExtractPool, tablespaceDir, tablespaceRoot, writeDataDirectory } from './write-files.js';
+import { BundleSpool } from './bundle-spool.js';
 
 export interface RestoreOptions {
   pgdata: string;
@@ -79,6 +80,11 @@ export function connectionFor(cfg: Config, port: number) {
   };
 }
 
+/** Where a restore keeps the chosen manifest's pieces by bundle while it writes (removed at the end). */
+export function pieceSpoolFile(pgdata: string): string {
+  return `${pgdata}.fsdr-pieces`;
+}
+
 /** fsdr's own log of the restored instance: beside the data directory, never inside what a backup holds. */
 export function restoreLogFile(pgdata: string): string {
   return `${pgdata}.fsdr-restore.log`;
@@ -113,6 +119,7 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
   const repo = await Repository.open(cfg, repoName, { asOf: opts.asOf });
   const asOf = opts.asOf?.toISOString();
   const pool = startExtractPool({ config: cfg, repository: repoName, asOf }, opts.processes);
+  let spool: BundleSpool | undefined;
   try {
     await repo.readInfo();
     const { manifests: backups, unreadable } = await repo.backups.listReadable();
@@ -125,7 +132,9 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
     const wal: ArchivedWal[] = [];
     for await (const w of repo.wal.list()) wal.push(w);
     // The chosen backup's file list is read now: the listing kept summaries only.
-    const { manifest, files } = await readChosenBackup(repo, backups, wal, opts.target, opts.backup);
+    // The chosen manifest's pieces go, bundle by bundle, to a spool beside the data directory.
+    const { manifest, files } = await readChosenBackup(repo, backups, wal, opts.target, () => new BundleSpool(pieceSpoolFile(pgdata)), opts.backup);
+    spool = files;
     // What reading it made (a parsed object per piece, its text) is dead: free it before the workers fill up.
     collectNow();
     const plan = planWal(manifest, opts.target, opts.timeline, wal, await repo.wal.histories(wal), !!opts.acceptGap);
@@ -205,6 +214,7 @@ export async function runRestore(cfg: Config, opts: RestoreOptions): Promise<Res
     throw await repo.explain(err);
   } finally {
     await pool.close();
+    spool?.close();
     await repo.close();
   }
 }

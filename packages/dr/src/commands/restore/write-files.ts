@@ -8,7 +8,8 @@ import { BundleSplitter } from '../../repository/bundle-reader.js';
 import { FsdrError, IntegrityError } from '../../errors.js';
 import { backupBundleKey } from '../../repository/layout.js';
 import type { BackupManifest, ManifestFile } from '../../repository/manifest.js';
-import { PackedPieces, type PackedData } from '../../repository/packed-pieces.js';
+import type { PackedData } from '../../repository/packed-pieces.js';
+import type { BundleSpool } from './bundle-spool.js';
 import type { ObjectStore } from '../../repository/object-store.js';
 import type { Config } from '../../config/load.js';
 import type { Storage } from '../../storage/storage.js';
@@ -84,43 +85,18 @@ export async function extractBundle(objects: ObjectStore, key: string, entries: 
   }
 }
 
-interface BundleGroup {
-  key: string;
-  backup: string;
-  /** indices of the pieces it holds */
-  pieces: number[];
-  /** what decoding it costs, in bytes: its data, and per piece about what 256 KiB of data costs (an open, a write and a close at least) */
-  cost: number;
-}
-
-const PIECE_COST_BYTES = 256 * 1024;
-
-/** The bundles a manifest reads, with the backup that wrote each (an incremental reads earlier ones). */
-function bundlesOf(files: PackedPieces): Map<string, BundleGroup> {
-  const byBundle = new Map<string, BundleGroup>();
-  for (let i = 0; i < files.count; i++) {
-    const backup = files.backup(i);
-    const key = backupBundleKey(backup, files.bundle(i));
-    let g = byBundle.get(key);
-    if (!g) byBundle.set(key, (g = { key, backup, pieces: [], cost: 0 }));
-    g.pieces.push(i);
-    g.cost += files.size(i) + PIECE_COST_BYTES;
-  }
-  return byBundle;
-}
-
 /**
  * Before a byte is written: every bundle the backup reads must exist. An incremental's blocks live
  * in earlier backups' bundles, and a restore that found one gone half-way would have written for nothing.
  */
-export async function checkBundlesPresent(storage: Storage, m: { id: string }, files: PackedPieces): Promise<void> {
-  const groups = [...bundlesOf(files).values()];
+export async function checkBundlesPresent(storage: Storage, m: { id: string }, files: BundleSpool): Promise<void> {
+  const groups = files.bundles();
   // HEADs at once, a few at a time: dozens of round trips one after another delayed the first write.
   const present = await mapLimit(groups, 16, async (g) => (await storage.head(g.key)) !== undefined);
   const g = groups.find((_, k) => !present[k]);
   if (!g) return;
   const whose = g.backup === m.id ? 'its own' : `backup ${g.backup}'s`;
-  throw new FsdrError('FSDR_BACKUP_BUNDLE_MISSING', `backup ${m.id} cannot be restored: ${whose} bundle ${g.key}, which holds ${g.pieces.length} of its file pieces, is missing`, {
+  throw new FsdrError('FSDR_BACKUP_BUNDLE_MISSING', `backup ${m.id} cannot be restored: ${whose} bundle ${g.key}, which holds ${g.count} of its file pieces, is missing`, {
     hint: g.backup === m.id
       ? 'the backup was damaged or partly deleted; restore another backup (--backup) or from a replica repository (--repository)'
       : `backup ${g.backup} was removed or damaged outside fsdr's retention (which keeps what an incremental reads); restore another backup (--backup) or from a replica repository (--repository)`,
@@ -137,24 +113,14 @@ export function startExtractPool(source: { config: Config; repository: string; a
   return new WorkerPool(new URL('./extract-worker.js', import.meta.url), source, processes);
 }
 
-/**
- * What a worker needs of one bundle's pieces to place and check them, packed, made when a worker
- * takes the bundle. Block maps are for the next incremental only: they are left out.
- */
-function placements(files: PackedPieces, g: BundleGroup): PackedData {
-  const out = new PackedPieces();
-  for (const i of g.pieces) out.pushFrom(files, i, { maps: false });
-  return out.data();
-}
-
-export async function writeDataDirectory(pool: ExtractPool, m: Omit<BackupManifest, 'files'>, files: PackedPieces, pgdata: string, onBytes: (n: number) => void): Promise<void> {
+export async function writeDataDirectory(pool: ExtractPool, m: Omit<BackupManifest, 'files'>, files: BundleSpool, pgdata: string, onBytes: (n: number) => void): Promise<void> {
   for (const t of m.tablespaces) await mkdir(tablespaceDir(pgdata, t.oid), { recursive: true, mode: 0o700 });
   for (const d of m.directories) await mkdir(destPath(pgdata, d.path), { recursive: true, mode: d.mode & 0o777 });
-  const groups = [...bundlesOf(files).values()];
+  const groups = files.bundles();
   // Each file's directory, once (an incremental lists thousands of pieces of a few files: one
   // mkdir each was a thread-pool round trip apiece before any bundle was decoded).
   const dirs = new Set<string>();
-  for (const p of files.pathList()) dirs.add(dirname(destPath(pgdata, p)));
+  for (const p of files.paths) dirs.add(dirname(destPath(pgdata, p)));
   for (const d of dirs) await mkdir(d, { recursive: true, mode: 0o700 });
   // Bundles are decoded in worker threads (decrypt, decompress and hash run on every core), the
   // costliest first: a large one taken last would leave the other workers idle while it finishes,
@@ -162,10 +128,11 @@ export async function writeDataDirectory(pool: ExtractPool, m: Omit<BackupManife
   groups.sort((a, b) => b.cost - a.cost);
   // On a failure the pool is closed before the error goes up: no worker may still be writing
   // while restore removes what was written.
-  await Promise.all(groups.map((g) => pool.runMade(() => ({ key: g.key, pieces: placements(files, g), pgdata }), onBytes).catch((err: unknown) => {
+  // Each bundle's pieces are read back from the spool when a worker takes it (maps left out).
+  await Promise.all(groups.map((g) => pool.runMade(() => ({ key: g.key, pieces: files.take(g.key), pgdata }), onBytes).catch((err: unknown) => {
     // Say which backup of the chain the damaged bundle belongs to: the error's code stays.
     if (!(err instanceof FsdrError) || g.backup === m.id) throw err;
-    const whose = ` (a bundle of backup ${g.backup}, which incremental ${m.id} reads ${g.pieces.length} file pieces from)`;
+    const whose = ` (a bundle of backup ${g.backup}, which incremental ${m.id} reads ${g.count} file pieces from)`;
     // An integrity failure stays one (restore explains it as tampering when the versions say so).
     if (err instanceof IntegrityError) {
       err.message += whose;
