@@ -5,8 +5,7 @@ import { Readable } from 'node:stream';
 import { ObjectCodec } from '../codec/object-codec.js';
 import type { Config } from '../config/load.js';
 import { IntegrityError, RepositoryError } from '../errors.js';
-import type { OpenOptions } from '../storage/open-storage.js';
-import { openObjectStore } from './open-objects.js';
+import { openObjectStore, type RepositoryOpenOptions } from './open-objects.js';
 import { ObjectNotFoundError } from '../storage/errors.js';
 import { isVersioned, type Storage } from '../storage/storage.js';
 import { REPO_INFO_KEY } from './layout.js';
@@ -40,7 +39,7 @@ export class Repository {
     this.expireJournal = new ExpireJournal(this.objects);
   }
 
-  static async open(cfg: Config, name = 'primary', opts: OpenOptions = {}): Promise<Repository> {
+  static async open(cfg: Config, name = 'primary', opts: RepositoryOpenOptions = {}): Promise<Repository> {
     const objects = await openObjectStore(cfg, name, opts);
     return new Repository(name, objects.storage, cfg.masterKey, objects.codec);
   }

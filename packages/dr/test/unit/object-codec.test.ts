@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
-import { ObjectCodec, type EncodeOptions, type StoredReader } from '../../src/codec/object-codec.js';
+import { ObjectCodec, SMALL_FOOTPRINT, type EncodeOptions, type StoredReader } from '../../src/codec/object-codec.js';
 import { IntegrityError, MisplacedObjectError, WrongKeyError } from '../../src/errors.js';
-import { DEFAULT_CHUNK } from '../../src/codec/object-format.js';
+import { DEFAULT_CHUNK, TAG_BYTES } from '../../src/codec/object-format.js';
 
 const key = randomBytes(32);
 const zstd = new ObjectCodec(key, { algorithm: 'zstd', level: 3 });
@@ -273,6 +273,28 @@ test('encodeFrom: a failing source fails the stream (and is closed), and the nex
   assert.equal(src.closed(), 1);
   const again = zstd.encodeFrom('wal/x', chunks(data, DEFAULT_CHUNK));
   assert.deepEqual(await decode(zstd, await collect(again.stream)), data);
+});
+
+test('a small footprint (wal-push) writes smaller frames and a smaller zstd window, in the same format', async () => {
+  const small = new ObjectCodec(key, { algorithm: 'zstd', level: 3 }, SMALL_FOOTPRINT);
+  const smallPlain = new ObjectCodec(key, { algorithm: 'none', level: 3 }, SMALL_FOOTPRINT);
+  const encodeAll = async (codec: ObjectCodec, data: Buffer) => collect(codec.encodeFrom('wal/x', chunks(data, 4096 + 3)).stream);
+  // Uncompressed, each frame is one chunk of plaintext plus its length word and tag.
+  const random = randomBytes(3 * DEFAULT_CHUNK);
+  const frames = (3 * DEFAULT_CHUNK) / SMALL_FOOTPRINT.chunk;
+  assert.equal((await encodeAll(smallPlain, random)).length - (await encodeAll(plain, random)).length, (frames - 3) * (4 + TAG_BYTES));
+  // A repeat 1 MiB back is within level 3's own window (2 MiB) but not within 2^19 bytes.
+  const half = randomBytes(DEFAULT_CHUNK);
+  const repeated = Buffer.concat([half, half]);
+  const wide = await encodeAll(zstd, repeated);
+  const narrow = await encodeAll(small, repeated);
+  assert.ok(wide.length < 1.2 * DEFAULT_CHUNK, `default window: ${wide.length} bytes`);
+  assert.ok(narrow.length > 1.9 * DEFAULT_CHUNK, `2^19 window: ${narrow.length} bytes`);
+  // Either codec reads what the other wrote (the decoder grows its frame buffer for 1 MiB frames).
+  for (const [writer, reader] of [[zstd, small], [small, zstd], [plain, smallPlain]] as const) {
+    const stored = await encodeAll(writer, repeated);
+    assert.deepEqual(await decode(reader, stored), repeated);
+  }
 });
 
 /** Peak array-buffer memory of encoding 256 MiB in a fresh worker thread (its own isolate, so no other test's garbage counts). */
