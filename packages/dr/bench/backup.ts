@@ -340,14 +340,15 @@ async function physicalBench(ctx: BenchContext, opt: ScaleOptions): Promise<Reco
     const b = summarise(backups, 'full backup');
     const rs = summarise(restores, 'restore (files)');
     const columns = ['tool', 'what', 'seconds per round', 'median s', 'best s', 'MB/s', 'CPU s', 'peak RSS MiB', 'max proc HWM MiB', 'procs', 'size MiB', 'fsdr/tool MB/s', 'fsdr/tool RSS'];
-    const verdict = (label: string, s: ReturnType<typeof summarise>) =>
-      `${label}: fsdr ${f1(s.mbps('fsdr'))} MB/s vs pgBackRest ${f1(s.mbps('pgbackrest'))} MB/s (ratio ${f2(s.mbps('fsdr') / s.mbps('pgbackrest'))}, target >= 1: ${s.mbps('fsdr') >= s.mbps('pgbackrest') ? 'met' : 'NOT met'}); ` +
+    // Issue 12's targets: backup at least pgBackRest's MB/s, restore's file phase 1.2 times it.
+    const verdict = (label: string, s: ReturnType<typeof summarise>, target: number) =>
+      `${label}: fsdr ${f1(s.mbps('fsdr'))} MB/s vs pgBackRest ${f1(s.mbps('pgbackrest'))} MB/s (ratio ${f2(s.mbps('fsdr') / s.mbps('pgbackrest'))}, target >= ${target}: ${s.mbps('fsdr') >= target * s.mbps('pgbackrest') ? 'met' : 'NOT met'}); ` +
       `best round: fsdr ${f1(s.bestS('fsdr'))} s vs pgBackRest ${f1(s.bestS('pgbackrest'))} s (ratio ${f2(s.bestS('pgbackrest') / s.bestS('fsdr'))}); ` +
       `fsdr peak RSS ${f1(s.rss('fsdr'))} MiB (target <= 128: ${s.rss('fsdr') <= 128 ? 'met' : 'NOT met'}), pgBackRest ${f1(s.rss('pgbackrest'))} MiB.`;
     const notes = [
       `Cluster: pgbench -i -s ${opt.scale} (initialised in ${f1(cluster.initSeconds)} s), ${mib(dataBytes)} MiB of data without pg_wal = the MB/s denominator for every tool (MB = 10^6 bytes).`,
-      verdict('Backup', b),
-      verdict('Restore', rs),
+      verdict('Backup', b, 1),
+      verdict('Restore', rs, 1.2),
       'On this 2-core VM some runs spend two to four times the usual kernel (sys) time, whichever tool runs then (seen: pgBackRest restores of 1.6 s and 5.1 s, sys 1.1 s and 4.6 s, of the same backup); where the median and the best round disagree, the best round is the tools\' own speed.',
       `fsdr: zstd level ${opt.level}, AES-256-GCM, backup.processes ${opt.processes} (bundle workers in one Node process: worker threads since 892a79b, async tasks before), 64 MiB bundles, fs repository. ` +
         `pgBackRest: ${pgbrVersion}, zst level ${opt.level}, aes-256-cbc, process-max ${opt.processes}, posix repo, start-fast. ` +
