@@ -135,10 +135,11 @@ export class BackupCatalog {
   /**
    * A manifest with its pieces packed (packed-pieces.ts), read as it is decoded: neither its text
    * nor an object per piece is ever held. The pieces are usable only once this resolves (the
-   * object's authentication is checked at its end).
+   * object's authentication is checked at its end). `spillDir`: the records are kept in a file
+   * there, not in memory (PackedPieces; close() the pieces).
    */
-  async readPacked(id: string): Promise<PackedManifest> {
-    const files = new PackedPieces();
+  async readPacked(id: string, opts: { spillDir?: string } = {}): Promise<PackedManifest> {
+    const files = new PackedPieces(undefined, { spillDir: opts.spillDir });
     return { ...(await this.readPieces(id, files)), files };
   }
 

@@ -4,6 +4,9 @@
 // cost the main thread about 1 KiB apiece, as records 96 bytes. Backup and restore keep pieces in
 // this form and make ManifestFile objects only for the task at hand (ManifestFile stays the format
 // on disk and the unit the bundle reader and writer work with).
+import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { ManifestFile } from './manifest.js';
 
 const RECORD = 96;
@@ -68,6 +71,55 @@ function num(v: unknown, what: string): number {
 /** Records per slab: the buffer grows a slab at a time, never by copying what it holds. */
 const SLAB = 512;
 const RELEASED = Buffer.alloc(0);
+/** A full slab written to the spill file (read back on access). */
+const SPILLED = Buffer.alloc(0);
+/** Spilled slabs kept in memory after a read: access goes in path order, a few slabs at a time. */
+const SPILL_CACHE = 8;
+
+/**
+ * Full slabs written to a temporary file and read back when touched: a backup's pieces (its own
+ * and its prior's) then cost the main thread a few slabs, not 96 bytes each, whatever their
+ * number. The file is unlinked as soon as it is opened: nothing is left behind by a crash.
+ */
+class SpillFile {
+  private readonly fd: number;
+  private readonly cache = new Map<number, Buffer>();
+
+  constructor(dir: string, private readonly slabBytes: number) {
+    const path = join(dir, `.fsdr-pieces-${process.pid}-${randomBytes(6).toString('hex')}`);
+    this.fd = openSync(path, 'wx+', 0o600);
+    unlinkSync(path);
+  }
+
+  write(k: number, slab: Buffer): void {
+    const n = writeSync(this.fd, slab, 0, this.slabBytes, k * this.slabBytes);
+    if (n !== this.slabBytes) throw new Error(`short write to the pieces' spill file (${n} of ${this.slabBytes} bytes): check free space in the temporary directory`);
+  }
+
+  read(k: number): Buffer {
+    let b = this.cache.get(k);
+    if (b) return b;
+    // The oldest slab's buffer is reused: a pass over the pieces makes no garbage.
+    if (this.cache.size >= SPILL_CACHE) {
+      const [oldest, buf] = this.cache.entries().next().value!;
+      this.cache.delete(oldest);
+      b = buf;
+    } else b = Buffer.allocUnsafe(this.slabBytes);
+    const n = readSync(this.fd, b, 0, this.slabBytes, k * this.slabBytes);
+    if (n !== this.slabBytes) throw new Error(`short read from the pieces' spill file (${n} of ${this.slabBytes} bytes)`);
+    this.cache.set(k, b);
+    return b;
+  }
+
+  forget(k: number): void {
+    this.cache.delete(k);
+  }
+
+  close(): void {
+    this.cache.clear();
+    closeSync(this.fd);
+  }
+}
 
 export class PackedPieces {
   private readonly slabs: Buffer[] = [];
@@ -79,8 +131,12 @@ export class PackedPieces {
   private readonly backups: Table;
   private readonly inline: string[];
 
-  constructor(data?: PackedData, opts: { slab?: number } = {}) {
+  private readonly spill?: SpillFile;
+
+  /** `spillDir`: keep only the last slab in memory, the full ones in a file there (close() it). */
+  constructor(data?: PackedData, opts: { slab?: number; spillDir?: string } = {}) {
     this.perSlab = opts.slab ?? SLAB;
+    if (opts.spillDir) this.spill = new SpillFile(opts.spillDir, this.perSlab * RECORD);
     if (data) {
       // From a worker message the buffer arrives as a plain Uint8Array: slabs are views of it.
       const all = Buffer.from(data.records.buffer, data.records.byteOffset, data.records.byteLength);
@@ -95,7 +151,7 @@ export class PackedPieces {
   /** What to send to a worker: the records in one buffer of their size, and the tables. */
   data(): PackedData {
     const records = Buffer.allocUnsafe(this.count * RECORD);
-    for (let k = 0; k < this.slabs.length; k++) this.slabs[k]!.copy(records, k * this.perSlab * RECORD, 0, Math.min(this.perSlab, this.count - k * this.perSlab) * RECORD);
+    for (let k = 0; k < this.slabs.length; k++) this.slabAt(k).copy(records, k * this.perSlab * RECORD, 0, Math.min(this.perSlab, this.count - k * this.perSlab) * RECORD);
     return { records, count: this.count, paths: this.paths.list, backups: this.backups.list, inline: this.inline };
   }
 
@@ -143,7 +199,11 @@ export class PackedPieces {
     return f;
   }
 
-  /** The fields planning reads often, without making the piece. */
+  /** Index of the piece's path in pathList() (the fields below: what planning reads often, without making the piece). */
+  pathIndex(i: number): number {
+    return this.slab(i).readUInt32LE(this.off(i) + PATH);
+  }
+
   path(i: number): string {
     return this.paths.list[this.slab(i).readUInt32LE(this.off(i) + PATH)]!;
   }
@@ -220,16 +280,33 @@ export class PackedPieces {
     const end = index >= this.count ? this.slabs.length * this.perSlab : index;
     for (let k = this.released; (k + 1) * this.perSlab <= end; k++) {
       this.slabs[k] = RELEASED;
+      this.spill?.forget(k);
       this.released = k + 1;
     }
   }
 
   private released = 0;
 
+  /** Gives back the spill file (a no-op without one); the pieces are unreadable afterwards. */
+  close(): void {
+    if (!this.spill || this.closed) return;
+    this.closed = true;
+    this.slabs.fill(RELEASED);
+    this.spill.close();
+  }
+
+  private closed = false;
+
   private slab(i: number): Buffer {
     if (!(i >= 0 && i < this.count)) throw new RangeError(`piece ${i} of ${this.count}`);
-    const s = this.slabs[Math.floor(i / this.perSlab)]!;
-    if (s === RELEASED) throw new RangeError(`piece ${i} was released`);
+    return this.slabAt(Math.floor(i / this.perSlab));
+  }
+
+  /** A spilled slab's buffer is valid until the next read of the file: use it at once, keep none. */
+  private slabAt(k: number): Buffer {
+    const s = this.slabs[k]!;
+    if (s === SPILLED) return this.spill!.read(k);
+    if (s === RELEASED) throw new RangeError(`pieces of slab ${k} were released`);
     return s;
   }
 
@@ -240,7 +317,14 @@ export class PackedPieces {
   /** The slab the next record goes into. */
   private room(): Buffer {
     const k = Math.floor(this.count / this.perSlab);
-    if (k === this.slabs.length) this.slabs.push(Buffer.alloc(this.perSlab * RECORD));
+    if (k === this.slabs.length) {
+      // The slab before is full and is never written again: to the file with it.
+      if (this.spill && k > 0 && this.slabs[k - 1] !== RELEASED) {
+        this.spill.write(k - 1, this.slabs[k - 1]!);
+        this.slabs[k - 1] = SPILLED;
+      }
+      this.slabs.push(Buffer.alloc(this.perSlab * RECORD));
+    }
     if (this.slabs[k] === RELEASED) throw new RangeError('pieces were released: nothing more can be added');
     return this.slabs[k]!;
   }

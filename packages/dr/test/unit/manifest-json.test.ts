@@ -96,3 +96,34 @@ test('packed pieces: every field comes back, tables translate, maps and mode can
   a.release(1e9);
   assert.throws(() => a.get(1499), /released/);
 });
+
+test('spilled packed pieces: the same pieces from a file, in any order, released and closed like the rest', async () => {
+  const { mkdtempSync, readdirSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'fsdr-spill-'));
+  try {
+    const m = manifest(20 * 512 + 17);
+    const a = new PackedPieces(undefined, { spillDir: dir });
+    for (const f of m.files) a.push(f);
+    assert.deepEqual(readdirSync(dir), [], 'the spill file is unlinked as soon as it is open');
+    assert.deepEqual([...a], m.files, 'in order');
+    // Out of order, past the slabs kept in memory: each read comes back from the file.
+    for (const i of [10_000, 3, 5000, 511, 512, 9000, 1, 10_256, 7777, 0, 10_256]) assert.deepEqual(a.get(i), m.files[i]);
+    assert.equal(a.pathIndex(5000), a.pathList().indexOf(m.files[5000]!.path));
+    // Copied out (carry-over) and sent to a worker whole.
+    const b = new PackedPieces(undefined, { spillDir: dir });
+    for (let i = m.files.length - 1; i >= 0; i -= 3) b.pushFrom(a, i);
+    assert.deepEqual([...b], m.files.filter((_, i) => (m.files.length - 1 - i) % 3 === 0).reverse());
+    assert.deepEqual([...new PackedPieces(a.data())], m.files);
+    a.release(2048);
+    assert.throws(() => a.get(100), /released/);
+    assert.deepEqual(a.get(2048), m.files[2048]);
+    a.close();
+    assert.throws(() => a.get(9000), /released/);
+    b.close();
+    b.close(); // twice is harmless
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

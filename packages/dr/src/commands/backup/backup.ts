@@ -11,6 +11,7 @@ import { lsnToSegment, parseLsn } from '../../postgres/lsn.js';
 import { parseWalName } from '../../postgres/wal-name.js';
 import { checkPgdata } from '../../postgres/pgdata-check.js';
 import { Readable } from 'node:stream';
+import { tmpdir } from 'node:os';
 import { anyUnder, BACKUP_PREFIX, backupRunningKey } from '../../repository/layout.js';
 import { freshId, MANIFEST_FORMAT, newBackupId, type BackupManifest, type ManifestBundle } from '../../repository/manifest.js';
 import type { PackedManifest } from '../../repository/backup-catalog.js';
@@ -63,6 +64,10 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Omit<
   const { repo, client, id, cluster } = session;
   const backupId = await freshId((at) => newBackupId(opts.type, at), (taken) => anyUnder(repo.storage, `${BACKUP_PREFIX}${taken}/`));
   let leased = false;
+  // A manifest's records (this backup's and its prior's) wait in files under the temporary
+  // directory, not in memory: an incremental lists one per run of blocks, without bound.
+  const spillDir = tmpdir();
+  const spilled: PackedPieces[] = [];
   try {
     await checkPgdata(client, cluster.pgdata, id);
     let prior: PackedManifest | undefined;
@@ -73,7 +78,8 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Omit<
       const ids = await repo.backups.ids();
       if (!ids.length) throw new FsdrError('FSDR_NO_PRIOR_BACKUP', 'an incremental backup needs a prior backup, and there is none', { hint: 'take a full backup first: fsdr backup --type full' });
       // Packed: a prior incremental lists a piece per run of blocks (packed-pieces.ts).
-      prior = await repo.backups.readPacked(ids[ids.length - 1]!);
+      prior = await repo.backups.readPacked(ids[ids.length - 1]!, { spillDir });
+      spilled.push(prior.files);
     }
     const session = new BackupSession(client, id.pgVersionNum);
     const t0 = Date.now();
@@ -96,7 +102,8 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Omit<
     const priorId = prior?.manifest.id;
     prior = undefined;
     // This backup's pieces: those carried over now, those the workers write as they finish.
-    const files = new PackedPieces();
+    const files = new PackedPieces(undefined, { spillDir });
+    spilled.push(files);
     const toCopy: PgdataFile[] = [];
     for (const f of listing.files) {
       const p = priorId ? unchanged(f, priorPieces, priorIndex, priorStart) : undefined;
@@ -149,12 +156,20 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Omit<
     await waitForWal(repo, stopWal, opts.archiveTimeoutMs ?? 120_000);
     log().debug({ backupId, ms: Date.now() - t0 }, 'stop WAL archived');
 
-    // The manifest lists pieces by path, then by offset in the file.
-    const order = Uint32Array.from({ length: files.count }, (_, i) => i).sort((a, b) => {
-      const pa = files.path(a);
-      const pb = files.path(b);
-      return pa < pb ? -1 : pa > pb ? 1 : files.fileOffset(a) - files.fileOffset(b);
+    // The manifest lists pieces by path, then by offset in the file: sorted on keys read once,
+    // as the records are mostly in the spill file (16 bytes a piece).
+    const paths = files.pathList();
+    const rankOf = new Uint32Array(paths.length);
+    Uint32Array.from(paths.keys()).sort((a, b) => (paths[a]! < paths[b]! ? -1 : paths[a]! > paths[b]! ? 1 : 0)).forEach((p, r) => {
+      rankOf[p] = r;
     });
+    const rank = new Uint32Array(files.count);
+    const at = new Float64Array(files.count);
+    for (let i = 0; i < files.count; i++) {
+      rank[i] = rankOf[files.pathIndex(i)]!;
+      at[i] = files.fileOffset(i);
+    }
+    const order = Uint32Array.from({ length: files.count }, (_, i) => i).sort((a, b) => rank[a]! - rank[b]! || at[a]! - at[b]!);
     bundles.sort((a, b) => a.index - b.index);
     const t = tally(files, backupId);
     const manifest: Omit<BackupManifest, 'files'> = {
@@ -203,6 +218,7 @@ export async function runBackup(cfg: Config, opts: BackupOptions): Promise<Omit<
     });
     return manifest;
   } finally {
+    for (const p of spilled) p.close();
     if (leased) await repo.storage.delete([backupRunningKey(backupId)]).catch(() => undefined);
     await session.close();
   }

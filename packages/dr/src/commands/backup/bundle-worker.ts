@@ -3,6 +3,7 @@ import { workerData } from 'node:worker_threads';
 import type { Config } from '../../config/load.js';
 import { reviveConfig } from '../../config/revive.js';
 import { openObjectStore } from '../../repository/open-objects.js';
+import { SMALL_FOOTPRINT } from '../../codec/object-codec.js';
 import { serveTasks } from '../../util/worker-main.js';
 import { enableYoungGc } from '../../util/young-gc.js';
 import { PackedPieces } from '../../repository/packed-pieces.js';
@@ -14,7 +15,7 @@ import type { TaskPiece } from './plan.js';
 // (two frames of ciphertext; measured lower than 4 MiB).
 enableYoungGc(2 << 20);
 const { config, repository } = workerData as { config: Config; repository?: string };
-const objects = await openObjectStore(reviveConfig(config), repository);
+const objects = await openObjectStore(reviveConfig(config), repository, { footprint: SMALL_FOOTPRINT });
 // The pieces written go back packed (an incremental's task lists a piece per run of blocks).
 // The prior pieces a task compares against come packed too; they become objects here.
 const unpack = (p: TaskPiece): FilePiece => ({ ...p, prior: p.prior ? [...new PackedPieces(p.prior)] : undefined });

@@ -13,8 +13,9 @@ import { BlockMapReader } from '../../repository/block-map-reader.js';
 import { blockDigest, DigestList, ExtentBuilder, PriorMap } from '../../repository/block-map.js';
 import type { PgdataFile } from './walk-pgdata.js';
 
-// 1 MiB reads (the encoder's buffer): few syscalls, and no allocation per chunk (allocation churn,
-// not compression, is what costs most on small VMs, and its garbage is most of a worker's RSS).
+// Reads of at most 1 MiB, straight into the encoder's buffer (256 KiB in the workers: the codec's
+// SMALL_FOOTPRINT): no allocation per chunk (allocation churn, not compression, is what costs most
+// on small VMs, and its garbage is most of a worker's RSS).
 const READ_CHUNK = 1024 * 1024;
 
 /** A byte range of a file to copy (the whole file for all but the largest files). */
