@@ -7,6 +7,7 @@
 import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { FsdrError } from '../errors.js';
 import type { ManifestFile } from './manifest.js';
 
 const RECORD = 96;
@@ -93,7 +94,9 @@ class SpillFile {
 
   write(k: number, slab: Buffer): void {
     const n = writeSync(this.fd, slab, 0, this.slabBytes, k * this.slabBytes);
-    if (n !== this.slabBytes) throw new Error(`short write to the pieces' spill file (${n} of ${this.slabBytes} bytes): check free space in the temporary directory`);
+    if (n !== this.slabBytes) {
+      throw new FsdrError('FSDR_SPILL_WRITE', `short write to the backup's piece spill file (${n} of ${this.slabBytes} bytes)`, { hint: 'check free space in the temporary directory (TMPDIR), then run the backup again' });
+    }
   }
 
   read(k: number): Buffer {
@@ -106,7 +109,7 @@ class SpillFile {
       b = buf;
     } else b = Buffer.allocUnsafe(this.slabBytes);
     const n = readSync(this.fd, b, 0, this.slabBytes, k * this.slabBytes);
-    if (n !== this.slabBytes) throw new Error(`short read from the pieces' spill file (${n} of ${this.slabBytes} bytes)`);
+    if (n !== this.slabBytes) throw new FsdrError('FSDR_SPILL_READ', `short read from the backup's piece spill file (${n} of ${this.slabBytes} bytes)`, { hint: 'the temporary directory (TMPDIR) lost data under the backup: check it, then run the backup again' });
     this.cache.set(k, b);
     return b;
   }

@@ -41,7 +41,8 @@ function stagingBuffer(): Buffer | null {
   return stage;
 }
 
-function writeAll(fd: number, buf: Buffer, length: number, position: number): void {
+/** A positioned write of the whole range to the restored data directory; a short one is an error. */
+export function writeAll(fd: number, buf: Buffer, length: number, position: number): void {
   const n = writeSync(fd, buf, 0, length, position);
   if (n !== length) {
     throw new FsdrError('FSDR_SHORT_WRITE', `short write to the restored data directory (${n} of ${length} bytes)`, { hint: 'check free space on the target filesystem' });

@@ -1,7 +1,6 @@
 // Rebuilds a data directory from a manifest: directories first, then every bundle decoded once,
 // in parallel, each file's bytes written and checked against its sha256. Tablespace files go to
 // <pgdata>_tblspc/<oid>, which the rewritten tablespace_map points PostgreSQL at.
-import { writeSync } from 'node:fs';
 import { mkdir, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { BundleSplitter } from '../../repository/bundle-reader.js';
@@ -16,7 +15,7 @@ import type { Storage } from '../../storage/storage.js';
 import { WorkerPool } from '../../util/worker-pool.js';
 import { mapLimit } from '../../util/map-limit.js';
 import { OpenAhead, type FileToOpen } from './open-ahead.js';
-import { DIRECT_MIN, DirectWriter } from '../../util/direct-write.js';
+import { DIRECT_MIN, DirectWriter, writeAll } from '../../util/direct-write.js';
 
 /** Where a restore puts the tablespaces: beside the data directory, one folder per tablespace oid. */
 export function tablespaceRoot(pgdata: string): string {
@@ -69,8 +68,7 @@ export async function extractBundle(objects: ObjectStore, key: string, entries: 
     data: async (_f, bytes) => {
       written += bytes.length;
       if (direct) return direct.write(bytes);
-      const bytesWritten = writeSync(fh!.fd, bytes, 0, bytes.length, position);
-      if (bytesWritten !== bytes.length) throw new FsdrError('FSDR_SHORT_WRITE', `short write to the restored data directory (${bytesWritten} of ${bytes.length} bytes)`, { hint: 'check free space on the target filesystem' });
+      writeAll(fh!.fd, bytes, bytes.length, position);
       position += bytes.length;
     },
     end: async () => {
